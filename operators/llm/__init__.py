@@ -1,0 +1,1 @@
+"""LLM operators: model clients, prompts, diff parsing, reflection, ensembles."""

@@ -1,0 +1,145 @@
+"""The Problem contract: what a user (or a built-in) gives the engine.
+
+Trust boundary: ``initial_program`` and every child of it are untrusted and run only in
+the sandbox, together with ``harness`` (source text defining ``run(program, case)`` or
+``run(program, case, channel)``). Everything else here is trusted and runs in the
+engine's process: ``drive`` talks to the harness case by case, ``score`` recomputes every
+number from the raw outputs and verifies them strictly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Protocol
+
+from evolve.errors import ProblemError
+
+from problems.blocks import Template, split
+
+
+class InvalidOutput(Exception):
+    """Raised by trusted code (a driver or ``score``) when a candidate's output breaks the
+    problem's rules. The candidate is stored with status ``invalid`` and this reason."""
+
+
+class Channel(Protocol):
+    """The trusted side of a conversation with one candidate, one case at a time."""
+
+    def start(self, case: Any) -> None:
+        """Call the harness's ``run(program, case[, channel])`` inside the sandbox."""
+
+    def send(self, message: Any) -> None:
+        """Send a message the harness reads with ``channel.recv()``."""
+
+    def recv(self) -> Any:
+        """The next message the harness sent with ``channel.send(...)``."""
+
+    def exchange(self, message: Any) -> Any:
+        """``send`` then ``recv``."""
+
+    def result(self) -> Any:
+        """Wait for the harness's ``run`` to return and give its (JSON) return value."""
+
+
+def default_drive(case: Any, channel: Channel) -> Any:
+    """Non-interactive problems: hand the whole case over, take back the output."""
+    channel.start(case)
+    return channel.result()
+
+
+Metrics = dict[str, float]
+
+
+@dataclass
+class Problem:
+    name: str
+    description: str
+    initial_program: str
+    harness: str
+    cases: list[Any]
+    score: Callable[[list[Any], list[Any]], Metrics]
+    objective: str
+    direction: Literal["max", "min"] = "max"
+    entry_point: str = "main"
+    time_limit: float = 10.0
+    """Seconds of wall time per case inside the sandbox."""
+    memory_mb: int = 2048
+    drive: Callable[[Any, Channel], Any] = default_drive
+    """Trusted: runs one case against the candidate and returns its raw output."""
+    descriptors: Callable[[Metrics, list[Any]], dict[str, float]] | None = None
+    """Optional behaviour descriptors (for diversity) from metrics and outputs."""
+    feedback: Callable[[Metrics, list[Any], list[Any]], str] | None = None
+    """Optional text feedback for operators from metrics, outputs and cases."""
+    case_sets: dict[str, list[Any]] = field(default_factory=dict)
+    """Named alternative case sets (``cases`` is the default one)."""
+    source: str | None = None
+    """Where the problem was loaded from (a path or ``builtin:NAME``)."""
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("max", "min"):
+            raise ProblemError(f"problem {self.name!r}: direction must be 'max' or 'min', not {self.direction!r}")
+        if not self.cases:
+            raise ProblemError(f"problem {self.name!r} has no cases: give at least one case to evaluate on")
+        if self.time_limit <= 0:
+            raise ProblemError(f"problem {self.name!r}: time_limit must be positive")
+        for what in ("initial_program", "harness"):
+            text = getattr(self, what)
+            if not isinstance(text, str) or not text.strip():
+                raise ProblemError(f"problem {self.name!r}: {what} must be non-empty Python source")
+            try:
+                compile(text, f"<{self.name}:{what}>", "exec")
+            except SyntaxError as e:
+                raise ProblemError(f"problem {self.name!r}: {what} has a syntax error at line {e.lineno}: {e.msg}") from None
+        self.template  # validates the markers
+
+    @property
+    def template(self) -> Template:
+        return split(self.initial_program)
+
+    def with_cases(self, case_set: str | None) -> "Problem":
+        """A copy evaluating on a named case set (None keeps the default)."""
+        if case_set is None:
+            return self
+        if case_set not in self.case_sets:
+            known = ", ".join(sorted(self.case_sets)) or "none"
+            raise ProblemError(f"problem {self.name!r} has no case set {case_set!r} (known: {known})")
+        from dataclasses import replace
+
+        return replace(self, cases=list(self.case_sets[case_set]))
+
+    def better(self, a: float | None, b: float | None) -> bool:
+        """Is objective value ``a`` strictly better than ``b`` (None is worst)?"""
+        if a is None:
+            return False
+        if b is None:
+            return True
+        return a > b if self.direction == "max" else a < b
+
+    def fitness(self, objective: float | None) -> float | None:
+        """The objective oriented so that larger is better (for selection)."""
+        if objective is None:
+            return None
+        return objective if self.direction == "max" else -objective
+
+    def checked_score(self, outputs: list[Any], cases: list[Any]) -> Metrics:
+        """Run the trusted scorer and insist on a dict of finite floats with the objective.
+
+        Raises InvalidOutput when the scorer rejects the candidate's output and ProblemError
+        when the scorer itself breaks the contract.
+        """
+        metrics = self.score(outputs, cases)
+        if not isinstance(metrics, dict):
+            raise ProblemError(f"problem {self.name!r}: score() returned {type(metrics).__name__}, expected a dict of floats")
+        clean: Metrics = {}
+        for key, value in metrics.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ProblemError(
+                    f"problem {self.name!r}: score() returned {key}={value!r}; every metric must be a number"
+                )
+            clean[str(key)] = float(value)
+        if self.objective not in clean:
+            raise ProblemError(f"problem {self.name!r}: score() did not return the objective {self.objective!r}")
+        if not math.isfinite(clean[self.objective]):
+            raise InvalidOutput(f"objective {self.objective} is {clean[self.objective]}")
+        return clean

@@ -1,0 +1,219 @@
+"""The process backend: every candidate in a fresh, walled-off Python process.
+
+One evaluation = one ``python -I runner.py`` process in its own session, in its own
+temporary directory, with an empty environment, rlimits (address space, CPU, file size,
+processes, open files), and the isolation level from ``isolation.py``. The engine kills
+the whole process group on timeout and after every evaluation, so nothing it started
+survives (bwrap and unshare also put it in a PID namespace that dies with it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sandbox import isolation
+from sandbox.base import EvalJob, EvalResult, Sandbox
+from sandbox.channel import MAX_LINE, ProtocolChannel, run_job
+
+log = logging.getLogger(__name__)
+
+RUNNER = Path(__file__).with_name("runner.py")
+OUTPUT_CAP = 64 * 1024 * 1024  # bytes any one file the candidate writes may reach
+STDOUT_TAIL = 4000
+NPROC = 64  # processes + threads per candidate (enforced when running under its own uid)
+BASE_UID = 61000  # unprivileged uids for candidates when the engine runs as root
+
+# The only environment a candidate sees: nothing inherited, no secrets.
+CLEAN_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "HOME": "/nonexistent",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONHASHSEED": "0",
+}
+
+
+class PipeTransport:
+    """The runner's stdin/stdout as a line transport with deadlines."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc = proc
+        self.fd = proc.stdout.fileno()
+        self.buf = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def read_line(self, deadline: float) -> bytes | None:
+        while True:
+            nl = self.buf.find(b"\n")
+            if nl >= 0:
+                line = bytes(self.buf[: nl + 1])
+                del self.buf[: nl + 1]
+                return line
+            if len(self.buf) > MAX_LINE:
+                raise ValueError("message too large")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self.fd], [], [], min(left, 1.0))
+            if ready:
+                chunk = os.read(self.fd, 1 << 20)
+                if not chunk:
+                    return None
+                self.buf += chunk
+
+
+def _limits(memory_mb: int, cpu_seconds: int, own_uid: bool):
+    def apply() -> None:
+        mem = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_CAP, OUTPUT_CAP))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        if own_uid:
+            resource.setrlimit(resource.RLIMIT_NPROC, (NPROC, NPROC))
+
+    return apply
+
+
+def _signal_reason(sig: int) -> str:
+    reasons = {
+        signal.SIGXFSZ: f"wrote more than {OUTPUT_CAP // 2**20} MB to one file (output limit)",
+        signal.SIGXCPU: "exceeded its CPU time limit",
+        signal.SIGKILL: "was killed (memory, process or time limit)",
+        signal.SIGSEGV: "crashed with a segmentation fault",
+    }
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        name = f"signal {sig}"
+    return reasons.get(sig, f"was killed by {name}")
+
+
+class ProcessSandbox(Sandbox):
+    """Run each candidate in its own isolated process. Thread-safe."""
+
+    name = "process"
+
+    def __init__(self, isolation_level: str = "auto", hide: list[str] | tuple[str, ...] = (), slots: int = 64):
+        self.level = isolation.detect(isolation_level)
+        self.hide = [str(p) for p in hide]
+        self.drop_uid = self.level == "bwrap" and os.geteuid() == 0
+        self._uids: queue.Queue[int] = queue.Queue()
+        for i in range(slots):
+            self._uids.put(BASE_UID + i)
+
+    def describe(self) -> str:
+        return f"process ({self.level} isolation{', own uid' if self.drop_uid else ''})"
+
+    def _command(self, workdir: str, uid: int | None) -> list[str]:
+        runner = [sys.executable, "-I", os.path.join(workdir, "_runner.py")]
+        if self.level == "bwrap":
+            return isolation.bwrap_prefix(self.hide, workdir, uid) + runner
+        if self.level == "unshare":
+            return isolation.unshare_prefix() + runner
+        return runner
+
+    def evaluate(self, job: EvalJob) -> EvalResult:
+        uid = self._uids.get() if self.drop_uid else None
+        workdir = tempfile.mkdtemp(prefix="evolve-sb-")
+        proc = None
+        try:
+            shutil.copy(RUNNER, os.path.join(workdir, "_runner.py"))
+            if uid is not None:
+                os.chown(workdir, uid, uid)
+            cpu = int(job.time_limit * (len(job.cases) + 1)) + 5
+            proc = subprocess.Popen(
+                self._command(workdir, uid),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                cwd=workdir,
+                env=dict(CLEAN_ENV),
+                start_new_session=True,
+                preexec_fn=_limits(job.memory_mb, cpu, uid is not None),
+                close_fds=True,
+            )
+            channel = ProtocolChannel(PipeTransport(proc), job.time_limit)
+            result = run_job(job, channel, lambda: self._exit_reason(proc, workdir))
+            result.stdout = _tail(workdir)
+            result.backend = self.name
+            return result
+        finally:
+            if proc is not None:
+                _kill(proc)
+            shutil.rmtree(workdir, ignore_errors=True)
+            if uid is not None:
+                _kill_uid(uid)
+                self._uids.put(uid)
+
+    def _exit_reason(self, proc: subprocess.Popen, workdir: str) -> str | None:
+        try:
+            code = proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return None
+        if code < 0:
+            reason = "the candidate " + _signal_reason(-code)
+        elif code > 128:  # bwrap and unshare report a signal as 128 + signum
+            reason = "the candidate " + _signal_reason(code - 128)
+        else:
+            reason = f"the candidate exited with code {code} before finishing"
+        tail = _tail(workdir, 600).strip()
+        return f"{reason}; last output:\n{tail}" if tail else reason
+
+
+def _tail(workdir: str, limit: int = STDOUT_TAIL) -> str:
+    path = os.path.join(workdir, "output.log")
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - limit))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for stream in (proc.stdin, proc.stdout):
+        try:
+            stream.close()
+        except OSError:
+            pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        log.warning("sandbox process %s did not die after SIGKILL", proc.pid)
+
+
+def _kill_uid(uid: int) -> None:
+    """Kill anything still running under a candidate uid (a daemon that escaped its session)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                os.kill(int(entry), signal.SIGKILL)
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            pass
