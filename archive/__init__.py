@@ -1,0 +1,40 @@
+"""Everything persistent: campaigns, programs, LLM calls, islands, events.
+
+    from archive import Archive
+    with Archive("sqlite:///runs.db") as arc:       # or postgresql://user@host/db
+        c = arc.create_campaign("bp", "bin_packing", {"islands": 4})
+        p = arc.add_program(c.id, code=seed, island=0, status="ok", objective=0.9, fitness=0.9)
+        parents = arc.sample_parents(c.id, 0, 2, "tournament", random.Random(1))
+
+Opening an archive creates or migrates its schema (alembic, shipped in
+``archive/migrations``); ``archive.upgrade(url)`` does only that. Callers get plain
+dataclasses (``ProgramRecord``, ``CampaignInfo``, ...), never ORM objects.
+"""
+
+from archive.db import normalize_url, upgrade
+from archive.dedup import code_hash
+from archive.records import (
+    STATUSES,
+    CampaignInfo,
+    EventRecord,
+    IslandLease,
+    LLMCallRecord,
+    ProgramRecord,
+)
+from archive.sampling import STRATEGIES
+from archive.store import Archive, SeqConflict
+
+__all__ = [
+    "Archive",
+    "CampaignInfo",
+    "EventRecord",
+    "IslandLease",
+    "LLMCallRecord",
+    "ProgramRecord",
+    "STATUSES",
+    "STRATEGIES",
+    "SeqConflict",
+    "code_hash",
+    "normalize_url",
+    "upgrade",
+]

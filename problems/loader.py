@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.util
 import logging
 import os
 import sys
@@ -125,9 +124,8 @@ def _import_file(file: Path) -> ModuleType:
         exec(code, module.__dict__)
     except ImportError as e:
         sys.modules.pop(mod_name, None)
-        missing = f"module {e.name!r}" if e.name else "a module"
         raise ProblemError(
-            f"{file} failed to import {missing} ({e}): install it or fix the import (line {_line_in(file)})"
+            f"{file} line {_line_in(file)}: {e}; install the missing module or fix the import"
         ) from None
     except ProblemError as e:
         sys.modules.pop(mod_name, None)

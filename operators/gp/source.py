@@ -9,6 +9,7 @@ the code outside the blocks never changes.
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import textwrap
 from dataclasses import dataclass, field
@@ -25,13 +26,21 @@ class Block:
     tree: ast.Module | None
     outer_args: list[str] = field(default_factory=list)
     """Arguments of a skeleton function the block sits inside (in scope everywhere)."""
+    first_line: int = 1
+    """Line of the program where the block starts (for readable descriptions)."""
 
     @property
     def mutable(self) -> bool:
         return self.tree is not None and bool(self.tree.body)
 
     def copy(self) -> "Block":
-        return Block(self.text, self.indent, copy.deepcopy(self.tree), list(self.outer_args))
+        return Block(self.text, self.indent, copy.deepcopy(self.tree), list(self.outer_args), self.first_line)
+
+    def reparse(self) -> None:
+        """Round-trip through source so every node has true line numbers again (scope
+        lookups compare them) and odd hand-built trees are caught early."""
+        if self.tree is not None:
+            self.tree = ast.parse(ast.unparse(self.tree))
 
     def render(self) -> str:
         if self.tree is None:
@@ -43,12 +52,16 @@ class Block:
 class Program:
     template: Template
     blocks: list[Block]
+    np_alias: str | None = None
+    """The name numpy is imported as, if it is."""
+    globals: frozenset[str] = frozenset()
+    """Module-level names (imports, functions, constants) and builtins: readable anywhere."""
 
     def rebuild(self) -> str:
         return self.template.rebuild([b.render() for b in self.blocks])
 
     def copy(self) -> "Program":
-        return Program(self.template, [b.copy() for b in self.blocks])
+        return Program(self.template, [b.copy() for b in self.blocks], self.np_alias, self.globals)
 
 
 def _indent_of(text: str) -> str:
@@ -100,9 +113,28 @@ def load(template: Template, code: str) -> Program:
             tree = ast.parse(textwrap.dedent(text))
         except SyntaxError:
             tree = None
-        blocks.append(Block(text, indent, tree, _outer_args(full, line) if indent else []))
+        blocks.append(Block(text, indent, tree, _outer_args(full, line) if indent else [], line))
         line += text.count("\n")
-    return Program(template, blocks)
+    alias, names = _module_names(full)
+    return Program(template, blocks, alias, frozenset(names | set(dir(builtins))))
+
+
+def _module_names(full: ast.Module | None) -> tuple[str | None, set[str]]:
+    alias: str | None = None
+    names: set[str] = set()
+    for stmt in full.body if full is not None else []:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            for a in stmt.names:
+                bound = a.asname or a.name.split(".")[0]
+                names.add(bound)
+                if isinstance(stmt, ast.Import) and a.name == "numpy":
+                    alias = bound
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(stmt.name)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return alias, names
 
 
 def load_parent(initial_program: str, code: str) -> Program:

@@ -1,0 +1,396 @@
+"""The ``Archive`` facade: every read and write the engine makes, one short
+transaction per call, plain dataclasses out.
+
+Safe to share between threads (each call checks a connection out of the engine's pool)
+and between processes on one SQLite file or PostgreSQL database. Sampling, lineage and
+island leases live in mixins next to this module; this file holds campaigns, adding
+and querying programs, island state and events.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, Callable, TypeVar
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from archive import db
+from archive.dedup import code_hash
+from archive.bulk import BulkMixin
+from archive.leases import LeaseMixin
+from archive.lineage import LineageMixin
+from archive.models import Campaign, Event, Island, LLMCallRow, Program, ProgramParent, utcnow
+from archive.records import (
+    STATUSES,
+    CampaignInfo,
+    EventRecord,
+    LLMCallRecord,
+    ProgramRecord,
+    campaign_from_row,
+    clean_json,
+    event_from_row,
+    llm_call_from_row,
+    program_from_row,
+    restore_floats,
+)
+from archive.sampling import SamplingMixin
+from evolve.errors import ConfigError, StorageError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+NOT_EVALUATED = ("rejected", "duplicate")
+_PROGRAM_ORDERS = {
+    "id": (Program.id,),
+    "-id": (Program.id.desc(),),
+    "seq": (Program.seq, Program.id),
+    "fitness": (Program.fitness.desc(), Program.id),
+}
+
+
+class SeqConflict(StorageError):
+    """A program with this proposal sequence number is already stored."""
+
+
+def _statuses(statuses: str | Iterable[str] | None) -> list[str] | None:
+    if statuses is None:
+        return None
+    return [statuses] if isinstance(statuses, str) else list(statuses)
+
+
+class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
+    """Everything persistent about campaigns; see the package docstring for the model."""
+
+    def __init__(self, url: str):
+        self.url = db.normalize_url(url)
+        self._engine = db.make_engine(self.url)
+        try:
+            self.revision = db.migrate(self._engine)
+        except BaseException:
+            self._engine.dispose()
+            raise
+        self._write_engine = self._engine.execution_options(**db.WRITE)
+        self.dialect = self._engine.dialect.name
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> "Archive":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Archive({db.safe_url(self.url)!r})"
+
+    # -- plumbing -----------------------------------------------------------------
+
+    def _read(self):
+        return self._engine.connect()
+
+    def _write(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(conn)`` in one write transaction, retrying PostgreSQL deadlocks and
+        serialization failures (SQLite waits on its busy timeout instead)."""
+        for attempt in range(6):
+            try:
+                with self._write_engine.begin() as conn:
+                    return fn(conn)
+            except DBAPIError as e:
+                code = getattr(getattr(e, "orig", None), "sqlstate", None)
+                if code in ("40P01", "40001") and attempt < 5:
+                    time.sleep(0.005 * 2**attempt)
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def _upsert(self, conn, table, values: dict, keys: list[str], set_: dict):
+        """INSERT ... ON CONFLICT (keys) DO UPDATE SET set_ on SQLite and PostgreSQL."""
+        dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
+        if dialect is None:
+            raise StorageError(f"the archive supports SQLite and PostgreSQL, not {conn.dialect.name}")
+        stmt = dialect.insert(table).values(**values)
+        return stmt.on_conflict_do_update(index_elements=keys, set_=set_)
+
+    # -- campaigns ----------------------------------------------------------------
+
+    def create_campaign(self, name: str, problem: str, config: dict) -> CampaignInfo:
+        now = utcnow()
+        values = dict(name=name, problem=problem, config=clean_json(dict(config)), status="created", state={},
+                      spent_input_tokens=0, spent_output_tokens=0, spent_cost=0.0, n_calls=0,
+                      created_at=now, updated_at=now)
+        try:
+            cid = self._write(lambda c: c.execute(insert(Campaign).values(**values).returning(Campaign.id)).scalar_one())
+        except IntegrityError:
+            raise ConfigError(f"a campaign named {name!r} already exists in this archive: resume it or pick another name") from None
+        return self.get_campaign_by_id(cid)
+
+    def get_campaign(self, name: str) -> CampaignInfo | None:
+        with self._read() as conn:
+            row = conn.execute(select(Campaign).where(Campaign.name == name)).first()
+        return campaign_from_row(row) if row else None
+
+    def get_campaign_by_id(self, campaign_id: int) -> CampaignInfo | None:
+        with self._read() as conn:
+            row = conn.execute(select(Campaign).where(Campaign.id == campaign_id)).first()
+        return campaign_from_row(row) if row else None
+
+    def list_campaigns(self) -> list[CampaignInfo]:
+        with self._read() as conn:
+            return [campaign_from_row(r) for r in conn.execute(select(Campaign).order_by(Campaign.id))]
+
+    def update_campaign(self, campaign_id: int, *, status: str | None = None, state: dict | None = None,
+                        config: dict | None = None) -> CampaignInfo:
+        values: dict[str, Any] = {"updated_at": utcnow()}
+        if status is not None:
+            values["status"] = status
+        if state is not None:
+            values["state"] = clean_json(dict(state))
+        if config is not None:
+            values["config"] = clean_json(dict(config))
+        n = self._write(lambda c: c.execute(update(Campaign).where(Campaign.id == campaign_id).values(**values)).rowcount)
+        if n != 1:
+            raise ValueError(f"no campaign with id {campaign_id}")
+        return self.get_campaign_by_id(campaign_id)
+
+    # -- adding programs ----------------------------------------------------------
+
+    def add_program(self, campaign_id: int, *, code: str, island: int, status: str, seq: int | None = None,
+                    born_at: int | None = None, generation: int = 0, parent_ids: Iterable[int] = (),
+                    operator: str = "", model: str | None = None, reason: str | None = None,
+                    metrics: Mapping[str, float] | None = None, objective: float | None = None,
+                    fitness: float | None = None, descriptor: Mapping[str, Any] | None = None,
+                    feedback: str | None = None, thought: str | None = None, stdout: str | None = None,
+                    eval_time: float | None = None, proposal_time: float | None = None,
+                    input_tokens: int = 0, output_tokens: int = 0, cost: float = 0.0,
+                    duplicate_of: int | None = None, llm_calls: Iterable[Any] = ()) -> ProgramRecord:
+        """Store one program, its LLM calls and its parents' child counts atomically.
+
+        ``born_at`` (default 0: visible from the start) is the visibility point that
+        sampling's ``max_born_at`` compares against. When the token/cost totals are all
+        left at zero they are summed from ``llm_calls``. Raises ``SeqConflict`` (and
+        stores nothing) when ``seq`` is already used in this campaign.
+        """
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+        if status == "ok" and fitness is None:
+            raise ValueError("a program with status 'ok' needs a fitness (its objective oriented so larger is better)")
+        calls = list(llm_calls)
+        if calls and not (input_tokens or output_tokens or cost):
+            input_tokens = sum(int(c.input_tokens or 0) for c in calls)
+            output_tokens = sum(int(c.output_tokens or 0) for c in calls)
+            cost = float(sum(float(c.cost or 0.0) for c in calls))
+        values = dict(
+            campaign_id=campaign_id, seq=seq, born_at=int(born_at or 0), island=int(island),
+            generation=int(generation), code=code, code_hash=code_hash(code),
+            parent_ids=[int(p) for p in parent_ids], operator=operator or "", model=model, status=status,
+            reason=reason, metrics=clean_json(dict(metrics or {})),
+            objective=None if objective is None else float(objective),
+            fitness=None if fitness is None else float(fitness),
+            descriptor=None if descriptor is None else clean_json(dict(descriptor)),
+            feedback=feedback, thought=thought, stdout=stdout, eval_time=eval_time, proposal_time=proposal_time,
+            input_tokens=int(input_tokens), output_tokens=int(output_tokens), cost=float(cost),
+            duplicate_of=duplicate_of, n_children=0, ok_pos=None, created_at=utcnow(),
+        )
+
+        def tx(conn) -> int:
+            return self._insert_program(conn, values, calls)
+
+        try:
+            pid = self._write(tx)
+        except IntegrityError:
+            self._explain_integrity(campaign_id, seq)
+            raise
+        values["id"] = pid
+        values["metrics"] = restore_floats(values["metrics"])
+        values.pop("ok_pos")
+        return ProgramRecord(**values)
+
+    def _insert_program(self, conn, values: dict, calls: list) -> int:
+        if values["status"] == "ok":
+            values["ok_pos"] = self._next_positions(conn, values["campaign_id"], values["island"], 1)
+        pid = conn.execute(insert(Program).values(**values).returning(Program.id)).scalar_one()
+        parents = values["parent_ids"]
+        if parents:
+            conn.execute(insert(ProgramParent), [{"child_id": pid, "rank": i, "parent_id": p} for i, p in enumerate(parents)])
+            conn.execute(update(Program).where(Program.id.in_(sorted(set(parents))))
+                         .values(n_children=Program.n_children + 1))
+        if calls:
+            self._insert_calls(conn, values["campaign_id"], pid, values["seq"], calls)
+        return pid
+
+    def _next_positions(self, conn, campaign_id: int, island: int, n: int) -> int:
+        """Reserve ``n`` consecutive ok positions on an island; returns the first. The
+        island row's counter is bumped atomically (a row lock on PostgreSQL, the write
+        lock on SQLite), so positions stay dense and unique under concurrency."""
+        stmt = self._upsert(
+            conn, Island.__table__,
+            dict(campaign_id=campaign_id, island=island, state={}, n_ok=n, updated_at=utcnow()),
+            ["campaign_id", "island"], {"n_ok": Island.__table__.c.n_ok + n},
+        ).returning(Island.__table__.c.n_ok)
+        return conn.execute(stmt).scalar_one() - n
+
+    def _insert_calls(self, conn, campaign_id: int, program_id: int | None, seq: int | None, calls: list) -> list[int]:
+        now = utcnow()
+        rows = [dict(campaign_id=campaign_id, program_id=program_id, seq=seq, model=str(c.model or ""),
+                     purpose=getattr(c, "purpose", None) or "propose", prompt=clean_json(c.prompt),
+                     response=c.response, input_tokens=int(c.input_tokens or 0),
+                     output_tokens=int(c.output_tokens or 0), cost=float(c.cost or 0.0),
+                     latency=float(getattr(c, "latency", 0.0) or 0.0), error=getattr(c, "error", None),
+                     created_at=now) for c in calls]
+        ids = [conn.execute(insert(LLMCallRow).values(**r).returning(LLMCallRow.id)).scalar_one() for r in rows]
+        conn.execute(update(Campaign).where(Campaign.id == campaign_id).values(
+            spent_input_tokens=Campaign.spent_input_tokens + sum(r["input_tokens"] for r in rows),
+            spent_output_tokens=Campaign.spent_output_tokens + sum(r["output_tokens"] for r in rows),
+            spent_cost=Campaign.spent_cost + sum(r["cost"] for r in rows),
+            n_calls=Campaign.n_calls + len(rows)))
+        return ids
+
+    def _explain_integrity(self, campaign_id: int, seq: int | None) -> None:
+        with self._read() as conn:
+            if seq is not None and conn.execute(select(Program.id).where(
+                    Program.campaign_id == campaign_id, Program.seq == seq)).first():
+                raise SeqConflict(f"campaign {campaign_id} already has a program with seq {seq}; nothing was stored") from None
+            if not conn.execute(select(Campaign.id).where(Campaign.id == campaign_id)).first():
+                raise ValueError(f"no campaign with id {campaign_id}") from None
+
+    def add_llm_calls(self, campaign_id: int, calls: Iterable[Any], *, program_id: int | None = None,
+                      seq: int | None = None) -> list[int]:
+        """Record calls that produced no program (reflection, failed proposals)."""
+        calls = list(calls)
+        if not calls:
+            return []
+        return self._write(lambda c: self._insert_calls(c, campaign_id, program_id, seq, calls))
+
+    # -- reading programs ---------------------------------------------------------
+
+    def get_program(self, program_id: int) -> ProgramRecord | None:
+        with self._read() as conn:
+            row = conn.execute(select(Program).where(Program.id == program_id)).first()
+        return program_from_row(row) if row else None
+
+    def get_programs(self, ids: Iterable[int]) -> list[ProgramRecord]:
+        """Programs by id, in the order asked (missing ids are skipped)."""
+        ids = list(ids)
+        if not ids:
+            return []
+        with self._read() as conn:
+            found = {r.id: program_from_row(r) for r in conn.execute(select(Program).where(Program.id.in_(set(ids))))}
+        return [found[i] for i in ids if i in found]
+
+    def find_by_hash(self, campaign_id: int, code_hash: str) -> ProgramRecord | None:
+        """The earliest evaluated program (not rejected/duplicate) with this code hash."""
+        with self._read() as conn:
+            row = conn.execute(select(Program).where(
+                Program.campaign_id == campaign_id, Program.code_hash == code_hash,
+                Program.status.not_in(NOT_EVALUATED)).order_by(Program.id).limit(1)).first()
+        return program_from_row(row) if row else None
+
+    def done_seqs(self, campaign_id: int) -> set[int]:
+        with self._read() as conn:
+            return set(conn.execute(select(Program.seq).where(
+                Program.campaign_id == campaign_id, Program.seq.is_not(None))).scalars())
+
+    def count(self, campaign_id: int, statuses: str | Iterable[str] | None = None, island: int | None = None) -> int:
+        q = select(func.count()).select_from(Program).where(Program.campaign_id == campaign_id)
+        if (st := _statuses(statuses)) is not None:
+            q = q.where(Program.status.in_(st))
+        if island is not None:
+            q = q.where(Program.island == island)
+        with self._read() as conn:
+            return int(conn.execute(q).scalar_one())
+
+    def status_counts(self, campaign_id: int) -> dict[str, int]:
+        with self._read() as conn:
+            rows = conn.execute(select(Program.status, func.count()).where(Program.campaign_id == campaign_id)
+                                .group_by(Program.status))
+            return {status: int(n) for status, n in rows}
+
+    def spend(self, campaign_id: int) -> dict[str, Any]:
+        """Totals over every recorded LLM call of the campaign (kept as running sums)."""
+        with self._read() as conn:
+            row = conn.execute(select(Campaign.spent_input_tokens, Campaign.spent_output_tokens,
+                                      Campaign.spent_cost, Campaign.n_calls).where(Campaign.id == campaign_id)).first()
+        if row is None:
+            raise ValueError(f"no campaign with id {campaign_id}")
+        return {"input_tokens": int(row[0]), "output_tokens": int(row[1]), "cost": float(row[2]), "calls": int(row[3])}
+
+    def best(self, campaign_id: int, k: int = 1, island: int | None = None) -> list[ProgramRecord]:
+        """The ``k`` fittest ok programs (ties: lowest id first)."""
+        q = select(Program).where(Program.campaign_id == campaign_id, Program.status == "ok")
+        if island is not None:
+            q = q.where(Program.island == island)
+        with self._read() as conn:
+            return [program_from_row(r) for r in conn.execute(q.order_by(Program.fitness.desc(), Program.id).limit(k))]
+
+    def elites(self, campaign_id: int, island: int, k: int, max_born_at: int | None = None) -> list[ProgramRecord]:
+        """The ``k`` fittest ok programs of an island visible at ``max_born_at``."""
+        q = select(Program).where(Program.campaign_id == campaign_id, Program.island == island, Program.status == "ok")
+        if max_born_at is not None:
+            q = q.where(Program.born_at <= max_born_at)
+        with self._read() as conn:
+            return [program_from_row(r) for r in conn.execute(q.order_by(Program.fitness.desc(), Program.id).limit(k))]
+
+    def programs(self, campaign_id: int, *, status: str | Iterable[str] | None = None, island: int | None = None,
+                 limit: int | None = None, order: str = "id", after_id: int | None = None) -> list[ProgramRecord]:
+        """Programs of a campaign; ``order`` is id, -id, seq or fitness (best first).
+        ``after_id`` pages through a big campaign in id order."""
+        if order not in _PROGRAM_ORDERS:
+            raise ValueError(f"order must be one of {', '.join(_PROGRAM_ORDERS)}, not {order!r}")
+        q = select(Program).where(Program.campaign_id == campaign_id)
+        if (st := _statuses(status)) is not None:
+            q = q.where(Program.status.in_(st))
+        if island is not None:
+            q = q.where(Program.island == island)
+        if after_id is not None:
+            q = q.where(Program.id > after_id)
+        q = q.order_by(*_PROGRAM_ORDERS[order])
+        if limit is not None:
+            q = q.limit(limit)
+        with self._read() as conn:
+            return [program_from_row(r) for r in conn.execute(q)]
+
+    def llm_calls(self, campaign_id: int | None = None, program_id: int | None = None) -> list[LLMCallRecord]:
+        q = select(LLMCallRow).order_by(LLMCallRow.id)
+        if campaign_id is not None:
+            q = q.where(LLMCallRow.campaign_id == campaign_id)
+        if program_id is not None:
+            q = q.where(LLMCallRow.program_id == program_id)
+        with self._read() as conn:
+            return [llm_call_from_row(r) for r in conn.execute(q)]
+
+    # -- islands and events -------------------------------------------------------
+
+    def get_island_state(self, campaign_id: int, island: int) -> dict:
+        with self._read() as conn:
+            state = conn.execute(select(Island.state).where(Island.campaign_id == campaign_id,
+                                                            Island.island == island)).scalar()
+        return dict(state or {})
+
+    def island_states(self, campaign_id: int) -> dict[int, dict]:
+        with self._read() as conn:
+            rows = conn.execute(select(Island.island, Island.state).where(Island.campaign_id == campaign_id)
+                                .order_by(Island.island))
+            return {i: dict(s or {}) for i, s in rows}
+
+    def set_island_state(self, campaign_id: int, island: int, state: dict) -> None:
+        state = clean_json(dict(state))
+        now = utcnow()
+        self._write(lambda c: c.execute(self._upsert(
+            c, Island.__table__, dict(campaign_id=campaign_id, island=island, state=state, n_ok=0, updated_at=now),
+            ["campaign_id", "island"], {"state": state, "updated_at": now})))
+
+    def log_event(self, campaign_id: int, kind: str, data: dict | None = None) -> int:
+        values = dict(campaign_id=campaign_id, kind=kind, data=clean_json(dict(data or {})), created_at=utcnow())
+        return self._write(lambda c: c.execute(insert(Event).values(**values).returning(Event.id)).scalar_one())
+
+    def events(self, campaign_id: int, kind: str | None = None) -> list[EventRecord]:
+        q = select(Event).where(Event.campaign_id == campaign_id).order_by(Event.id)
+        if kind is not None:
+            q = q.where(Event.kind == kind)
+        with self._read() as conn:
+            return [event_from_row(r) for r in conn.execute(q)]

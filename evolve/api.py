@@ -1,0 +1,234 @@
+"""The public Python API, in the spirit of Optuna: a campaign lives in a storage URL.
+
+    campaign = evolve.create_campaign("bin_packing", storage="sqlite:///bp.db", budget=200)
+    campaign.run()                 # resumes if the campaign already exists
+    best = campaign.best()         # ProgramRecord: code, objective, metrics, ...
+
+    trial = campaign.ask()         # for users who evaluate candidates themselves
+    campaign.tell(trial, metrics={"score": 1.0})
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from evolve.campaign import EVALUATED, CampaignLoop, seed_islands
+from evolve.config import Config, build_config, merge_for_resume
+from evolve.errors import CampaignNotFound, ConfigError, ProblemError
+from evolve.evaluate import Evaluator, Outcome, check_seed
+from evolve import wiring
+from problems.contract import Problem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Trial:
+    """A proposed child waiting for the user's evaluation (ask/tell)."""
+
+    seq: int
+    code: str
+    island: int
+    parent_ids: list[int]
+    operator: str
+    _request: Any = None
+    _proposal: Any = None
+
+
+class Campaign:
+    def __init__(self, archive, info, config: Config, problem: Problem):
+        self.archive = archive
+        self.info = info
+        self.config = config
+        self.problem = problem
+        self._pending: dict[int, Trial] = {}
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    # -- running ------------------------------------------------------------------------
+    def _open_evaluator(self) -> Evaluator:
+        sandbox = wiring.make_sandbox(self.config)
+        state = {**self.info.state, "sandbox": getattr(sandbox, "describe", lambda: sandbox.name)()}
+        self.archive.update_campaign(self.info.id, state=state)
+        return Evaluator(self.problem, sandbox, self.config.time_limit, self.config.memory_mb)
+
+    def _ensure_seeded(self, evaluator: Evaluator) -> None:
+        if self.archive.count(self.info.id) == 0:
+            outcome = check_seed(evaluator)
+            seed_islands(self.archive, self.info.id, self.config.islands, outcome, self.problem.initial_program)
+            self.archive.log_event(self.info.id, "seeded", {"objective": outcome.objective})
+
+    def run(self, budget: int | None = None, on_tell: Callable | None = None, replay: dict | None = None):
+        """Run (or resume) until ``budget`` child evaluations are stored. Returns the stats."""
+        if budget is not None and budget != self.config.budget:
+            self.config = merge_for_resume(self.config.model_dump(mode="json"), {"budget": budget})
+            self.archive.update_campaign(self.info.id, config=self.config.model_dump(mode="json"))
+        evaluator = self._open_evaluator()
+        operator = wiring.make_operator(self.config, replay=replay)
+        try:
+            self._ensure_seeded(evaluator)
+            return asyncio.run(self._run(operator, evaluator, on_tell))
+        finally:
+            evaluator.sandbox.close()
+
+    async def _run(self, operator, evaluator, on_tell):
+        await operator.start()
+        try:
+            loop = CampaignLoop(archive=self.archive, campaign=self.info, config=self.config, problem=self.problem,
+                                operator=operator, evaluator=evaluator, on_tell=on_tell)
+            self.archive.update_campaign(self.info.id, status="running")
+            stats = await loop.run(self.config.budget)
+            finished = stats.evaluations >= self.config.budget
+            self.archive.update_campaign(self.info.id, status="finished" if finished else "stopped")
+            return stats
+        finally:
+            await operator.close()
+
+    # -- results ------------------------------------------------------------------------
+    def best(self, k: int | None = None):
+        """The best program (or the best ``k``) by objective."""
+        top = self.archive.best(self.info.id, k or 1)
+        if k is None:
+            return top[0] if top else None
+        return top
+
+    def status(self) -> dict[str, Any]:
+        cid = self.info.id
+        best = self.best()
+        return {
+            "name": self.name, "problem": self.problem.name, "status": self.archive.get_campaign(self.name).status,
+            "budget": self.config.budget,
+            "evaluations": self.archive.count(cid, statuses=EVALUATED, proposals_only=True),
+            "by_status": self.archive.status_counts(cid),
+            "best": best.objective if best else None, "objective": self.problem.objective,
+            "direction": self.problem.direction, "spend": self.archive.spend(cid),
+            "islands": {i: (e[0].objective if (e := self.archive.elites(cid, i, 1)) else None)
+                        for i in range(self.config.islands)},
+            "sandbox": self.info.state.get("sandbox"),
+        }
+
+    def export(self, out_dir: str, top: int = 5):
+        from evolve.export import export_programs
+
+        return export_programs(self, out_dir, top)
+
+    # -- ask / tell ---------------------------------------------------------------------
+    def ask(self) -> Trial:
+        """Propose the next child without evaluating it."""
+        operator = wiring.make_operator(self.config)
+        loop = CampaignLoop(archive=self.archive, campaign=self.info, config=self.config, problem=self.problem,
+                            operator=operator, evaluator=None)
+        if self.archive.count(self.info.id) == 0:
+            raise ProblemError("the campaign has no seed yet: call tell_seed(metrics) or run() first")
+        done = self.archive.done_seqs(self.info.id)
+        seq = next(s for s in range(len(done) + len(self._pending) + 1) if s not in done and s not in self._pending)
+        request = loop._request(seq)
+        proposal = asyncio.run(_propose(operator, request))
+        trial = Trial(seq, proposal.code or "", request.island, [p.id for p in request.parents], proposal.operator,
+                      request, proposal)
+        self._pending[seq] = trial
+        return trial
+
+    def tell(self, trial: Trial, metrics: dict[str, float] | None = None, *, status: str = "ok",
+             reason: str | None = None):
+        """Store the user's evaluation of an asked trial (metrics must hold the objective)."""
+        if trial.seq not in self._pending:
+            raise ConfigError(f"trial {trial.seq} was not asked by this campaign object or was told already")
+        outcome = Outcome(status=status, reason=reason)
+        if status == "ok":
+            if not metrics or self.problem.objective not in metrics:
+                raise ConfigError(f"tell() needs metrics with the objective {self.problem.objective!r}")
+            outcome.metrics = {k: float(v) for k, v in metrics.items()}
+            outcome.objective = outcome.metrics[self.problem.objective]
+            outcome.fitness = self.problem.fitness(outcome.objective)
+        loop = CampaignLoop(archive=self.archive, campaign=self.info, config=self.config, problem=self.problem,
+                            operator=wiring.make_operator(self.config), evaluator=None)
+        del self._pending[trial.seq]
+        return loop._store(seq=trial.seq, request=trial._request, proposal=trial._proposal, proposal_time=0.0,
+                           status=status, reason=reason, outcome=outcome)
+
+    def tell_seed(self, metrics: dict[str, float]) -> None:
+        """Store the initial program's metrics (ask/tell campaigns evaluate the seed themselves)."""
+        if self.archive.count(self.info.id):
+            return
+        objective = float(metrics[self.problem.objective])
+        seed_islands(self.archive, self.info.id, self.config.islands,
+                     Outcome("ok", metrics=dict(metrics), objective=objective,
+                             fitness=self.problem.fitness(objective)), self.problem.initial_program)
+
+
+async def _propose(operator, request):
+    await operator.start()
+    try:
+        return await operator.propose(request)
+    finally:
+        await operator.close()
+
+
+def _open(storage: str):
+    from archive import Archive
+
+    return Archive(storage)
+
+
+def _load(spec, case_set):
+    from problems.loader import load_problem
+
+    return load_problem(spec, case_set=case_set)
+
+
+def create_campaign(problem: str | Problem = "bin_packing", *, storage: str | None = None, name: str | None = None,
+                    config: Config | dict | None = None, **settings) -> Campaign:
+    """Create a campaign, or load it if one with that name exists (then it resumes).
+
+    ``settings`` are Config fields (budget=, islands=, seed=, workers=, ...). On resume,
+    only budget/workers/sandbox may differ from the stored settings.
+    """
+    given: dict[str, Any] = {}
+    if config is not None:
+        given.update(config.model_dump(mode="json", exclude_unset=True) if isinstance(config, Config) else dict(config))
+    given.update({k: v for k, v in settings.items() if v is not None})
+    if storage:
+        given["storage"] = storage
+    given["problem"] = problem.name if isinstance(problem, Problem) else str(problem)
+    first = build_config(given)
+    prob = problem if isinstance(problem, Problem) else _load(first.problem, first.case_set)
+    cname = name or first.campaign_name(prob.name)
+    given["name"] = cname
+    archive = _open(first.storage)
+    existing = archive.get_campaign(cname)
+    if existing is not None:
+        if existing.problem != prob.name:
+            raise ConfigError(f"campaign {cname!r} in {first.storage} evolves {existing.problem!r}, "
+                              f"not {prob.name!r}: pass --name to start a new campaign")
+        cfg = merge_for_resume(existing.config, given)
+        if cfg.model_dump(mode="json") != existing.config:
+            archive.update_campaign(existing.id, config=cfg.model_dump(mode="json"))
+        info = archive.get_campaign(cname)
+        log.info("resuming campaign %r", cname)
+    else:
+        cfg = build_config(given)
+        info = archive.create_campaign(cname, prob.name, cfg.model_dump(mode="json"))
+    return Campaign(archive, info, cfg, prob)
+
+
+def load_campaign(name: str, storage: str = "sqlite:///evolve.db", problem: Problem | None = None) -> Campaign:
+    """Open an existing campaign (its problem is loaded from the stored spec unless given)."""
+    archive = _open(storage)
+    info = archive.get_campaign(name)
+    if info is None:
+        known = ", ".join(c.name for c in archive.list_campaigns()) or "none"
+        raise CampaignNotFound(f"no campaign named {name!r} in {storage} (campaigns there: {known})")
+    cfg = build_config(info.config)
+    if problem is None:
+        try:
+            problem = _load(cfg.problem, cfg.case_set)
+        except ProblemError as e:
+            raise ProblemError(f"cannot load the problem of campaign {name!r}: {e}") from None
+    return Campaign(archive, info, cfg, problem)

@@ -1,0 +1,262 @@
+"""The campaign loop: one candidate from parent selection to stored child.
+
+    seq n ──▶ _request: parents from the archive as of proposal n - window
+          ──▶ operator.propose            (LLM call or GP mutation; async)
+          ──▶ dedup by normalised code    (an identical child is never evaluated twice)
+          ──▶ evaluator.evaluate          (sandbox + trusted score; in the worker pool)
+          ──▶ archive.add_program         (committed at once: the database is the checkpoint)
+
+Determinism: proposal n draws its randomness from (seed, n) and sees only programs born
+at or before n - window, and it is issued only once every proposal up to n - window is
+stored. So the same seed, operator and budget give the same campaign whatever the
+timing, and a campaign killed at any point and resumed redoes exactly the proposals it
+had not stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from archive.dedup import code_hash
+from evolve import islands as island_policy
+from evolve.config import Config
+from evolve.evaluate import Evaluator, Outcome
+from operators.base import Operator, Parent, ProblemBrief, Proposal, ProposalRequest
+from problems.contract import Problem
+
+log = logging.getLogger(__name__)
+
+EVALUATED = ("ok", "error", "timeout", "invalid")
+SEED_BORN_AT = -(10**9)  # seeds are visible to every proposal
+MAX_PROPOSALS_PER_EVALUATION = 50  # stop an operator that only repeats itself
+
+
+@dataclass
+class Stats:
+    evaluations: int = 0
+    failures: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    cost: float = 0.0
+    best: float | None = None
+    started: float = field(default_factory=time.monotonic)
+    stopped_by: str | None = None
+
+
+def to_parent(record) -> Parent:
+    return Parent(id=record.id, code=record.code, objective=record.objective, metrics=record.metrics or {},
+                  status=record.status, reason=record.reason, feedback=record.feedback,
+                  thought=record.thought, generation=record.generation)
+
+
+def brief(problem: Problem) -> ProblemBrief:
+    return ProblemBrief(name=problem.name, description=problem.description, initial_program=problem.initial_program,
+                        objective=problem.objective, direction=problem.direction, entry_point=problem.entry_point)
+
+
+def seed_islands(archive, campaign_id: int, islands: int, outcome: Outcome, code: str) -> None:
+    """Store the evaluated seed on island 0 and a copy of it on every other island."""
+    first = None
+    for island in range(islands):
+        rec = archive.add_program(
+            campaign_id, code=code, island=island, status="ok", born_at=SEED_BORN_AT, operator="seed",
+            metrics=outcome.metrics, objective=outcome.objective, fitness=outcome.fitness,
+            descriptor=outcome.descriptor, feedback=outcome.feedback, stdout=outcome.stdout,
+            eval_time=outcome.eval_time if first is None else None, duplicate_of=first,
+        )
+        first = first or rec.id
+
+
+class CampaignLoop:
+    def __init__(self, *, archive, campaign, config: Config, problem: Problem, operator: Operator,
+                 evaluator: Evaluator, on_tell: Callable | None = None):
+        self.archive = archive
+        self.cid = campaign.id
+        self.config = config
+        self.problem = problem
+        self.brief = brief(problem)
+        self.template = problem.template
+        self.operator = operator
+        self.evaluator = evaluator
+        self.on_tell = on_tell
+        self.window = config.window
+        self.stats = Stats()
+        self._originals: dict[str, asyncio.Future] = {}  # hash -> id of an in-flight original
+        self._floors: dict[int, int] = {}
+        self._policy_done: set[int] = set()
+
+    # -- the loop ---------------------------------------------------------------------
+    async def run(self, budget: int) -> Stats:
+        a, cid = self.archive, self.cid
+        done = a.done_seqs(cid)
+        self.stats.evaluations = a.count(cid, statuses=EVALUATED, proposals_only=True)
+        best = a.best(cid, 1)
+        self.stats.best = best[0].objective if best else None
+        self._floors = {i: s["floor"] for i in range(self.config.islands)
+                        if "floor" in (s := a.get_island_state(cid, i))}
+        self._policy_done = {e.data["at"] for e in a.events(cid, kind="islands")}
+        max_cost = getattr(self.config.llm, "max_cost", None) if self.config.llm else None
+        self.stats.cost = a.spend(cid)["cost"]
+        proposals_left = budget * MAX_PROPOSALS_PER_EVALUATION
+
+        inflight: dict[int, asyncio.Task] = {}
+        seq = 0
+        with ThreadPoolExecutor(self.config.workers, thread_name_prefix="evolve-eval") as pool:
+            try:
+                while True:
+                    while (self.stats.evaluations + len(inflight) < budget and len(inflight) < self.window
+                           and all(s > seq - self.window for s in inflight)):
+                        if max_cost is not None and self.stats.cost >= max_cost:
+                            self.stats.stopped_by = f"cost limit {max_cost:g} reached"
+                            break
+                        if proposals_left <= 0:
+                            self.stats.stopped_by = "the operator keeps proposing duplicates or rejects"
+                            break
+                        if seq in done:
+                            seq += 1
+                            continue
+                        self._between_generations(seq)
+                        inflight[seq] = asyncio.create_task(self._one(seq, pool))
+                        proposals_left -= 1
+                        seq += 1
+                    if not inflight:
+                        break
+                    finished, _ = await asyncio.wait(inflight.values(), return_when=asyncio.FIRST_COMPLETED)
+                    for task in finished:
+                        s, evaluated = task.result()
+                        del inflight[s]
+                        done.add(s)
+                        self.stats.evaluations += evaluated
+            finally:
+                for task in inflight.values():
+                    task.cancel()
+                pool.shutdown(wait=False, cancel_futures=True)
+        if self.stats.stopped_by:
+            log.warning("campaign stopped early: %s", self.stats.stopped_by)
+        return self.stats
+
+    async def _one(self, seq: int, pool) -> tuple[int, bool]:
+        """Propose, deduplicate, evaluate and store proposal ``seq``. Returns (seq, evaluated?)."""
+        request = self._request(seq)
+        started = time.monotonic()
+        proposal = await self.operator.propose(request)
+        proposal_time = time.monotonic() - started
+        self.stats.cost += sum(c.cost for c in proposal.calls)
+        common = dict(seq=seq, request=request, proposal=proposal, proposal_time=proposal_time)
+
+        code = proposal.code
+        if code is not None:
+            try:
+                self.template.blocks_of(code)
+            except ValueError as e:
+                code, proposal.reason = None, str(e)
+        if code is None:
+            self._store(status="rejected", reason=proposal.reason or "no program proposed", **common)
+            self.stats.rejected += 1
+            return seq, False
+
+        h = code_hash(code)
+        if h in self._originals:
+            original_id = await asyncio.shield(self._originals[h])
+        else:
+            found = self.archive.find_by_hash(self.cid, h)
+            original_id = found.id if found else None
+        if original_id is not None:
+            self._store(status="duplicate", reason="identical to an archived program", duplicate_of=original_id, **common)
+            self.stats.duplicates += 1
+            return seq, False
+
+        future = asyncio.get_running_loop().create_future()
+        self._originals[h] = future
+        try:
+            outcome = await asyncio.get_running_loop().run_in_executor(pool, self.evaluator.evaluate, code)
+            record = self._store(status=outcome.status, outcome=outcome, **common)
+            future.set_result(record.id)
+        except BaseException as e:
+            future.set_exception(e) if not isinstance(e, asyncio.CancelledError) else future.cancel()
+            raise
+        finally:
+            self._originals.pop(h, None)
+        self._learn(proposal, request, outcome)
+        return seq, True
+
+    # -- parents and context ----------------------------------------------------------
+    def _request(self, seq: int) -> ProposalRequest:
+        cfg = self.config
+        island = seq % cfg.islands
+        rng = random.Random(f"{cfg.seed}:{seq}")
+        view = dict(max_born_at=seq - self.window, min_born_at=self._floors.get(island))
+        crossover = self.operator.crossover_arity >= 2 and rng.random() < cfg.crossover_rate
+        parents = self.archive.sample_parents(self.cid, island, 2 if crossover else 1, cfg.selection, rng,
+                                              tournament_size=cfg.tournament_size, **view)
+        if not parents:  # an island of failures only: fall back to its best-known program
+            parents = self.archive.elites(self.cid, island, 1, **view) or self.archive.best(self.cid, 1)
+        ids = {p.id for p in parents}
+        inspirations = [p for p in self.archive.elites(self.cid, island, cfg.inspirations + len(parents), **view)
+                        if p.id not in ids][: cfg.inspirations]
+        state = self.archive.get_island_state(self.cid, island)
+        return ProposalRequest(
+            problem=self.brief, parents=[to_parent(p) for p in parents],
+            inspirations=[to_parent(p) for p in inspirations], island=island, seq=seq,
+            seed=rng.getrandbits(63), reflection=state.get("reflection"),
+            context={"crossover": len(parents) > 1, "generation": max(p.generation for p in parents) + 1},
+        )
+
+    def _between_generations(self, seq: int) -> None:
+        """Migration and reset at fixed points of the sequence (deterministic, resumable)."""
+        cfg = self.config
+        period = cfg.generation_size * cfg.islands
+        if seq == 0 or seq % period or seq in self._policy_done:
+            return
+        generation = seq // period
+        visible = seq - self.window
+        data: dict = {"at": seq, "generation": generation}
+        if cfg.migration_interval and generation % cfg.migration_interval == 0:
+            data["migrated"] = island_policy.migrate(self.archive, self.cid, cfg.islands, cfg.migration_size,
+                                                     visible, self._floors)
+        if cfg.reset_interval and generation % cfg.reset_interval == 0:
+            rng = random.Random(f"{cfg.seed}:reset:{seq}")
+            data["reset"] = island_policy.reset_weaker_half(self.archive, self.cid, cfg.islands, visible,
+                                                            self._floors, rng)
+            for island in data["reset"]:
+                state = self.archive.get_island_state(self.cid, island)
+                self.archive.set_island_state(self.cid, island, {**state, "floor": self._floors[island]})
+        self.archive.log_event(self.cid, "islands", data)
+        self._policy_done.add(seq)
+
+    # -- storing ----------------------------------------------------------------------
+    def _store(self, *, seq: int, request: ProposalRequest, proposal: Proposal, proposal_time: float,
+               status: str, reason: str | None = None, outcome: Outcome | None = None, duplicate_of: int | None = None):
+        o = outcome or Outcome(status=status, reason=reason)
+        record = self.archive.add_program(
+            self.cid, code=proposal.code or "", island=request.island, status=status, seq=seq, born_at=seq,
+            generation=request.context["generation"], parent_ids=[p.id for p in request.parents],
+            operator=proposal.operator, model=proposal.model, reason=o.reason or reason, metrics=o.metrics or None,
+            objective=o.objective, fitness=o.fitness, descriptor=o.descriptor, feedback=o.feedback,
+            thought=proposal.thought, stdout=o.stdout or None, eval_time=o.eval_time if outcome else None,
+            proposal_time=proposal_time, input_tokens=sum(c.input_tokens for c in proposal.calls),
+            output_tokens=sum(c.output_tokens for c in proposal.calls), cost=sum(c.cost for c in proposal.calls),
+            duplicate_of=duplicate_of, llm_calls=proposal.calls,
+        )
+        if proposal.reflection is not None:
+            state = self.archive.get_island_state(self.cid, request.island)
+            self.archive.set_island_state(self.cid, request.island, {**state, "reflection": proposal.reflection})
+        if status in EVALUATED and status != "ok":
+            self.stats.failures += 1
+        if record.objective is not None and self.problem.better(record.objective, self.stats.best):
+            self.stats.best = record.objective
+        if self.on_tell is not None:
+            self.on_tell(record, self.stats)
+        return record
+
+    def _learn(self, proposal: Proposal, request: ProposalRequest, outcome: Outcome) -> None:
+        report = getattr(self.operator, "report", None)
+        if report is not None:
+            parent = request.parents[0]
+            report(proposal, self.problem.fitness(parent.objective), outcome.fitness, outcome.status)

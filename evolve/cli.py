@@ -1,0 +1,234 @@
+"""The `evolve` command line. User errors print one line and exit 2 (--debug shows the traceback)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from evolve.errors import EvolveError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evolve: LLM-driven evolutionary program search.")
+sandbox_app = typer.Typer(help="Sandbox backends.")
+db_app = typer.Typer(help="Archive database.")
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+STATE = {"debug": False}
+DEFAULT_STORAGE = "sqlite:///evolve.db"
+
+
+@app.callback()
+def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+          verbose: bool = typer.Option(False, "--verbose", "-v", help="Show info logs.")) -> None:
+    STATE["debug"] = debug
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def run(
+    problem: str = typer.Argument(..., help="Built-in name (see `evolve problems`), a directory with problem.py, or a .py file."),
+    budget: Optional[int] = typer.Option(None, help="Child evaluations to run (default 200)."),
+    time_limit: Optional[float] = typer.Option(None, help="Seconds per case (default: the problem's)."),
+    islands: Optional[int] = typer.Option(None, help="Number of islands (default 4)."),
+    workers: Optional[int] = typer.Option(None, help="Evaluations in parallel (default 2)."),
+    seed: Optional[int] = typer.Option(None, help="Random seed (default 0)."),
+    storage: Optional[str] = typer.Option(None, help=f"Archive URL (default {DEFAULT_STORAGE})."),
+    name: Optional[str] = typer.Option(None, help="Campaign name (default: the problem's name)."),
+    config: Optional[Path] = typer.Option(None, help="TOML or YAML config file; flags override it."),
+    case_set: Optional[str] = typer.Option(None, help="Named case set of the problem."),
+    sandbox: Optional[str] = typer.Option(None, help="auto, process or docker."),
+    selection: Optional[str] = typer.Option(None, help="tournament, fitness_proportional, dgm, uniform, best."),
+    model: list[str] = typer.Option([], help="LLM operator model spec (repeat for an ensemble), e.g. openai:gpt-4o-mini."),
+    max_cost: Optional[float] = typer.Option(None, help="Stop new LLM proposals once this many dollars are spent."),
+    replay: Optional[str] = typer.Option(None, help="Re-run CAMPAIGN from its recorded LLM responses (no API calls)."),
+    progress: bool = typer.Option(True, help="Show the progress display."),
+) -> None:
+    """Run an evolution campaign, or resume it: running the same command again continues it."""
+    from evolve.api import create_campaign
+    from evolve.config import read_config_file
+
+    settings: dict[str, Any] = read_config_file(config) if config else {}
+    flags = dict(budget=budget, time_limit=time_limit, islands=islands, workers=workers, seed=seed, storage=storage,
+                 case_set=case_set, sandbox=sandbox, selection=selection)
+    settings.update({k: v for k, v in flags.items() if v is not None})
+    if model or max_cost is not None:
+        llm = dict(settings.get("llm") or {})
+        if model:
+            llm["models"] = [{"spec": m} for m in model]
+        if max_cost is not None:
+            llm["max_cost"] = max_cost
+        settings["llm"] = llm
+    settings.setdefault("storage", DEFAULT_STORAGE)
+    replay_calls = _load_replay(replay, settings["storage"]) if replay else None
+    campaign = create_campaign(problem, name=name or settings.pop("name", None), **settings)
+    done = campaign.status()["evaluations"]
+    cfg = campaign.config
+    console.print(f"campaign [bold]{campaign.name}[/] · {campaign.problem.name} · budget {cfg.budget} "
+                  f"· {cfg.islands} islands · {cfg.workers} workers · operator {cfg.operator_kind} · {cfg.storage}"
+                  + (f" · resuming at {done}" if done else ""))
+    from evolve.progress import RunDisplay
+
+    display = RunDisplay(console, cfg.budget, done, campaign.problem.objective, enabled=progress and cfg.progress)
+    try:
+        with display:
+            stats = campaign.run(on_tell=display.on_tell, replay=replay_calls)
+    except KeyboardInterrupt:
+        err.print(f"stopped; run the same command again to resume campaign {campaign.name!r}")
+        raise typer.Exit(130)
+    _print_best(campaign)
+    console.print(f"sandbox: {campaign.archive.get_campaign(campaign.name).state.get('sandbox')}"
+                  + (f" · stopped early: {stats.stopped_by}" if stats.stopped_by else ""))
+
+
+def _load_replay(name: str, storage: str) -> dict:
+    from archive import Archive
+
+    archive = Archive(storage)
+    info = archive.get_campaign(name)
+    if info is None:
+        raise EvolveError(f"no campaign named {name!r} to replay in {storage}")
+    calls: dict[int, list] = {}
+    for call in archive.llm_calls(campaign_id=info.id):
+        calls.setdefault(call.seq, []).append(call)
+    return calls
+
+
+def _print_best(campaign) -> None:
+    best = campaign.best()
+    if best is None:
+        console.print("no successful program yet")
+        return
+    seed = campaign.archive.programs(campaign.info.id, limit=1)
+    seed_obj = seed[0].objective if seed else None
+    console.print(f"best {campaign.problem.objective}: [bold green]{best.objective:.6g}[/] (program {best.id}, "
+                  f"island {best.island}, generation {best.generation}; seed {seed_obj if seed_obj is None else f'{seed_obj:.6g}'})")
+
+
+def _campaign(name: str, storage: Optional[str]):
+    from evolve.api import load_campaign
+
+    return load_campaign(name, storage or DEFAULT_STORAGE)
+
+
+@app.command()
+def status(name: str, storage: Optional[str] = typer.Option(None, help="Archive URL."),
+           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Show a campaign's progress, best score, failures, islands and spend."""
+    st = _campaign(name, storage).status()
+    if as_json:
+        console.print_json(json.dumps(st, default=str))
+        return
+    table = Table(title=f"campaign {st['name']} ({st['problem']}, {st['status']})", show_header=False)
+    table.add_row("evaluations", f"{st['evaluations']} / {st['budget']}")
+    table.add_row(f"best {st['objective']} ({st['direction']})", str(st["best"]))
+    table.add_row("by status", ", ".join(f"{k} {v}" for k, v in sorted(st["by_status"].items())))
+    table.add_row("islands (best)", ", ".join(f"{i}: {v:.6g}" if v is not None else f"{i}: -" for i, v in st["islands"].items()))
+    sp = st["spend"]
+    table.add_row("LLM spend", f"${sp.get('cost', 0):.4f} over {sp.get('calls', 0)} calls "
+                  f"({sp.get('input_tokens', 0)} in / {sp.get('output_tokens', 0)} out tokens)")
+    table.add_row("sandbox", str(st.get("sandbox")))
+    console.print(table)
+
+
+@app.command()
+def best(name: str, storage: Optional[str] = typer.Option(None, help="Archive URL."),
+         k: int = typer.Option(1, "--top", help="How many programs.")) -> None:
+    """Print the best program(s): code and metrics."""
+    campaign = _campaign(name, storage)
+    for program in campaign.best(k):
+        console.rule(f"program {program.id} · {campaign.problem.objective} {program.objective:.6g}")
+        console.print(json.dumps(program.metrics, sort_keys=True))
+        console.print(program.code, markup=False, highlight=False)
+
+
+@app.command()
+def export(name: str, out: Path = typer.Option(Path("export"), help="Output directory."),
+           top: int = typer.Option(5, help="How many of the best programs."),
+           storage: Optional[str] = typer.Option(None, help="Archive URL.")) -> None:
+    """Write the best programs as runnable .py files plus JSON metrics and lineage."""
+    for path in _campaign(name, storage).export(str(out), top):
+        console.print(str(path))
+
+
+@app.command()
+def score(file: Path, problem: str, case_set: Optional[str] = typer.Option(None, help="Named case set."),
+          sandbox: str = typer.Option("auto", help="auto, process or docker.")) -> None:
+    """Re-score a program file independently, in the sandbox, with the problem's trusted scorer."""
+    from evolve.config import Config
+    from evolve.evaluate import Evaluator
+    from evolve.wiring import make_sandbox
+    from problems.loader import load_problem
+
+    if not file.is_file():
+        raise EvolveError(f"no such file: {file}")
+    prob = load_problem(problem, case_set=case_set)
+    with make_sandbox(Config(problem=problem, sandbox=sandbox, storage="sqlite://")) as sb:
+        outcome = Evaluator(prob, sb).evaluate(file.read_text())
+    console.print_json(json.dumps({"status": outcome.status, "reason": outcome.reason, "objective": outcome.objective,
+                                   "metrics": outcome.metrics}))
+    if outcome.status != "ok":
+        raise typer.Exit(1)
+
+
+@app.command()
+def problems() -> None:
+    """List the built-in problems."""
+    from problems.loader import builtin_problems
+
+    for pname, summary in builtin_problems().items():
+        console.print(f"[bold]{pname}[/]  {summary}")
+
+
+@sandbox_app.command("check")
+def sandbox_check() -> None:
+    """Tell which sandbox backends work on this machine, and why not."""
+    try:
+        from sandbox.check import check_backends
+    except ImportError:
+        from sandbox import isolation
+
+        console.print(f"process: ok ({isolation.detect()} isolation)")
+        return
+    for backend, ok, detail in check_backends():
+        console.print(f"{backend}: {'[green]ok[/]' if ok else '[red]unavailable[/]'} {detail}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(storage: str = typer.Argument(DEFAULT_STORAGE, help="Archive URL.")) -> None:
+    """Create or migrate the archive schema to the latest version."""
+    from archive import upgrade
+
+    console.print(f"archive at revision {upgrade(storage)}")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except EvolveError as e:
+        if STATE["debug"]:
+            raise
+        err.print(f"[red]error:[/] {e}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except (typer.Abort,):
+        sys.exit(1)
+    except Exception as e:  # click usage errors
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        raise

@@ -1,0 +1,126 @@
+"""The campaign configuration: one validated model, from a TOML/YAML file and CLI flags.
+
+It is stored with the campaign, so a resumed campaign runs with the settings it started
+with; only the budget (and how many evaluations run at once) may change on resume.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from evolve.errors import ConfigError
+
+try:  # the LLM operator's settings live with the operator
+    from operators.llm.config import LLMConfig
+except ImportError:  # pragma: no cover - during early development
+    LLMConfig = dict  # type: ignore[misc,assignment]
+
+# Settings a resumed campaign may change; everything else must match the stored config.
+RESUMABLE_CHANGES = {"budget", "workers", "storage", "sandbox", "progress"}
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    problem: str = Field("bin_packing", description="built-in name, directory with problem.py, or a .py file")
+    case_set: str | None = Field(None, description="named case set of the problem (default: its main one)")
+    name: str | None = Field(None, description="campaign name (default: the problem's name)")
+    storage: str = Field("sqlite:///evolve.db", description="SQLAlchemy URL of the archive")
+
+    budget: int = Field(200, ge=0, description="child evaluations to run (the seed is not counted)")
+    seed: int = Field(0, description="random seed: same seed, operator and budget give the same result")
+    workers: int = Field(2, ge=1, le=256, description="evaluations running in parallel")
+    time_limit: float | None = Field(None, gt=0, description="seconds per case (default: the problem's)")
+    memory_mb: int | None = Field(None, ge=64, description="memory per candidate (default: the problem's)")
+
+    islands: int = Field(4, ge=1, le=1024)
+    generation_size: int = Field(8, ge=1, description="proposals per island that make one generation")
+    migration_interval: int = Field(4, ge=0, description="generations between ring migrations (0: never)")
+    migration_size: int = Field(1, ge=1, description="best programs each island sends to the next")
+    reset_interval: int = Field(0, ge=0, description="generations between FunSearch resets of the weaker half (0: never)")
+
+    selection: str = Field("tournament", description="parent selection: tournament, fitness_proportional, dgm, uniform, best")
+    tournament_size: int = Field(4, ge=1)
+    crossover_rate: float = Field(0.2, ge=0, le=1)
+    inspirations: int = Field(2, ge=0, description="elite programs shown to LLM operators besides the parents")
+
+    operator: Literal["gp", "llm"] | None = Field(None, description="default: llm when models are configured, else gp")
+    llm: LLMConfig | None = None  # type: ignore[valid-type]
+
+    sandbox: Literal["auto", "process", "docker"] = "auto"
+    isolation: Literal["auto", "bwrap", "unshare", "none"] = "auto"
+    docker_image: str | None = Field(None, description="image for the docker sandbox (default: offline host runtime)")
+
+    progress: bool = True
+
+    @model_validator(mode="after")
+    def _operator_choice(self) -> "Config":
+        if self.operator == "llm" and self.llm is None:
+            raise ValueError("operator 'llm' needs an [llm] section with at least one model")
+        return self
+
+    @property
+    def operator_kind(self) -> str:
+        return self.operator or ("llm" if self.llm is not None else "gp")
+
+    @property
+    def window(self) -> int:
+        """Proposals in flight at once; proposal n sees the archive as of proposal n - window."""
+        llm_conc = getattr(self.llm, "concurrency", 0) if self.operator_kind == "llm" and self.llm else 0
+        return max(self.workers, llm_conc or 0)
+
+    def campaign_name(self, problem_name: str) -> str:
+        return self.name or problem_name
+
+
+def _format_error(e: ValidationError) -> str:
+    first = e.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "config"
+    more = f" (and {len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
+    return f"invalid config: {where}: {first['msg']}{more}"
+
+
+def build_config(data: dict[str, Any]) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_error(e)) from None
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a TOML or YAML config file into a plain dict (validated later)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {p} does not exist")
+    text = p.read_text()
+    try:
+        if p.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            data = tomllib.loads(text)
+    except Exception as e:  # noqa: BLE001 - any parse error is the user's to fix
+        raise ConfigError(f"cannot parse config file {p}: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {p} must hold a table of settings")
+    return data
+
+
+def merge_for_resume(stored: dict[str, Any], given: dict[str, Any]) -> Config:
+    """The stored config with the few changes a resume allows; anything else that
+    differs is an error naming the setting."""
+    merged = dict(stored)
+    for key, value in given.items():
+        if key in RESUMABLE_CHANGES:
+            merged[key] = value
+        elif key in stored and stored[key] != value and key != "name":
+            raise ConfigError(
+                f"campaign {stored.get('name')!r} was started with {key}={stored[key]!r}, not {value!r}: "
+                f"drop that setting to resume it, or pass --name to start a new campaign"
+            )
+    return build_config(merged)

@@ -1,0 +1,49 @@
+"""Build the parts a campaign needs from its configuration (sandbox, operator)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from evolve.config import Config
+from evolve.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def storage_paths(url: str) -> list[str]:
+    """Local paths a candidate must never see: the SQLite file's directory."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if path and path != ":memory:":
+            return [str(Path(path).resolve().parent)]
+    return []
+
+
+def make_sandbox(config: Config):
+    hide = sorted(set(storage_paths(config.storage) + [os.getcwd()]))
+    try:
+        from sandbox.select import make_sandbox as select
+    except ImportError:  # the Docker backend is not part of this install
+        select = None
+    if select is not None:
+        return select(config.sandbox, hide=hide, isolation=config.isolation, image=config.docker_image,
+                      pool_size=config.workers)
+    if config.sandbox == "docker":
+        raise ConfigError("the docker sandbox is not available in this install; use --sandbox process")
+    from sandbox.process import ProcessSandbox
+
+    return ProcessSandbox(isolation_level=config.isolation, hide=hide)
+
+
+def make_operator(config: Config, replay: dict | None = None):
+    if config.operator_kind == "gp":
+        from operators.gp import GPOperator
+
+        return GPOperator()
+    try:
+        from operators.llm import build_operator
+    except ImportError as e:
+        raise ConfigError(f"LLM operators need the llm extra: pip install 'evolve[llm]' ({e})") from None
+    return build_operator(config.llm, replay=replay)

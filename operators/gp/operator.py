@@ -1,0 +1,188 @@
+"""The offline genetic-programming operator: AST mutation and crossover of evolve blocks.
+
+It needs no model, so it is the engine's default when none is configured and the
+baseline LLM operators have to beat. A proposal is a pure function of the request:
+``random.Random(request.seed)`` drives every choice, so the same request gives the same
+child. Only the evolve blocks change; the child is rebuilt from the seed's skeleton.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import random
+from collections.abc import Mapping
+
+from operators.base import Parent, Proposal, ProposalRequest
+from operators.gp.crossover import crossover
+from operators.gp.mutate import DEFAULT_WEIGHTS, Context, mutate
+from operators.gp.source import Program, expr_depth, load, normalise, size
+from problems.blocks import split
+
+log = logging.getLogger(__name__)
+
+
+class GPOperator:
+    """Mutation (one parent) and crossover (two or more) over the evolve blocks' ASTs.
+
+    weights: relative frequency of each mutation kind (see ``mutate.DEFAULT_WEIGHTS``);
+        kinds left out keep their default, a weight of 0 disables a kind.
+    crossover_mutation: chance that a crossover child is also mutated once.
+    extra_mutation: chance of each further stacked mutation on a mutated child.
+    max_nodes: AST nodes a block may have; default ``max(150, 3 x the seed's block)``.
+    max_depth: deepest expression nesting a block may have.
+    attempts: tries for a child that parses, fits the limits and differs from its parent.
+    salt: mixed into every seed, so two campaigns with equal seeds can still differ.
+    """
+
+    name = "gp"
+    crossover_arity = 2
+
+    def __init__(
+        self,
+        *,
+        weights: Mapping[str, float] | None = None,
+        crossover_mutation: float = 0.3,
+        extra_mutation: float = 0.2,
+        max_nodes: int | None = None,
+        max_depth: int = 10,
+        attempts: int = 24,
+        salt: int = 0,
+    ) -> None:
+        unknown = set(weights or {}) - set(DEFAULT_WEIGHTS)
+        if unknown:
+            raise ValueError(f"unknown GP mutation kinds {sorted(unknown)}; known: {sorted(DEFAULT_WEIGHTS)}")
+        self.weights = {**DEFAULT_WEIGHTS, **(weights or {})}
+        self.crossover_mutation = crossover_mutation
+        self.extra_mutation = extra_mutation
+        self.max_nodes = max_nodes
+        self.max_depth = max_depth
+        self.attempts = attempts
+        self.salt = salt
+
+    async def start(self) -> None:
+        """Nothing to check: the operator runs locally."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    async def propose(self, request: ProposalRequest) -> Proposal:
+        return self.propose_now(request)
+
+    def propose_now(self, request: ProposalRequest) -> Proposal:
+        """The synchronous core of ``propose`` (no I/O, deterministic in the request)."""
+        rng = random.Random(request.seed if not self.salt else f"{self.salt}:{request.seed}")
+        if not request.parents:
+            return Proposal(code=None, operator="gp", reason="no parent to vary")
+        template = split(request.problem.initial_program)
+        seed_prog = load(template, request.problem.initial_program)
+        primary = request.parents[0]
+        try:
+            parent = load(template, primary.code)
+        except ValueError as e:
+            return Proposal(code=None, operator="gp", reason=f"parent {primary.id}: {e}", parent_ids=[primary.id])
+        if not any(b.mutable for b in parent.blocks):
+            return Proposal(code=None, operator="gp", reason="no evolve block parses on its own", parent_ids=[primary.id])
+        limits = [self._node_limit(b) for b in seed_prog.blocks]
+        before = normalise(primary.code)
+        donor, donor_parent = self._donor(request, template, rng)
+        for _ in range(self.attempts):
+            child = parent.copy()
+            if donor is not None:
+                made = self._cross(rng, child, donor)
+                if made is not None:
+                    operator, thought = made
+                    ids = [primary.id, donor_parent.id]
+                else:
+                    donor = None  # nothing to graft: mutate instead from now on
+                    continue
+            else:
+                made = self._mutate(rng, child)
+                if made is None:
+                    break
+                operator, thought = made
+                ids = [primary.id]
+            code = child.rebuild()
+            after = normalise(code)
+            if after is None or after == before or (donor_parent is not None and after == normalise(donor_parent.code)):
+                continue
+            if not self._within_limits(rng, child, parent, limits):
+                continue
+            return Proposal(code=code, operator=operator, thought=thought, parent_ids=ids)
+        log.debug("gp: no distinct child of program %s after %d attempts", primary.id, self.attempts)
+        return Proposal(
+            code=None,
+            operator="gp",
+            reason=f"no valid child different from its parent after {self.attempts} attempts",
+            parent_ids=[primary.id],
+        )
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _donor(self, request: ProposalRequest, template, rng: random.Random) -> tuple[Program | None, Parent | None]:
+        others = [p for p in request.parents[1:] if normalise(p.code) != normalise(request.parents[0].code)]
+        rng.shuffle(others)
+        for other in others:
+            try:
+                return load(template, other.code), other
+            except ValueError:
+                log.debug("gp: donor %s changes the skeleton; skipped", other.id)
+        return None, None
+
+    def _context(self, rng: random.Random, prog: Program, index: int) -> Context:
+        return Context(rng, prog.blocks[index], prog.np_alias, prog.globals)
+
+    def _mutate(self, rng: random.Random, child: Program) -> tuple[str, str] | None:
+        blocks = [i for i, b in enumerate(child.blocks) if b.mutable]
+        kinds, thoughts = [], []
+        while True:
+            i = rng.choices(blocks, [size(child.blocks[j].tree) for j in blocks])[0]
+            done = mutate(self._context(rng, child, i), self.weights)
+            if done is None:
+                break
+            kinds.append(done[0])
+            thoughts.append(done[1])
+            if len(kinds) >= 4 or rng.random() >= self.extra_mutation:
+                break
+        if not kinds:
+            return None
+        return "gp.mutate." + "+".join(kinds), "; ".join(thoughts)
+
+    def _cross(self, rng: random.Random, child: Program, donor: Program) -> tuple[str, str] | None:
+        pairs = [
+            i
+            for i, (a, b) in enumerate(zip(child.blocks, donor.blocks))
+            if a.mutable and b.mutable and ast.dump(a.tree) != ast.dump(b.tree)
+        ]
+        if not pairs:
+            return None
+        i = rng.choice(pairs)
+        thought = crossover(self._context(rng, child, i), donor.blocks[i], rng)
+        if thought is None:
+            return None
+        if rng.random() < self.crossover_mutation:
+            done = mutate(self._context(rng, child, i), self.weights)
+            if done is not None:
+                thought += "; then " + done[1]
+        return "gp.crossover", thought
+
+    def _node_limit(self, seed_block) -> int:
+        if self.max_nodes is not None:
+            return self.max_nodes
+        return max(150, 3 * size(seed_block.tree)) if seed_block.tree is not None else 150
+
+    def _within_limits(self, rng: random.Random, child: Program, parent: Program, limits: list[int]) -> bool:
+        """Hard caps on size and depth, plus parsimony pressure: growth beyond half the cap
+        is accepted less and less often, so programs drift toward the shorter."""
+        for block, old, limit in zip(child.blocks, parent.blocks, limits):
+            if block.tree is None:
+                continue
+            n = size(block.tree)
+            if n > limit or expr_depth(block.tree) > self.max_depth:
+                return False
+            soft = limit / 2
+            grew = old.tree is not None and n > size(old.tree)
+            if grew and n > soft and rng.random() < (n - soft) / (limit - soft):
+                return False
+        return True
+

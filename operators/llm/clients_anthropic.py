@@ -1,0 +1,89 @@
+"""Anthropic Messages API via AsyncAnthropic.
+
+System messages travel in the separate ``system`` field; a ``max_tokens`` stop is
+reported as finish_reason 'length' like the OpenAI backends, so truncation is handled
+in one place. Retries and backoff are the SDK's own ``max_retries``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from evolve.errors import OperatorError
+
+from operators.llm.client import Completion, Message
+from operators.llm.clients_openai import _short
+
+
+class AnthropicClient:
+    def __init__(
+        self,
+        spec: str,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 4,
+    ) -> None:
+        self.spec = spec
+        self.model = model
+        self.base_url = base_url
+        self.api_key_env = api_key_env
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._sdk = None
+
+    async def start(self) -> None:
+        import anthropic
+
+        env = self.api_key_env or "ANTHROPIC_API_KEY"
+        key = os.environ.get(env)
+        if not key:
+            hint = "" if self.api_key_env else ", or name another variable with api_key_env"
+            raise OperatorError(f"{self.spec}: the environment variable {env} is not set: export {env}=<your key>{hint}")
+        if self._sdk is None:
+            self._sdk = anthropic.AsyncAnthropic(
+                api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries
+            )
+        where = self.base_url or "the Anthropic API"
+        probe = self._sdk.with_options(max_retries=1, timeout=min(self.timeout, 20.0))
+        try:
+            await probe.models.retrieve(self.model)  # free, and accepts aliases
+        except anthropic.AuthenticationError:
+            raise OperatorError(f"{self.spec}: {where} rejected the API key: check {env}") from None
+        except anthropic.NotFoundError:
+            raise OperatorError(f"{self.spec}: {where} has no model {self.model!r}: check the model name") from None
+        except (anthropic.APIConnectionError, anthropic.APITimeoutError) as e:
+            raise OperatorError(f"{self.spec}: cannot reach {where} ({type(e).__name__}): check the URL and your network") from None
+        except anthropic.APIStatusError as e:
+            raise OperatorError(f"{self.spec}: {where} answered HTTP {e.status_code}: {_short(e)}") from None
+        except anthropic.AnthropicError as e:
+            raise OperatorError(f"{self.spec}: cannot use {where}: {_short(e)}") from None
+
+    async def complete(
+        self, messages: list[Message], *, max_tokens: int, temperature: float, seed: int | None = None
+    ) -> Completion:
+        if self._sdk is None:
+            raise RuntimeError(f"{self.spec}: call start() before complete()")
+        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+        chat = [{"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"]
+        extra = {"system": system} if system else {}
+        reply = await self._sdk.messages.create(
+            model=self.model, messages=chat, max_tokens=max_tokens, temperature=min(temperature, 1.0), **extra
+        )
+        if isinstance(reply, str) or getattr(reply, "content", None) is None:
+            raise ValueError(f"the server sent a malformed reply: {str(reply)[:200]!r}")
+        text = "".join(getattr(block, "text", "") for block in reply.content)
+        usage = reply.usage
+        return Completion(
+            text=text,
+            input_tokens=getattr(usage, "input_tokens", 0) or 0,
+            output_tokens=getattr(usage, "output_tokens", 0) or 0,
+            finish_reason="length" if reply.stop_reason == "max_tokens" else reply.stop_reason,
+        )
+
+    async def close(self) -> None:
+        if self._sdk is not None:
+            await self._sdk.close()
+            self._sdk = None

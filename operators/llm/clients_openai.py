@@ -1,0 +1,129 @@
+"""OpenAI and OpenAI-compatible servers (vllm serve, llama.cpp, Ollama, OpenRouter) via AsyncOpenAI.
+
+One SDK client per model, built at ``start()`` and shared by every call: its HTTP pool
+serves hundreds of concurrent requests. Retries and backoff (429 with retry-after, 5xx,
+connection errors, timeouts) are the SDK's own ``max_retries``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from evolve.errors import OperatorError
+
+from operators.llm.client import Completion, Message
+from operators.llm.specs import is_local_url
+
+log = logging.getLogger(__name__)
+
+OPENAI_URL = "https://api.openai.com/v1"
+_NO_KEY = "no-key"  # local servers ignore the key, but the SDK insists on one
+
+
+class OpenAIClient:
+    def __init__(
+        self,
+        spec: str,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 4,
+        compat: bool = False,
+    ) -> None:
+        self.spec = spec
+        self.model = model
+        self.base_url = (base_url or OPENAI_URL).rstrip("/")
+        self.api_key_env = api_key_env
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.compat = compat
+        """An OpenAI-compatible server: key optional, ``max_tokens`` instead of ``max_completion_tokens``."""
+        self._sdk = None
+
+    def _key(self) -> str:
+        env = self.api_key_env or "OPENAI_API_KEY"
+        key = os.environ.get(env)
+        if key:
+            return key
+        if self.api_key_env:
+            raise OperatorError(f"{self.spec}: the environment variable {env} is not set: export {env}=<your key>")
+        if self.compat:
+            return _NO_KEY
+        raise OperatorError(
+            f"{self.spec}: OPENAI_API_KEY is not set: export it, or name another variable with api_key_env"
+        )
+
+    async def start(self) -> None:
+        import openai
+
+        if self._sdk is None:
+            self._sdk = openai.AsyncOpenAI(
+                api_key=self._key(), base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries
+            )
+        await self._verify(openai)
+
+    async def _verify(self, openai) -> None:
+        """One cheap request: the key is accepted and the model is served."""
+        probe = self._sdk.with_options(max_retries=1, timeout=min(self.timeout, 20.0))
+        try:
+            try:
+                served = [m.id async for m in await probe.models.list()]
+            except openai.NotFoundError:  # some servers have no /models: try a 1-token call instead
+                served = None
+                await probe.chat.completions.create(
+                    model=self.model, messages=[{"role": "user", "content": "hi"}], max_tokens=1
+                )
+        except openai.AuthenticationError:
+            where = self.api_key_env or "OPENAI_API_KEY"
+            raise OperatorError(f"{self.spec}: {self.base_url} rejected the API key: check {where}") from None
+        except (openai.APIConnectionError, openai.APITimeoutError) as e:
+            hint = "is the server running?" if is_local_url(self.base_url) else "check the URL and your network"
+            raise OperatorError(f"{self.spec}: cannot reach {self.base_url} ({type(e).__name__}): {hint}") from None
+        except openai.APIStatusError as e:
+            raise OperatorError(f"{self.spec}: {self.base_url} answered HTTP {e.status_code}: {_short(e)}") from None
+        except openai.OpenAIError as e:
+            raise OperatorError(f"{self.spec}: cannot use {self.base_url}: {_short(e)}") from None
+        if served is None:
+            return
+        if not self.model:
+            if not served:
+                raise OperatorError(f"{self.spec}: the server at {self.base_url} serves no model")
+            self.model = served[0]
+            log.info("%s: using the served model %s", self.spec, self.model)
+        elif self.model not in served:
+            listed = ", ".join(served[:10]) + (" ..." if len(served) > 10 else "")
+            raise OperatorError(f"{self.spec}: model {self.model!r} is not served at {self.base_url} (it serves: {listed})")
+
+    async def complete(
+        self, messages: list[Message], *, max_tokens: int, temperature: float, seed: int | None = None
+    ) -> Completion:
+        if self._sdk is None:
+            raise RuntimeError(f"{self.spec}: call start() before complete()")
+        # OpenAI's newer models only take max_completion_tokens; compatible servers know max_tokens.
+        limit = {"max_tokens": max_tokens} if self.compat else {"max_completion_tokens": max_tokens}
+        extra = {} if seed is None else {"seed": seed}
+        reply = await self._sdk.chat.completions.create(
+            model=self.model, messages=messages, temperature=temperature, **limit, **extra
+        )
+        if isinstance(reply, str) or not getattr(reply, "choices", None):
+            raise ValueError(f"the server sent a malformed reply: {str(reply)[:200]!r}")
+        choice = reply.choices[0]
+        usage = reply.usage
+        return Completion(
+            text=choice.message.content or "",
+            input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            output_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            finish_reason=choice.finish_reason,
+        )
+
+    async def close(self) -> None:
+        if self._sdk is not None:
+            await self._sdk.close()
+            self._sdk = None
+
+
+def _short(e: Exception) -> str:
+    return " ".join(str(e).split())[:200]

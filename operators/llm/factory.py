@@ -1,0 +1,60 @@
+"""Build an LLMClient from a model spec (see operators.llm.specs for the syntax)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evolve.errors import OperatorError
+
+from operators.llm.client import LLMClient
+from operators.llm.specs import parse_spec
+
+
+def make_client(
+    spec: str,
+    *,
+    base_url: str | None = None,
+    api_key_env: str | None = None,
+    timeout: float = 120.0,
+    max_retries: int = 4,
+    **backend_opts: Any,
+) -> LLMClient:
+    """An unstarted client for ``spec``; call ``await client.start()`` before use.
+
+    ``base_url`` overrides the API address of ``openai:`` / ``anthropic:`` specs (a proxy,
+    Azure-style gateway, or a test server); ``api_key_env`` names the environment variable
+    that holds the key. Keys are read from the environment at ``start()``, never stored.
+    ``backend_opts`` go to the vLLM engine (``vllm:``) and are refused elsewhere.
+    """
+    parsed = parse_spec(spec)
+    if backend_opts and parsed.kind != "vllm":
+        raise OperatorError(f"{spec}: unknown options {sorted(backend_opts)}: only vllm: specs take engine options")
+    if parsed.kind in ("openai", "openai-compat"):
+        from operators.llm.clients_openai import OpenAIClient
+
+        compat = parsed.kind == "openai-compat"
+        return OpenAIClient(
+            spec,
+            parsed.model,
+            base_url=parsed.base_url if compat else base_url,
+            api_key_env=api_key_env,
+            timeout=timeout,
+            max_retries=max_retries,
+            compat=compat,
+        )
+    if parsed.kind == "anthropic":
+        from operators.llm.clients_anthropic import AnthropicClient
+
+        return AnthropicClient(
+            spec, parsed.model, base_url=base_url, api_key_env=api_key_env, timeout=timeout, max_retries=max_retries
+        )
+    if parsed.kind == "vllm":
+        from operators.llm.clients_vllm import VLLMClient
+
+        return VLLMClient(spec, parsed.model, **backend_opts)
+    # hf: built by the fine-tuning side; imported lazily so torch stays optional.
+    try:
+        from operators.llm.hf import HFClient
+    except ImportError as e:
+        raise OperatorError(f"{spec}: the hf backend needs the finetune extra: pip install 'evolve[finetune]' ({e})") from None
+    return HFClient(spec)

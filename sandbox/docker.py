@@ -1,0 +1,363 @@
+"""The Docker backend: a warm pool of locked-down containers, one job at a time each.
+
+Every container runs ``worker.py`` as PID 1 (network none, read-only root, size-limited
+noexec tmpfs, memory = memory+swap, CPU and pids limits, uid 65534, no capabilities,
+no-new-privileges, an environment with nothing inherited). The engine talks to it over
+the container's attach socket; the worker forks a fresh child per candidate, so an
+evaluation costs a fork and a few socket round trips instead of a ``docker run``.
+A container that saw a timeout, a crash, a memory kill or an unclean sweep, or that has
+served ``max_jobs`` jobs, is thrown away and replaced in the background.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import select
+import signal
+import struct
+import threading
+import time
+import weakref
+from pathlib import Path
+
+from evolve.errors import SandboxError
+
+from sandbox import docker_image
+from sandbox.base import EvalJob, EvalResult, Sandbox
+from sandbox.channel import MAX_LINE, ProtocolChannel, run_job
+from sandbox.process import CLEAN_ENV
+
+log = logging.getLogger(__name__)
+
+_HERE = Path(__file__).parent
+LABEL = "evolve.sandbox"
+HEADROOM_MB = 64  # the worker itself, on top of the candidate's memory limit
+_BOOT = (
+    "import sys,types\n"
+    "r=types.ModuleType('runner');exec(compile({runner!r},'runner.py','exec'),r.__dict__);sys.modules['runner']=r\n"
+    "exec(compile({worker!r},'worker.py','exec'))\n"
+)
+
+
+def boot_command(python: str, config: dict) -> list[str]:
+    """The container's command: the worker and runner sources travel in the arguments, so
+    no host path needs to be mounted for them (works with a remote daemon too)."""
+    code = _BOOT.format(runner=(_HERE / "runner.py").read_text(), worker=(_HERE / "worker.py").read_text())
+    return [python, "-I", "-c", code, json.dumps(config)]
+
+
+def connect(timeout: float = 5.0):
+    """A docker client whose daemon answers, or SandboxError saying what to do."""
+    try:
+        import docker
+    except ImportError:
+        raise SandboxError("the Docker sandbox needs the docker package: pip install 'evolve[docker]'") from None
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except Exception as e:
+        raise SandboxError(
+            f"no Docker daemon answers ({str(e)[:160]}); start dockerd (see DEVELOPERS.md) or use --sandbox process"
+        ) from None
+    return client
+
+
+class AttachTransport:
+    """A container's stdin/stdout over the attach socket (Docker's 8-byte frame format)."""
+
+    def __init__(self, sock):
+        self.sock = getattr(sock, "_sock", sock)  # docker-py returns a SocketIO on unix sockets
+        self.sock.setblocking(False)
+        self.raw = bytearray()
+        self.out = bytearray()
+        self.exit: dict | None = None
+        self.events: list[dict] = []
+
+    def write(self, data: bytes) -> None:
+        self.sock.setblocking(True)
+        try:
+            self.sock.sendall(data)
+        finally:
+            self.sock.setblocking(False)
+
+    def _deframe(self) -> None:
+        while len(self.raw) >= 8:
+            kind, size = struct.unpack(">BxxxL", self.raw[:8])
+            if len(self.raw) < 8 + size:
+                return
+            if kind == 1:  # stdout; stderr is not attached
+                self.out += self.raw[8 : 8 + size]
+            del self.raw[: 8 + size]
+
+    def next_line(self, deadline: float) -> bytes | None:
+        """The worker's next line, whatever it is; None at end of stream."""
+        while True:
+            nl = self.out.find(b"\n")
+            if nl >= 0:
+                line = bytes(self.out[: nl + 1])
+                del self.out[: nl + 1]
+                return line
+            if len(self.out) > MAX_LINE:
+                raise ValueError("message too large")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self.sock], [], [], min(left, 1.0))
+            if ready:
+                try:
+                    chunk = self.sock.recv(1 << 20)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    return None
+                self.raw += chunk
+                self._deframe()
+
+    def read_line(self, deadline: float) -> bytes | None:
+        """The runner's next line; the worker's own reports end the stream or raise."""
+        if self.exit is not None:
+            return None
+        line = self.next_line(deadline)
+        if line is None or not line.startswith(b'{"w":'):
+            return line
+        event = json.loads(line)
+        self.events.append(event)
+        if event["w"] == "timeout":
+            raise TimeoutError
+        if event["w"] == "overflow":
+            raise ValueError("message too large")
+        self.exit = event
+        return None
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class _Container:
+    """One warm container and its worker."""
+
+    def __init__(self, container, transport: AttachTransport, memory_mb: int):
+        self.container, self.transport, self.memory_mb = container, transport, memory_mb
+        self.jobs = 0
+
+    def discard(self) -> None:
+        self.transport.close()
+        try:
+            self.container.remove(force=True)
+        except Exception as e:  # already gone (auto-remove) or the daemon went away
+            log.debug("removing sandbox container: %s", e)
+
+
+def _exit_reason(event: dict | None, memory_mb: int) -> str | None:
+    if not event or event.get("w") != "exit":
+        return None
+    code = event.get("code", 0)
+    if event.get("oom"):
+        return f"the candidate exceeded the memory limit of {memory_mb} MB"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the candidate was killed by {name}" + (" (a crash)" if -code in (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT) else "")
+    return f"the candidate exited with code {code} before finishing"
+
+
+class DockerSandbox(Sandbox):
+    """Candidates in a warm pool of locked-down containers. Thread-safe."""
+
+    name = "docker"
+
+    def __init__(
+        self,
+        image: str | None = None,
+        pool_size: int = 2,
+        *,
+        python: str | None = None,
+        memory_mb: int = 2048,
+        cpus: float = 1.0,
+        pids_limit: int = 128,
+        tmpfs_mb: int = 256,
+        max_jobs: int = 200,
+        preload: tuple[str, ...] = ("numpy",),
+        start_timeout: float = 60.0,
+        client=None,
+    ):
+        if pool_size < 1:
+            raise SandboxError("pool_size must be at least 1")
+        self.client = client or connect()
+        self.runtime = docker_image.resolve(self.client, image, python)
+        self.pool_size, self.memory_mb, self.cpus = pool_size, memory_mb, cpus
+        self.pids_limit, self.tmpfs_mb, self.max_jobs = pids_limit, tmpfs_mb, max_jobs
+        self.preload, self.start_timeout = tuple(preload), start_timeout
+        self._idle: queue.Queue[_Container | None] = queue.Queue()
+        self._live: set[_Container] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        # Containers die with the engine anyway (stdin_once), this only makes it prompt.
+        self._finalizer = weakref.finalize(self, _remove_all, self._live)
+        starters = [threading.Thread(target=self._refill, daemon=True) for _ in range(pool_size)]
+        for t in starters:
+            t.start()
+        for t in starters:
+            t.join()
+        if not self._live:
+            self.close()
+            raise SandboxError(
+                f"no sandbox container could start from image {self.runtime.image!r}; "
+                "run `evolve sandbox check` to see why"
+            )
+
+    def describe(self) -> str:
+        what = "host runtime" if self.runtime.host_runtime else self.runtime.image
+        return f"docker ({what}, pool of {self.pool_size})"
+
+    # -- containers -------------------------------------------------------------------
+    def _start(self, memory_mb: int) -> _Container:
+        import docker.types
+
+        rt = self.runtime
+        env = dict(CLEAN_ENV, HOME="/tmp")
+        config = {"preload": list(self.preload), "env": env, "max_line": MAX_LINE}
+        mem = f"{memory_mb + HEADROOM_MB}m"
+        container = self.client.containers.create(
+            rt.image,
+            command=boot_command(rt.python, config),
+            user="65534:65534",
+            environment=env,
+            working_dir="/tmp",
+            network_mode="none",
+            read_only=True,
+            tmpfs={"/tmp": f"size={self.tmpfs_mb}m,mode=1777,noexec,nosuid,nodev"},
+            shm_size="16m",
+            mem_limit=mem,
+            memswap_limit=mem,
+            nano_cpus=int(self.cpus * 1e9),
+            pids_limit=self.pids_limit,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            ulimits=[docker.types.Ulimit(name="core", soft=0, hard=0), docker.types.Ulimit(name="nofile", soft=256, hard=256)],
+            volumes=rt.binds,
+            stdin_open=True,  # docker-py also sets StdinOnce: our socket closing ends the worker
+            auto_remove=True,
+            log_config=docker.types.LogConfig(type="json-file", config={"max-size": "1m"}),
+            labels={LABEL: "1", f"{LABEL}.owner": str(os.getpid())},
+            hostname="sandbox",
+        )
+        try:
+            # Attach before start so not a byte of the worker's output is missed.
+            sock = self.client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stream": 1})
+            transport = AttachTransport(sock)
+            container.start()
+            hello = transport.next_line(time.monotonic() + self.start_timeout)
+            if not hello or not hello.startswith(b'{"w":"hello"'):
+                raise SandboxError(f"the sandbox worker did not start: {_logs(container)}")
+        except BaseException:
+            try:
+                container.remove(force=True)
+            except Exception:
+                pass
+            raise
+        return _Container(container, transport, memory_mb)
+
+    def _refill(self, memory_mb: int | None = None) -> None:
+        try:
+            c = self._start(memory_mb or self.memory_mb)
+        except Exception as e:
+            log.error("docker sandbox: a container failed to start: %s", str(e)[:300])
+            self._idle.put(None)  # wake a waiter, who retries synchronously and sees the error
+            return
+        with self._lock:
+            if self._closed:
+                c.discard()
+                return
+            self._live.add(c)
+        self._idle.put(c)
+
+    def _retire(self, c: _Container) -> None:
+        with self._lock:
+            self._live.discard(c)
+            closed = self._closed
+        threading.Thread(target=c.discard, daemon=True).start()
+        if not closed:
+            threading.Thread(target=self._refill, daemon=True).start()
+
+    def _acquire(self, memory_mb: int) -> _Container:
+        c = self._idle.get()
+        if c is None:  # a background start failed: try once here so the caller sees why
+            c = self._start(memory_mb)
+            with self._lock:
+                self._live.add(c)
+        if c.memory_mb != memory_mb:
+            mem = f"{memory_mb + HEADROOM_MB}m"
+            c.container.update(mem_limit=mem, memswap_limit=mem)
+            c.memory_mb = memory_mb
+        return c
+
+    # -- evaluation -------------------------------------------------------------------
+    def evaluate(self, job: EvalJob) -> EvalResult:
+        if self._closed:
+            raise SandboxError("this Docker sandbox is closed")
+        c = self._acquire(job.memory_mb)
+        healthy = False
+        try:
+            t = c.transport
+            t.exit, t.events = None, []
+            t.write(json.dumps({"w": "job", "time_limit": job.time_limit}).encode() + b"\n")
+            channel = ProtocolChannel(t, job.time_limit)
+            result = run_job(job, channel, lambda: _exit_reason(t.exit, job.memory_mb))
+            done = self._finish(t)
+            result.stdout = done.get("stdout", "")
+            result.backend = self.name
+            if done.get("oom") and result.status != "ok":
+                result.reason = f"the candidate exceeded the memory limit of {job.memory_mb} MB"
+            c.jobs += 1
+            healthy = bool(done.get("clean")) and result.status != "timeout" and t.exit is None and c.jobs < self.max_jobs
+            return result
+        except (OSError, TimeoutError, ValueError, SandboxError) as e:
+            log.warning("docker sandbox: lost a container mid-evaluation (%s); replacing it", e)
+            return EvalResult("error", reason=f"the sandbox container failed: {e}", backend=self.name)
+        finally:
+            if healthy:
+                self._idle.put(c)
+            else:
+                self._retire(c)
+
+    def _finish(self, t: AttachTransport) -> dict:
+        """Tell the worker the job is over and wait for its sweep report."""
+        t.write(b'{"w":"finish"}\n')
+        deadline = time.monotonic() + 15.0
+        while True:
+            line = t.next_line(deadline)
+            if line is None:
+                raise SandboxError("the sandbox worker died")
+            if line.startswith(b'{"w":'):
+                event = json.loads(line)
+                if event["w"] == "done":
+                    return event
+                if event["w"] == "exit":
+                    t.exit = event
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._finalizer()
+
+
+def _remove_all(live: set) -> None:
+    for c in list(live):
+        c.discard()
+    live.clear()
+
+
+def _logs(container) -> str:
+    try:
+        return container.logs(stdout=True, stderr=True, tail=20).decode("utf-8", "replace").strip()[-800:] or "(no output)"
+    except Exception:
+        return "(no logs)"

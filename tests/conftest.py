@@ -1,0 +1,49 @@
+"""Shared pytest fixtures. Each section belongs to one package's tests; keep them
+self-contained."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+# --- PostgreSQL (archive) --------------------------------------------------------
+# ``postgres_url``: a server for the whole session. EVOLVE_TEST_POSTGRES_URL wins;
+# else a throwaway cluster is started (tests/pg_server.py). With neither the postgres
+# tests skip, except under CI=true where they fail: CI provides a server, so a skip
+# there would hide a broken setup.
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    from tests import pg_server
+
+    url = os.environ.get(pg_server.ENV_URL)
+    if url:
+        yield url
+        return
+    try:
+        server = pg_server.start()
+    except pg_server.Unavailable as e:
+        if _ci():
+            pytest.fail(f"CI=true but no PostgreSQL: set {pg_server.ENV_URL} ({e})")
+        pytest.skip(f"no PostgreSQL server: {e}")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_url):
+    """A URL on an empty schema of the session's server, dropped after the test."""
+    from tests import pg_server
+
+    url, name = pg_server.fresh_schema(postgres_url)
+    yield url
+    pg_server.drop_schema(postgres_url, name)
+# --- end PostgreSQL (archive) ----------------------------------------------------
