@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from evolve.campaign import EVALUATED, CampaignLoop, seed_islands
+from evolve.campaign import CampaignLoop, evaluations_done, seed_islands
 from evolve.config import Config, build_config, merge_for_resume
 from evolve.errors import CampaignNotFound, ConfigError, ProblemError
 from evolve.evaluate import Evaluator, Outcome, check_seed
@@ -104,7 +103,7 @@ class Campaign:
         return {
             "name": self.name, "problem": self.problem.name, "status": self.archive.get_campaign(self.name).status,
             "budget": self.config.budget,
-            "evaluations": self.archive.count(cid, statuses=EVALUATED, proposals_only=True),
+            "evaluations": evaluations_done(self.archive, cid),
             "by_status": self.archive.status_counts(cid),
             "best": best.objective if best else None, "objective": self.problem.objective,
             "direction": self.problem.direction, "spend": self.archive.spend(cid),

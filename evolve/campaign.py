@@ -49,6 +49,12 @@ class Stats:
     stopped_by: str | None = None
 
 
+def evaluations_done(archive, campaign_id: int, done_seqs: set[int] | None = None) -> int:
+    """Stored child evaluations: proposals that were neither rejected nor duplicates."""
+    done = archive.done_seqs(campaign_id) if done_seqs is None else done_seqs
+    return len(done) - archive.count(campaign_id, statuses=("rejected", "duplicate"))
+
+
 def to_parent(record) -> Parent:
     return Parent(id=record.id, code=record.code, objective=record.objective, metrics=record.metrics or {},
                   status=record.status, reason=record.reason, feedback=record.feedback,
@@ -95,7 +101,7 @@ class CampaignLoop:
     async def run(self, budget: int) -> Stats:
         a, cid = self.archive, self.cid
         done = a.done_seqs(cid)
-        self.stats.evaluations = a.count(cid, statuses=EVALUATED, proposals_only=True)
+        self.stats.evaluations = evaluations_done(a, cid, done)
         best = a.best(cid, 1)
         self.stats.best = best[0].objective if best else None
         self._floors = {i: s["floor"] for i in range(self.config.islands)
@@ -191,10 +197,13 @@ class CampaignLoop:
         cfg = self.config
         island = seq % cfg.islands
         rng = random.Random(f"{cfg.seed}:{seq}")
-        view = dict(max_born_at=seq - self.window, min_born_at=self._floors.get(island))
+        view = dict(max_born_at=seq - self.window)
+        if island in self._floors:  # the island was reset: its older programs are out of play
+            view["min_born_at"] = self._floors[island]
         crossover = self.operator.crossover_arity >= 2 and rng.random() < cfg.crossover_rate
         parents = self.archive.sample_parents(self.cid, island, 2 if crossover else 1, cfg.selection, rng,
-                                              tournament_size=cfg.tournament_size, **view)
+                                              options={"size": cfg.tournament_size} if cfg.selection == "tournament"
+                                              else None, **view)
         if not parents:  # an island of failures only: fall back to its best-known program
             parents = self.archive.elites(self.cid, island, 1, **view) or self.archive.best(self.cid, 1)
         ids = {p.id for p in parents}

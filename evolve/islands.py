@@ -23,16 +23,20 @@ def _copy(archive, campaign_id: int, program, island: int, born_at: int, operato
     )
 
 
+def _view(visible: int, floor: int | None) -> dict:
+    return {"max_born_at": visible, **({"min_born_at": floor} if floor is not None else {})}
+
+
 def migrate(archive, campaign_id: int, islands: int, size: int, visible: int, floors: dict[int, int]) -> int:
     """Ring migration: each island sends its best ``size`` programs to the next one.
     Returns how many programs moved (a program the destination already holds stays)."""
     if islands < 2:
         return 0
-    best = {i: archive.elites(campaign_id, i, size, max_born_at=visible, min_born_at=floors.get(i)) for i in range(islands)}
+    best = {i: archive.elites(campaign_id, i, size, **_view(visible, floors.get(i))) for i in range(islands)}
     moved = 0
     for src in range(islands):
         dest = (src + 1) % islands
-        held = {p.code_hash for p in archive.elites(campaign_id, dest, 50, max_born_at=visible, min_born_at=floors.get(dest))}
+        held = {p.code_hash for p in archive.elites(campaign_id, dest, 50, **_view(visible, floors.get(dest)))}
         for program in best[src]:
             if program.code_hash not in held:
                 _copy(archive, campaign_id, program, dest, visible, "migration")
@@ -47,7 +51,7 @@ def reset_weaker_half(archive, campaign_id: int, islands: int, visible: int, flo
         return []
     best = {}
     for i in range(islands):
-        top = archive.elites(campaign_id, i, 1, max_born_at=visible, min_born_at=floors.get(i))
+        top = archive.elites(campaign_id, i, 1, **_view(visible, floors.get(i)))
         best[i] = top[0] if top else None
     order = sorted(range(islands), key=lambda i: (best[i].fitness if best[i] and best[i].fitness is not None else float("-inf"), -i))
     weak, strong = order[: islands // 2], [i for i in order[islands // 2 :] if best[i] is not None]

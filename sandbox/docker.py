@@ -200,6 +200,7 @@ class DockerSandbox(Sandbox):
         self._live: set[_Container] = set()
         self._lock = threading.Lock()
         self._closed = False
+        self._threads: set[threading.Thread] = set()
         # Containers die with the engine anyway (stdin_once), this only makes it prompt.
         self._finalizer = weakref.finalize(self, _remove_all, self._live)
         starters = [threading.Thread(target=self._refill, daemon=True) for _ in range(pool_size)]
@@ -280,13 +281,26 @@ class DockerSandbox(Sandbox):
             self._live.add(c)
         self._idle.put(c)
 
+    def _background(self, target) -> None:
+        def run() -> None:
+            try:
+                target()
+            finally:
+                with self._lock:
+                    self._threads.discard(thread)
+
+        thread = threading.Thread(target=run, daemon=True)
+        with self._lock:
+            self._threads.add(thread)
+        thread.start()
+
     def _retire(self, c: _Container) -> None:
         with self._lock:
             self._live.discard(c)
             closed = self._closed
-        threading.Thread(target=c.discard, daemon=True).start()
+        self._background(c.discard)
         if not closed:
-            threading.Thread(target=self._refill, daemon=True).start()
+            self._background(self._refill)
 
     def _acquire(self, memory_mb: int) -> _Container:
         c = self._idle.get()
@@ -318,7 +332,11 @@ class DockerSandbox(Sandbox):
             if done.get("oom") and result.status != "ok":
                 result.reason = f"the candidate exceeded the memory limit of {job.memory_mb} MB"
             c.jobs += 1
-            healthy = bool(done.get("clean")) and result.status != "timeout" and t.exit is None and c.jobs < self.max_jobs
+            crashed = t.exit is not None and (t.exit.get("code") != 0 or t.exit.get("oom"))
+            healthy = (
+                done.get("clean") is True and not done.get("oom") and not crashed
+                and result.status != "timeout" and c.jobs < self.max_jobs
+            )
             return result
         except (OSError, TimeoutError, ValueError, SandboxError) as e:
             log.warning("docker sandbox: lost a container mid-evaluation (%s); replacing it", e)
@@ -340,13 +358,14 @@ class DockerSandbox(Sandbox):
             if line.startswith(b'{"w":'):
                 event = json.loads(line)
                 if event["w"] == "done":
-                    return event
-                if event["w"] == "exit":
-                    t.exit = event
+                    return event  # an "exit" before it is the runner leaving after "end"
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
+            pending = list(self._threads)
+        for thread in pending:  # replacements being started or removed right now
+            thread.join(timeout=30)
         self._finalizer()
 
 

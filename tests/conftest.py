@@ -4,8 +4,17 @@ self-contained."""
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
+
+# pytest puts tests/ on sys.path (for helpers such as pg_server); its sub-directories
+# (tests/archive, tests/problems...) would then shadow the real packages as namespace
+# packages. With the repository root on sys.path the regular packages always win.
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
 
 
 # --- PostgreSQL (archive) --------------------------------------------------------
@@ -20,7 +29,7 @@ def _ci() -> bool:
 
 @pytest.fixture(scope="session")
 def postgres_url():
-    from tests import pg_server
+    import pg_server
 
     url = os.environ.get(pg_server.ENV_URL)
     if url:
@@ -41,7 +50,7 @@ def postgres_url():
 @pytest.fixture
 def postgres_schema_url(postgres_url):
     """A URL on an empty schema of the session's server, dropped after the test."""
-    from tests import pg_server
+    import pg_server
 
     url, name = pg_server.fresh_schema(postgres_url)
     yield url

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from archive.dedup import normalize
 
 from operators.finetune.hindsight import find_target, relabel
-from operators.finetune.records import FAILED, CampaignData, FinetuneError, prompt_key
+from operators.finetune.records import FAILED, CampaignData, DatasetTooSmall, FinetuneError, prompt_key
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,9 @@ class FinetuneDataset:
         return len(self.records)
 
     def require(self, min_examples: int = DEFAULT_MIN_EXAMPLES) -> "FinetuneDataset":
-        """Raise FinetuneError unless there are at least ``min_examples`` records."""
+        """Raise DatasetTooSmall unless there are at least ``min_examples`` records."""
         if len(self.records) < max(1, min_examples):
-            raise FinetuneError(
+            raise DatasetTooSmall(
                 f"{self.method} dataset has {len(self.records)} examples, fewer than the minimum {min_examples}: "
                 "run the campaign longer (more improving children / siblings), or lower --min-examples"
             )

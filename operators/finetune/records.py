@@ -25,6 +25,10 @@ class FinetuneError(EvolveError):
     """Fine-tuning cannot run: too little data, bad base model, missing extras."""
 
 
+class DatasetTooSmall(FinetuneError):
+    """The campaign has not produced enough examples for the chosen method yet."""
+
+
 @dataclass
 class ProgramView:
     id: int

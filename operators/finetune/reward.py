@@ -89,3 +89,29 @@ def make_reward_fn(
 
     reward.__name__ = "sandbox_improvement"  # trl logs rewards under the function's name
     return reward
+
+
+def sandbox_evaluator(problem: Any, sandbox: Any) -> Evaluate:
+    """``evaluate(code) -> (status, fitness)`` on a ``Problem`` and a ``Sandbox``.
+
+    The candidate runs in the sandbox; the score is the problem's trusted
+    ``checked_score`` on its outputs, oriented so larger is better.
+    """
+    from problems.contract import InvalidOutput
+    from sandbox.base import EvalJob
+
+    def evaluate(code: str) -> tuple[str, float | None]:
+        job = EvalJob(
+            code=code, harness=problem.harness, cases=problem.cases, drive=problem.drive,
+            time_limit=problem.time_limit, memory_mb=problem.memory_mb,
+        )
+        result = sandbox.evaluate(job)
+        if result.status != "ok":
+            return result.status, None
+        try:
+            metrics = problem.checked_score(result.outputs, problem.cases)
+        except InvalidOutput:
+            return "invalid", None
+        return "ok", problem.fitness(metrics[problem.objective])
+
+    return evaluate

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from operators.llm.client import Completion, Message
+from operators.llm.client import Completion
 
 
 class ReplayMiss(LookupError):
@@ -49,9 +49,7 @@ def _order(record: Any) -> int:
 
 
 class ReplayClient:
-    """Recorded responses keyed by (seq, call index); ``spec`` is 'replay'."""
-
-    spec = "replay"
+    """Recorded responses keyed by (seq, call index)."""
 
     def __init__(self, records: Mapping[int, Iterable[Any]]) -> None:
         self._calls: dict[int, list[Recorded]] = {}
@@ -83,15 +81,6 @@ class ReplayClient:
         """The model that answered a proposal's first call (so the replay credits the same one)."""
         calls = self._calls.get(seq)
         return calls[0].model if calls else None
-
-    async def start(self) -> None:
-        return None
-
-    async def complete(self, messages: list[Message], *, max_tokens: int, temperature: float, seed: int | None = None) -> Completion:
-        raise ReplayMiss("a replay answers by (seq, index): use ReplayClient.get")
-
-    async def close(self) -> None:
-        return None
 
     def completion(self, seq: int, index: int) -> tuple[Recorded, Completion]:
         """The recorded call and its Completion; raises ReplayedError for a recorded failure."""
