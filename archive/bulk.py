@@ -9,12 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import insert, update
-
+from archive import statements as S
 from archive.dedup import code_hash
-from archive.models import Program, ProgramParent, utcnow
+from archive.models import utcnow
 from archive.records import STATUSES, clean_json
-
 
 
 class BulkMixin:
@@ -58,15 +56,14 @@ class BulkMixin:
             first = self._next_positions(conn, campaign_id, island, len(vs))
             for i, v in enumerate(vs):
                 v["ok_pos"] = first + i
-        ids = conn.execute(insert(Program).returning(Program.id, sort_by_parameter_order=True), batch).scalars().all()
+        ids = conn.execute(S.INSERT_PROGRAMS, batch).scalars().all()
         links = [{"child_id": pid, "rank": i, "parent_id": p}
                  for pid, v in zip(ids, batch) for i, p in enumerate(v["parent_ids"])]
         if links:
-            conn.execute(insert(ProgramParent), links)
+            conn.execute(S.INSERT_LINKS, links)
             counts: dict[int, int] = {}
             for v in batch:
                 for p in set(v["parent_ids"]):
                     counts[p] = counts.get(p, 0) + 1
-            for p in sorted(counts):
-                conn.execute(update(Program).where(Program.id == p).values(n_children=Program.n_children + counts[p]))
+            conn.execute(S.BUMP_CHILDREN, [{"pid": p, "by": counts[p]} for p in sorted(counts)])
         return len(batch)

@@ -144,7 +144,7 @@ class LLMCallRow(Base):
     seq: Mapped[int | None] = mapped_column(BigInteger)
     model: Mapped[str] = mapped_column(String(200))
     purpose: Mapped[str] = mapped_column(String(32), default="propose")
-    prompt: Mapped[Any] = mapped_column(Json)
+    prompt: Mapped[Any] = mapped_column(Json, nullable=True)
     response: Mapped[str | None] = mapped_column(Text)
     input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)

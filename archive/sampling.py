@@ -40,9 +40,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
-from archive.models import Island, Program
+from archive import statements as S
 from archive.records import ProgramRecord, program_from_row
 
 STRATEGIES = ("tournament", "fitness_proportional", "dgm", "uniform", "best")
@@ -62,9 +60,6 @@ class Candidate:
     n_children: int
     born_at: int
     pos: int
-
-
-_LIGHT = (Program.id, Program.fitness, Program.n_children, Program.born_at, Program.ok_pos)
 
 
 def _candidate(row) -> Candidate:
@@ -90,19 +85,15 @@ class IslandDraws:
 
     def __init__(self, conn, campaign_id: int, island: int, max_born_at: int | None):
         self.conn, self.campaign_id, self.island, self.max_born_at = conn, campaign_id, island, max_born_at
-        self.n = int(conn.execute(select(Island.n_ok).where(
-            Island.campaign_id == campaign_id, Island.island == island)).scalar() or 0)
+        self.key = {"cid": campaign_id, "isl": island}
+        self.n = int(conn.execute(S.ISLAND_SIZE, self.key).scalar() or 0)
         self._cache: dict[int, Candidate | None] = {}
-
-    def _base(self):
-        return select(*_LIGHT).where(Program.campaign_id == self.campaign_id, Program.island == self.island,
-                                     Program.status == "ok")
 
     def _fetch(self, positions: list[int]) -> None:
         missing = [p for p in positions if p not in self._cache]
         if not missing:
             return
-        for row in self.conn.execute(self._base().where(Program.ok_pos.in_(missing))):
+        for row in self.conn.execute(S.PROBE, {**self.key, "pos": missing}):
             self._cache[int(row.ok_pos)] = _candidate(row)
         for p in missing:
             self._cache.setdefault(p, None)
@@ -138,19 +129,19 @@ class IslandDraws:
         return out
 
     def _usable_rest(self, tried: set[int], exclude: set[int]) -> list[Candidate]:
-        q = self._base().order_by(Program.ok_pos)
-        if self.max_born_at is not None:
-            q = q.where(Program.born_at <= self.max_born_at)
-        rows = (_candidate(r) for r in self.conn.execute(q))
+        if self.max_born_at is None:
+            rows = (_candidate(r) for r in self.conn.execute(S.ALL_OK, self.key))
+        else:
+            rows = (_candidate(r) for r in self.conn.execute(S.ALL_VISIBLE, {**self.key, "mb": self.max_born_at}))
         return [c for c in rows if c.pos not in tried and c.id not in exclude]
 
 
 def top_pool(conn, campaign_id: int, island: int, max_born_at: int | None, limit: int) -> list[Candidate]:
     """The island's ``limit`` fittest visible ok programs (ties: lowest id first)."""
-    q = select(*_LIGHT).where(Program.campaign_id == campaign_id, Program.island == island, Program.status == "ok")
-    if max_born_at is not None:
-        q = q.where(Program.born_at <= max_born_at)
-    return [_candidate(r) for r in conn.execute(q.order_by(Program.fitness.desc(), Program.id).limit(int(limit)))]
+    params = {"cid": campaign_id, "isl": island, "lim": int(limit)}
+    if max_born_at is None:
+        return [_candidate(r) for r in conn.execute(S.TOP, params)]
+    return [_candidate(r) for r in conn.execute(S.TOP_VISIBLE, {**params, "mb": max_born_at})]
 
 
 def weighted_without_replacement(rng: random.Random, items: Sequence[Any], weights: Sequence[float], k: int) -> list:
@@ -220,7 +211,7 @@ class SamplingMixin:
             ids = _choose(conn, campaign_id, island, k, strategy, rng, max_born_at, opts)
             if not ids:
                 return []
-            found = {r.id: program_from_row(r) for r in conn.execute(select(Program).where(Program.id.in_(ids)))}
+            found = {r.id: program_from_row(r) for r in conn.execute(S.PROGRAMS_BY_ID, {"ids": sorted(set(ids))})}
         return [found[i] for i in ids if i in found]
 
 

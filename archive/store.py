@@ -10,6 +10,7 @@ and querying programs, island state and events.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Callable, TypeVar
@@ -19,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from archive import db
+from archive import statements as S
 from archive.dedup import code_hash
 from archive.bulk import BulkMixin
 from archive.leases import LeaseMixin
@@ -43,7 +45,6 @@ from evolve.errors import ConfigError, StorageError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-NOT_EVALUATED = ("rejected", "duplicate")
 _PROGRAM_ORDERS = {
     "id": (Program.id,),
     "-id": (Program.id.desc(),),
@@ -213,12 +214,12 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
     def _insert_program(self, conn, values: dict, calls: list) -> int:
         if values["status"] == "ok":
             values["ok_pos"] = self._next_positions(conn, values["campaign_id"], values["island"], 1)
-        pid = conn.execute(insert(Program).values(**values).returning(Program.id)).scalar_one()
+        pid = conn.execute(S.INSERT_PROGRAM, values).scalar_one()
         parents = values["parent_ids"]
         if parents:
-            conn.execute(insert(ProgramParent), [{"child_id": pid, "rank": i, "parent_id": p} for i, p in enumerate(parents)])
-            conn.execute(update(Program).where(Program.id.in_(sorted(set(parents))))
-                         .values(n_children=Program.n_children + 1))
+            conn.execute(S.INSERT_LINKS, [{"child_id": pid, "rank": i, "parent_id": p} for i, p in enumerate(parents)])
+            # Sorted, so concurrent writers lock parent rows in one order (no deadlock).
+            conn.execute(S.BUMP_CHILDREN, [{"pid": p, "by": 1} for p in sorted(set(parents))])
         if calls:
             self._insert_calls(conn, values["campaign_id"], pid, values["seq"], calls)
         return pid
@@ -227,12 +228,8 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
         """Reserve ``n`` consecutive ok positions on an island; returns the first. The
         island row's counter is bumped atomically (a row lock on PostgreSQL, the write
         lock on SQLite), so positions stay dense and unique under concurrency."""
-        stmt = self._upsert(
-            conn, Island.__table__,
-            dict(campaign_id=campaign_id, island=island, state={}, n_ok=n, updated_at=utcnow()),
-            ["campaign_id", "island"], {"n_ok": Island.__table__.c.n_ok + n},
-        ).returning(Island.__table__.c.n_ok)
-        return conn.execute(stmt).scalar_one() - n
+        stmt = S.bump_island(conn.dialect.name)
+        return conn.execute(stmt, {"cid": campaign_id, "isl": island, "n": n, "st": {}, "now": utcnow()}).scalar_one() - n
 
     def _insert_calls(self, conn, campaign_id: int, program_id: int | None, seq: int | None, calls: list) -> list[int]:
         now = utcnow()
@@ -242,12 +239,10 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
                      output_tokens=int(c.output_tokens or 0), cost=float(c.cost or 0.0),
                      latency=float(getattr(c, "latency", 0.0) or 0.0), error=getattr(c, "error", None),
                      created_at=now) for c in calls]
-        ids = [conn.execute(insert(LLMCallRow).values(**r).returning(LLMCallRow.id)).scalar_one() for r in rows]
-        conn.execute(update(Campaign).where(Campaign.id == campaign_id).values(
-            spent_input_tokens=Campaign.spent_input_tokens + sum(r["input_tokens"] for r in rows),
-            spent_output_tokens=Campaign.spent_output_tokens + sum(r["output_tokens"] for r in rows),
-            spent_cost=Campaign.spent_cost + sum(r["cost"] for r in rows),
-            n_calls=Campaign.n_calls + len(rows)))
+        ids = list(conn.execute(S.INSERT_CALLS, rows).scalars())
+        conn.execute(S.ADD_SPEND, {"cid": campaign_id, "d_in": sum(r["input_tokens"] for r in rows),
+                                   "d_out": sum(r["output_tokens"] for r in rows),
+                                   "d_cost": math.fsum(r["cost"] for r in rows), "d_calls": len(rows)})
         return ids
 
     def _explain_integrity(self, campaign_id: int, seq: int | None) -> None:
@@ -270,7 +265,7 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
 
     def get_program(self, program_id: int) -> ProgramRecord | None:
         with self._read() as conn:
-            row = conn.execute(select(Program).where(Program.id == program_id)).first()
+            row = conn.execute(S.PROGRAM_BY_ID, {"id": program_id}).first()
         return program_from_row(row) if row else None
 
     def get_programs(self, ids: Iterable[int]) -> list[ProgramRecord]:
@@ -279,15 +274,13 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
         if not ids:
             return []
         with self._read() as conn:
-            found = {r.id: program_from_row(r) for r in conn.execute(select(Program).where(Program.id.in_(set(ids))))}
+            found = {r.id: program_from_row(r) for r in conn.execute(S.PROGRAMS_BY_ID, {"ids": sorted(set(ids))})}
         return [found[i] for i in ids if i in found]
 
     def find_by_hash(self, campaign_id: int, code_hash: str) -> ProgramRecord | None:
         """The earliest evaluated program (not rejected/duplicate) with this code hash."""
         with self._read() as conn:
-            row = conn.execute(select(Program).where(
-                Program.campaign_id == campaign_id, Program.code_hash == code_hash,
-                Program.status.not_in(NOT_EVALUATED)).order_by(Program.id).limit(1)).first()
+            row = conn.execute(S.BY_HASH, {"cid": campaign_id, "h": code_hash}).first()
         return program_from_row(row) if row else None
 
     def done_seqs(self, campaign_id: int) -> set[int]:

@@ -63,7 +63,7 @@ def excess(code: str, instances: list[dict], time_limit: float = 5.0) -> float |
 
 
 def campaign(seed: int, budget: int, instances: list[dict], islands: int = 4, crossover: float = 0.2,
-             tournament: int = 3, operator: GPOperator | None = None) -> dict:
+             tournament: int = 3, island_size: int = 12, operator: GPOperator | None = None) -> dict:
     """Evolve from best fit; returns the best program and when best fit was first beaten."""
     op = operator or GPOperator()
     rng = random.Random(seed)
@@ -107,9 +107,9 @@ def campaign(seed: int, budget: int, instances: list[dict], islands: int = 4, cr
         child = Parent(len(programs), proposal.code, score, thought=proposal.thought)
         programs.append(child)
         pop.append(child)
-        if len(pop) > 40:  # keep the island's best (newest among equals)
+        if len(pop) > island_size:  # keep the island's best (newest among equals)
             pop.sort(key=lambda p: (p.objective, -p.id))
-            del pop[40:]
+            del pop[island_size:]
         if first_beat is None and score < baseline - 1e-9:
             first_beat = evals
     best = min(programs, key=lambda p: (p.objective, p.id))
@@ -133,13 +133,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--instances", type=int, default=20, help="OR3 instances used during evolution")
     ap.add_argument("--islands", type=int, default=4)
     ap.add_argument("--crossover", type=float, default=0.2)
+    ap.add_argument("--tournament", type=int, default=3)
+    ap.add_argument("--island-size", type=int, default=12)
     ap.add_argument("--show-code", action="store_true")
     args = ap.parse_args(argv)
     full = load_instances()
     runs = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         t0 = time.perf_counter()
-        out = campaign(seed, args.budget, full[: args.instances], args.islands, args.crossover)
+        out = campaign(seed, args.budget, full[: args.instances], args.islands, args.crossover,
+                       args.tournament, args.island_size)
         out["best_all20"] = excess(out["best_code"], full)
         out["seconds"] = round(time.perf_counter() - t0, 1)
         code = out.pop("best_code")

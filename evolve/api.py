@@ -63,13 +63,17 @@ class Campaign:
             seed_islands(self.archive, self.info.id, self.config.islands, outcome, self.problem.initial_program)
             self.archive.log_event(self.info.id, "seeded", {"objective": outcome.objective})
 
-    def run(self, budget: int | None = None, on_tell: Callable | None = None, replay: dict | None = None):
-        """Run (or resume) until ``budget`` child evaluations are stored. Returns the stats."""
+    def run(self, budget: int | None = None, on_tell: Callable | None = None, replay: dict | None = None,
+            operator=None):
+        """Run (or resume) until ``budget`` child evaluations are stored. Returns the stats.
+
+        ``operator`` replaces the configured one with any object implementing
+        ``operators.base.Operator`` (your own mutation strategy)."""
         if budget is not None and budget != self.config.budget:
             self.config = merge_for_resume(self.config.model_dump(mode="json"), {"budget": budget})
             self.archive.update_campaign(self.info.id, config=self.config.model_dump(mode="json"))
         evaluator = self._open_evaluator()
-        operator = wiring.make_operator(self.config, replay=replay)
+        operator = operator or wiring.make_operator(self.config, replay=replay)
         try:
             self._ensure_seeded(evaluator)
             return asyncio.run(self._run(operator, evaluator, on_tell))

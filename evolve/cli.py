@@ -216,7 +216,7 @@ def main() -> None:
     except EvolveError as e:
         if STATE["debug"]:
             raise
-        err.print(f"[red]error:[/] {e}", highlight=False)
+        err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -16,6 +16,7 @@ import logging
 import os
 import queue
 import select
+import socket
 import signal
 import struct
 import threading
@@ -34,10 +35,12 @@ log = logging.getLogger(__name__)
 
 _HERE = Path(__file__).parent
 LABEL = "evolve.sandbox"
+_OWNER = f"{socket.gethostname()}:{os.getpid()}"
 HEADROOM_MB = 64  # the worker itself, on top of the candidate's memory limit
 _BOOT = (
     "import sys,types\n"
-    "r=types.ModuleType('runner');exec(compile({runner!r},'runner.py','exec'),r.__dict__);sys.modules['runner']=r\n"
+    "r=types.ModuleType('runner');r.__file__='runner.py';sys.modules['runner']=r\n"
+    "exec(compile({runner!r},'runner.py','exec'),r.__dict__)\n"
     "exec(compile({worker!r},'worker.py','exec'))\n"
 )
 
@@ -186,13 +189,17 @@ class DockerSandbox(Sandbox):
         tmpfs_mb: int = 256,
         max_jobs: int = 200,
         preload: tuple[str, ...] = ("numpy",),
+        hide: list[str] | tuple[str, ...] = (),
         start_timeout: float = 60.0,
         client=None,
     ):
         if pool_size < 1:
             raise SandboxError("pool_size must be at least 1")
         self.client = client or connect()
-        self.runtime = docker_image.resolve(self.client, image, python)
+        remove_stale(self.client)
+        # Nothing of the host is mounted but the interpreter and system libraries; ``hide``
+        # (the archive's directory, the engine's cwd) only makes that refusal explicit.
+        self.runtime = docker_image.resolve(self.client, image, python, tuple(str(p) for p in hide))
         self.pool_size, self.memory_mb, self.cpus = pool_size, memory_mb, cpus
         self.pids_limit, self.tmpfs_mb, self.max_jobs = pids_limit, tmpfs_mb, max_jobs
         self.preload, self.start_timeout = tuple(preload), start_timeout
@@ -248,7 +255,7 @@ class DockerSandbox(Sandbox):
             stdin_open=True,  # docker-py also sets StdinOnce: our socket closing ends the worker
             auto_remove=True,
             log_config=docker.types.LogConfig(type="json-file", config={"max-size": "1m"}),
-            labels={LABEL: "1", f"{LABEL}.owner": str(os.getpid())},
+            labels={LABEL: "1", f"{LABEL}.owner": _OWNER},
             hostname="sandbox",
         )
         try:
@@ -367,6 +374,33 @@ class DockerSandbox(Sandbox):
         for thread in pending:  # replacements being started or removed right now
             thread.join(timeout=30)
         self._finalizer()
+
+
+def remove_stale(client) -> int:
+    """Remove sandbox containers left by engines on this host that are no longer running
+    (a container created but never started outlives a crash); returns how many."""
+    host = socket.gethostname()
+    removed = 0
+    for c in client.containers.list(all=True, filters={"label": LABEL}):
+        owner_host, _, pid = c.labels.get(f"{LABEL}.owner", "").rpartition(":")
+        if owner_host != host or not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            c.remove(force=True)
+            removed += 1
+        except Exception:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def _remove_all(live: set) -> None:

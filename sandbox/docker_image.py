@@ -56,8 +56,9 @@ def python_roots() -> list[str]:
     return sorted(p for p in paths if not any(q != p and _under(p, q) for q in paths))
 
 
-def host_binds() -> dict[str, dict]:
-    """Read-only binds for the host runtime, refusing any that would expose the engine."""
+def host_binds(hide: tuple[str, ...] = ()) -> dict[str, dict]:
+    """Read-only binds for the host runtime, refusing any that would expose the engine
+    (its working directory, the home directory, and the paths in ``hide``)."""
     roots = python_roots()
     libs = [p for p in _LIB_DIRS if os.path.isdir(p) and not os.path.islink(p)]
     binds = {p: {"bind": p, "mode": "ro"} for p in roots + libs}
@@ -66,7 +67,7 @@ def host_binds() -> dict[str, dict]:
     target = os.path.realpath(sys.executable)
     if not any(_under(target, p) for p in binds):
         binds[os.path.dirname(target)] = {"bind": os.path.dirname(target), "mode": "ro"}
-    private = [os.path.realpath(os.getcwd()), os.path.realpath(os.path.expanduser("~"))]
+    private = [os.path.realpath(p) for p in (os.getcwd(), os.path.expanduser("~"), *hide)]
     for path in binds:
         for secret in private:
             if _under(secret, path):
@@ -98,7 +99,7 @@ def _layout_tar() -> tuple[bytes, str]:
     return data, hashlib.sha256(data).hexdigest()[:12]
 
 
-def ensure_host_runtime(client) -> Runtime:
+def ensure_host_runtime(client, hide: tuple[str, ...] = ()) -> Runtime:
     """Import (once) the empty host-runtime image and describe its mounts."""
     data, tag = _layout_tar()
     image = f"{HOST_RUNTIME_REPO}:{tag}"
@@ -107,7 +108,7 @@ def ensure_host_runtime(client) -> Runtime:
     except Exception:  # docker.errors.ImageNotFound, without importing docker here
         log.info("importing the offline sandbox image %s", image)
         client.api.import_image_from_data(data, repository=HOST_RUNTIME_REPO, tag=tag)
-    return Runtime(image=image, python=sys.executable, binds=host_binds(), host_runtime=True)
+    return Runtime(image=image, python=sys.executable, binds=host_binds(hide), host_runtime=True)
 
 
 def ensure_user_image(client, image: str, python: str = "python3") -> Runtime:
@@ -128,9 +129,9 @@ def ensure_user_image(client, image: str, python: str = "python3") -> Runtime:
     return Runtime(image=image, python=python)
 
 
-def resolve(client, image: str | None, python: str | None = None) -> Runtime:
+def resolve(client, image: str | None, python: str | None = None, hide: tuple[str, ...] = ()) -> Runtime:
     if image is None:
         if python is not None:
             raise SandboxError("the host runtime runs the engine's own interpreter; give python= only with an image")
-        return ensure_host_runtime(client)
+        return ensure_host_runtime(client, hide)
     return ensure_user_image(client, image, python or "python3")

@@ -30,6 +30,7 @@ import signal
 import stat
 import sys
 import time
+import traceback
 
 try:
     import runner  # injected by the container's bootstrap (see sandbox/docker.py)
@@ -237,6 +238,8 @@ class Worker:
                 os.close(p2c_w)
                 os.close(c2p_r)
                 _child(scratch, p2c_r, c2p_w, self.env)
+            except BaseException:
+                traceback.print_exc()  # into output.log once _child redirected it
             finally:
                 os._exit(70)
         os.close(p2c_r)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-# pytest puts tests/ on sys.path (for helpers such as pg_server); its sub-directories
-# (tests/archive, tests/problems...) would then shadow the real packages as namespace
-# packages. With the repository root on sys.path the regular packages always win.
+# Were tests/ itself ever on sys.path, its sub-directories (tests/archive, ...) would
+# shadow the real packages as namespace packages; with the repository root on sys.path
+# the regular packages always win.
 _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
@@ -27,9 +27,17 @@ def _ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
+def _pg_server():
+    try:
+        from tests import pg_server
+    except ImportError:  # tests/ imported as a plain directory
+        import pg_server
+    return pg_server
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
-    import pg_server
+    pg_server = _pg_server()
 
     url = os.environ.get(pg_server.ENV_URL)
     if url:
@@ -50,7 +58,7 @@ def postgres_url():
 @pytest.fixture
 def postgres_schema_url(postgres_url):
     """A URL on an empty schema of the session's server, dropped after the test."""
-    import pg_server
+    pg_server = _pg_server()
 
     url, name = pg_server.fresh_schema(postgres_url)
     yield url

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from archive.dedup import normalize
 
-from operators.finetune.hindsight import find_target, relabel
+from operators.finetune.hindsight import objective_name_of, relabel
 from operators.finetune.records import FAILED, CampaignData, DatasetTooSmall, FinetuneError, prompt_key
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ def build_sft(
         prompt = call.prompt
         if hindsight:
             achieved = child.objective if child.objective is not None else child.fitness
-            name = objective_name or ((find_target(prompt) or ("score", ""))[0])
+            name = objective_name or objective_name_of(prompt)
             prompt = relabel(prompt, achieved, name)
         records.append({"prompt": prompt, "completion": assistant(call.response)})
         meta.append(

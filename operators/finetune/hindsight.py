@@ -38,6 +38,23 @@ def find_target(messages: list[dict[str, Any]]) -> tuple[str, str] | None:
     return None
 
 
+# The LLM prompt templates name the objective as "The score is `<name>`" (prompts.py).
+_SCORE_NAME_RE = re.compile(r"The score is `([^`\n]+)`")
+
+
+def objective_name_of(messages: list[dict[str, Any]], default: str = "score") -> str:
+    """The objective's name as a prompt states it: its Target line, else the problem
+    statement's "The score is `name`", else ``default``."""
+    found = find_target(messages)
+    if found:
+        return found[0]
+    for m in messages:
+        match = _SCORE_NAME_RE.search(m.get("content") or "")
+        if match:
+            return match.group(1)
+    return default
+
+
 def relabel(messages: list[dict[str, Any]], achieved: float, objective_name: str = "score") -> list[dict[str, Any]]:
     """A copy of ``messages`` whose Target line states ``achieved``.
 

@@ -107,8 +107,20 @@ class Grammar:
     def condition(self, depth: int = 1) -> ast.expr:
         """A comparison, mostly of a program quantity against a threshold constant."""
         left = self.leaf(allow_const=False) if depth <= 1 or self.rng.random() < 0.7 else self.expr(depth - 1)
+        # Against a constant threshold, or scale-free against another quantity of the
+        # program (``bins - item < item``), which needs no guess of the values' range.
         r = self.rng.random()
-        right = const(self.constant()) if r < 0.65 else ast.Constant(0) if r < 0.75 else self.leaf()
+        if r < 0.4:
+            right = const(self.constant())
+        elif r < 0.5:
+            right = ast.Constant(0)
+        else:
+            for _ in range(4):
+                right = self.leaf(allow_const=False)
+                if ast.dump(right) != ast.dump(left):
+                    break
+            if r >= 0.8:
+                right = ast.BinOp(right, ast.Mult(), const(self.constant()))
         cmp = ast.Compare(left, [self.rng.choice(COMPARE)()], [right])
         if depth >= 1 and self.rng.random() < 0.12:
             other = self.condition(0)

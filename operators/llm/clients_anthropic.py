@@ -7,6 +7,7 @@ in one place. Retries and backoff are the SDK's own ``max_retries``.
 
 from __future__ import annotations
 
+import inspect
 import os
 
 from evolve.errors import OperatorError
@@ -33,6 +34,7 @@ class AnthropicClient:
         self.timeout = timeout
         self.max_retries = max_retries
         self._sdk = None
+        self._takes_temperature = False
 
     async def start(self) -> None:
         import anthropic
@@ -46,6 +48,8 @@ class AnthropicClient:
             self._sdk = anthropic.AsyncAnthropic(
                 api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries
             )
+            # Recent SDKs dropped sampling parameters (the API picks them per model); older ones take them.
+            self._takes_temperature = "temperature" in inspect.signature(self._sdk.messages.create).parameters
         where = self.base_url or "the Anthropic API"
         probe = self._sdk.with_options(max_retries=1, timeout=min(self.timeout, 20.0))
         try:
@@ -69,9 +73,9 @@ class AnthropicClient:
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
         chat = [{"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"]
         extra = {"system": system} if system else {}
-        reply = await self._sdk.messages.create(
-            model=self.model, messages=chat, max_tokens=max_tokens, temperature=min(temperature, 1.0), **extra
-        )
+        if self._takes_temperature:
+            extra["temperature"] = min(temperature, 1.0)
+        reply = await self._sdk.messages.create(model=self.model, messages=chat, max_tokens=max_tokens, **extra)
         if isinstance(reply, str) or getattr(reply, "content", None) is None:
             raise ValueError(f"the server sent a malformed reply: {str(reply)[:200]!r}")
         text = "".join(getattr(block, "text", "") for block in reply.content)

@@ -79,7 +79,12 @@ def apply_diff(program: str, edits: list[Edit]) -> str:
 def _apply_one(program: str, edit: Edit, number: int) -> str:
     regions = _editable(program)
     # 1. exact text
-    hits = [m.start() for m in re.finditer(re.escape(edit.search), program)]
+    # (a hit preceded on its line by indentation only means the quote lost its indent:
+    # the line-based pass re-indents the replacement)
+    hits = [
+        m.start() for m in re.finditer(re.escape(edit.search), program)
+        if not _line_prefix(program, m.start()) or _line_prefix(program, m.start()).strip()
+    ]
     if hits:
         start = _prefer(hits, len(edit.search), regions)
         return program[:start] + edit.replace + program[start + len(edit.search) :]
@@ -110,6 +115,10 @@ def _apply_one(program: str, edit: Edit, number: int) -> str:
         return "".join(lines[:first]) + text + "".join(lines[first + len(target) :])
     first_line = next((w.strip() for w in wanted if w.strip()), "")
     raise DiffError(f"SEARCH block {number} does not match the program (it starts with {first_line[:80]!r})")
+
+
+def _line_prefix(text: str, pos: int) -> str:
+    return text[text.rfind("\n", 0, pos) + 1 : pos]
 
 
 def _trim_blank(lines: list[str]) -> list[str]:

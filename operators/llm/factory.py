@@ -24,11 +24,12 @@ def make_client(
     ``base_url`` overrides the API address of ``openai:`` / ``anthropic:`` specs (a proxy,
     Azure-style gateway, or a test server); ``api_key_env`` names the environment variable
     that holds the key. Keys are read from the environment at ``start()``, never stored.
-    ``backend_opts`` go to the vLLM engine (``vllm:``) and are refused elsewhere.
+    ``backend_opts`` go to the local backends (vLLM engine arguments for ``vllm:``,
+    ``device`` for ``hf:``) and are refused for the API backends.
     """
     parsed = parse_spec(spec)
-    if backend_opts and parsed.kind != "vllm":
-        raise OperatorError(f"{spec}: unknown options {sorted(backend_opts)}: only vllm: specs take engine options")
+    if backend_opts and parsed.kind not in ("vllm", "hf"):
+        raise OperatorError(f"{spec}: unknown options {sorted(backend_opts)}: only vllm: and hf: specs take backend options")
     if parsed.kind in ("openai", "openai-compat"):
         from operators.llm.clients_openai import OpenAIClient
 
@@ -57,4 +58,4 @@ def make_client(
         from operators.llm.hf import HFClient
     except ImportError as e:
         raise OperatorError(f"{spec}: the hf backend needs the finetune extra: pip install 'evolve[finetune]' ({e})") from None
-    return HFClient(spec)
+    return HFClient(spec, **backend_opts)

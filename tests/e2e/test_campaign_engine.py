@@ -12,6 +12,7 @@ def run_quadratic(tmp_path, name="q", **settings):
     settings.setdefault("budget", 24)
     settings.setdefault("islands", 2)
     settings.setdefault("workers", 2)
+    settings.setdefault("sandbox", "process")
     c = evolve.create_campaign(settings.pop("problem"),
                                storage=f"sqlite:///{tmp_path}/{name}.db", name=name, **settings)
     c.run()
@@ -71,7 +72,8 @@ def test_resume_refuses_changed_settings(tmp_path, quadratic):
 
 
 def test_ask_tell(tmp_path, quadratic):
-    c = evolve.create_campaign(quadratic, storage=f"sqlite:///{tmp_path}/at.db", name="at", islands=1)
+    c = evolve.create_campaign(quadratic, storage=f"sqlite:///{tmp_path}/at.db", name="at", islands=1,
+                               sandbox="process")
     c.tell_seed({"value": 3.75})
     trial = c.ask()
     assert "def solve" in trial.code and trial.code != c.problem.initial_program

@@ -1,0 +1,126 @@
+"""The hostile suite: adversarial candidates against both sandbox backends.
+
+Each attack must end failed or correctly scored, within a bounded time, with nothing it
+started still running, no secret reaching it, nothing written outside its scratch
+space, and the sandbox still serving honest candidates afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+
+import pytest
+from hostile_attacks import ATTACKS, Attack
+from hostile_problem import SECRET, greedy_value, job, judge, optimum
+
+GREEDY = greedy_value()
+OPTIMUM = optimum()
+HONEST = "def main(weights, values, capacity):\n    return _greedy(weights, values, capacity)\n"
+
+
+def survivors(mark: str) -> list[str]:
+    """Live (not zombie) processes on this host that carry the attack's name tag."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2]
+        if comm == mark and state != "Z":
+            found.append(f"{pid} {state}")
+    return found
+
+
+def wait_no_survivors(mark: str, seconds: float = 3.0) -> list[str]:
+    end = time.monotonic() + seconds
+    while True:
+        left = survivors(mark)
+        if not left or time.monotonic() > end:
+            return left
+        time.sleep(0.05)
+
+
+def render(attack: Attack, mark: str, planted: dict, port: int) -> str:
+    files = [p for k, p in planted.items() if not k.startswith("drop@")]
+    drops = [p for k, p in planted.items() if k.startswith("drop@")]
+    return (
+        attack.code.replace("__FILES__", json.dumps(files))
+        .replace("__DROPS__", json.dumps(drops))
+        .replace("__PORT__", str(port))
+        .replace("__MARK__", mark)
+    )
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
+def test_attack_is_contained(sandbox, attack, planted, secret_process, host_service):
+    mark = "hx" + uuid.uuid4().hex[:12]
+    before = len(host_service.received)
+    started = time.monotonic()
+    result = sandbox.evaluate(job(render(attack, mark, planted, host_service.port), mark))
+    took = time.monotonic() - started
+    outcome = judge(result)
+    detail = f"{attack.name} on {sandbox.name}: {outcome.kind} {result.status} {result.reason!r}\n{result.stdout[-1500:]}"
+
+    if attack.expect == "fail":
+        assert outcome.kind == "failed" and result.status in attack.statuses, detail
+    elif attack.expect == "honest":
+        assert outcome.kind == "scored" and outcome.value == GREEDY, detail
+        assert "ATTACK-DONE" in result.stdout, detail
+    elif attack.expect == "no_gain":
+        assert outcome.kind in ("failed", "invalid") or outcome.value <= OPTIMUM, detail
+    else:  # contained
+        assert outcome.kind == "failed" or outcome.value == GREEDY, detail
+
+    # Bounded: the limit per load and case, plus the time it takes to clean up.
+    assert took < 2.0 * (len(job("", mark).cases) + 1) + 5 + 10, detail
+    assert len(result.stdout) <= 5000, detail
+    assert not wait_no_survivors(mark), f"{detail}\nsurvivors: {survivors(mark)}"
+    # No secret reached the candidate, nothing escaped to the network or the disk.
+    assert SECRET not in result.stdout and SECRET not in json.dumps(result.outputs), detail
+    for word in ("FOUND", "READ ", "DB ", "WROTE", "CONNECTED", "ESCALATED"):
+        assert word not in result.stdout, detail
+    if attack.name == "daemon_outlives_the_limit":
+        time.sleep(1.0)  # the daemon would try to connect every 0.2 s
+    assert len(host_service.received) == before, f"{detail}\nthe host service got {host_service.received[before:]}"
+    for key, path in planted.items():
+        if key.startswith("drop@"):
+            assert not os.listdir(path), f"{detail}\nwritten: {os.listdir(path)}"
+    for path in ("/etc", "/usr/lib", "/"):
+        assert not os.path.exists(os.path.join(path, f"owned-{mark}")), detail
+
+    # The sandbox still serves honest candidates afterwards.
+    after = judge(sandbox.evaluate(job(HONEST, mark + "h")))
+    assert after.kind == "scored" and after.value == GREEDY, f"{attack.name} broke the sandbox: {after.result}"
+
+
+def test_nothing_leaks_from_one_candidate_to_the_next(sandbox):
+    token = uuid.uuid4().hex
+    leave = (
+        "def main(weights, values, capacity):\n"
+        "    for d in ('.', '/tmp', '/dev/shm', _os.environ.get('HOME', '.'), _os.environ.get('TMPDIR', '.')):\n"
+        "        try:\n"
+        f"            open(_os.path.join(d, 'leak-{token}'), 'w').write('{token}')\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return _greedy(weights, values, capacity)\n"
+    )
+    look = (
+        "import glob\n"
+        "def main(weights, values, capacity):\n"
+        "    for d in ('.', '..', '../*', '/tmp', '/tmp/*', '/dev/shm', _os.environ.get('HOME', '.')):\n"
+        f"        for path in glob.glob(_os.path.join(d, 'leak-*')):\n"
+        "            print('LEAK', path)\n"
+        "    return _greedy(weights, values, capacity)\n"
+    )
+    first = judge(sandbox.evaluate(job(leave, "hxleave")))
+    assert first.kind == "scored", first.result
+    second = judge(sandbox.evaluate(job(look, "hxlook")))
+    assert second.kind == "scored", second.result
+    assert "LEAK" not in second.result.stdout, second.result.stdout
