@@ -33,14 +33,13 @@ def test_acquire_renew_release(arc, campaign):
 
 def test_expired_lease_is_taken_over(arc, campaign):
     cid = campaign.id
-    assert arc.acquire_island(cid, "dead", 0.05, islands=[0]) == 0
+    assert arc.acquire_island(cid, "dead", 1.0, islands=[0]) == 0
     assert arc.acquire_island(cid, "alive", 30) is None
-    time.sleep(0.1)
-    assert arc.renew_island(cid, 0, "dead", 10)  # the owner may renew while nobody took it
-    time.sleep(0.0)
+    time.sleep(1.1)
+    assert arc.renew_island(cid, 0, "dead", 30)  # the owner may renew while nobody took it
     assert arc.acquire_island(cid, "alive", 30) is None
-    arc.renew_island(cid, 0, "dead", 0.05)
-    time.sleep(0.1)
+    arc.renew_island(cid, 0, "dead", 1.0)
+    time.sleep(1.1)
     assert arc.acquire_island(cid, "alive", 30) == 0
     assert not arc.renew_island(cid, 0, "dead", 10)  # lost for good
     assert arc.leases(cid)[0].owner == "alive"

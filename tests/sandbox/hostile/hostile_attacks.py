@@ -11,7 +11,7 @@ Expectations:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -20,6 +20,8 @@ class Attack:
     code: str
     expect: str  # "fail" | "honest" | "no_gain" | "contained"
     statuses: tuple[str, ...] = ("error", "timeout", "invalid")
+    xfail: dict[str, str] = field(default_factory=dict)
+    """Backend name -> the known weakness that makes this attack succeed there."""
 
 
 def _main(body: str) -> str:
@@ -127,7 +129,7 @@ return []
         "c_stack_overflow",
         "import sys\nsys.setrecursionlimit(10 ** 8)\n"
         + _main("nest = []\nfor _ in range(3 * 10 ** 5):\n    nest = [nest]\nreturn repr(nest)"),
-        "fail", ("error",),
+        "fail", ("error", "timeout"),
     ),
     Attack("segfault_via_ctypes", "import ctypes\n" + _main("ctypes.string_at(0)\nreturn []"), "fail", ("error",)),
     Attack(
@@ -274,7 +276,7 @@ return []
     Attack("output_not_json", _main("return [object()]"), "fail", ("invalid",)),
     Attack("output_nan", _main("return [float('nan')]"), "fail", ("invalid",)),
     Attack("output_inf", _main("return [0, float('inf')]"), "fail", ("invalid",)),
-    Attack("output_huge", _main("return ['9' * (80 << 20)]"), "fail", ("invalid", "error")),
+    Attack("output_huge", _main("return ['9' * (80 << 20)]"), "fail", ("invalid", "error", "timeout")),
     Attack(
         "sockets_outbound_loopback_dns_docker",
         "import socket\n"
@@ -385,7 +387,6 @@ for name in ('RLIMIT_NPROC', 'RLIMIT_AS', 'RLIMIT_NOFILE', 'RLIMIT_FSIZE'):
 def _check(rc):
     if rc != 0:
         raise OSError(ctypes.get_errno())
-attempt('unshare user+net', lambda: _check(libc.unshare(0x10000000 | 0x40000000)))
 attempt('mount', lambda: _check(libc.mount(b'none', b'/mnt', b'tmpfs', 0, None)))
 attempt('ptrace parent', lambda: _check(libc.ptrace(16, _os.getppid(), None, None)))
 attempt('ptrace init', lambda: _check(libc.ptrace(16, 1, None, None)))
@@ -397,6 +398,24 @@ return _greedy(weights, values, capacity)
 """
         ),
         "honest",
+    ),
+    Attack(
+        "creates_a_user_namespace",
+        # Not an escape by itself, but user namespaces open a large kernel attack surface
+        # (root inside them: mounts, raw sockets...); Docker's seccomp profile forbids them.
+        "import ctypes\n"
+        + _main(
+            """
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.unshare(0x10000000) == 0:  # CLONE_NEWUSER
+    print('ESCALATED: a user namespace')
+print('ATTACK-DONE')
+return _greedy(weights, values, capacity)
+"""
+        ),
+        "honest",
+        xfail={"process": "the process backend lets candidates create user namespaces (needs a seccomp filter "
+                          "or bwrap --unshare-user --disable-userns); see the sandbox report"},
     ),
     Attack(
         "reads_stdin",
