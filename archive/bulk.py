@@ -29,7 +29,19 @@ class BulkMixin:
                 batch = []
         if batch:
             total += self._write(lambda c: self._insert_bulk(c, campaign_id, batch))
+        if total >= 1000:
+            self.analyze()
         return total
+
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics (done after big bulk loads; on
+        PostgreSQL autovacuum also does it eventually)."""
+        with self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+            else:
+                conn.exec_driver_sql("ANALYZE")
+                conn.commit()
 
     def _bulk_values(self, campaign_id: int, row: Mapping[str, Any]) -> dict:
         if row.get("status") not in STATUSES:
@@ -56,7 +68,13 @@ class BulkMixin:
             first = self._next_positions(conn, campaign_id, island, len(vs))
             for i, v in enumerate(vs):
                 v["ok_pos"] = first + i
-        ids = conn.execute(S.INSERT_PROGRAMS, batch).scalars().all()
+        if conn.dialect.name == "postgresql":
+            ids = list(conn.execute(S.NEXT_PROGRAM_IDS, {"n": len(batch)}).scalars())
+            for pid, v in zip(ids, batch):
+                v["id"] = pid
+            conn.execute(S.INSERT_PROGRAMS_PLAIN, batch)
+        else:
+            ids = conn.execute(S.INSERT_PROGRAMS, batch).scalars().all()
         links = [{"child_id": pid, "rank": i, "parent_id": p}
                  for pid, v in zip(ids, batch) for i, p in enumerate(v["parent_ids"])]
         if links:

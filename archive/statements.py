@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import BigInteger, Double, bindparam, insert, select, update
+from sqlalchemy import BigInteger, Double, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from archive.models import Campaign, Island, LLMCallRow, Program, ProgramParent
@@ -22,6 +22,11 @@ PP = ProgramParent.__table__
 
 INSERT_PROGRAM = insert(P).returning(P.c.id)
 INSERT_PROGRAMS = insert(P).returning(P.c.id, sort_by_parameter_order=True)
+# PostgreSQL bulk path: ids drawn from the sequence first, then a plain executemany
+# (psycopg pipelines it); a multi-row INSERT ... RETURNING spends its time in psycopg's
+# query parsing once the statement holds thousands of parameters.
+NEXT_PROGRAM_IDS = text("SELECT nextval(pg_get_serial_sequence('programs', 'id')) FROM generate_series(1, :n)")
+INSERT_PROGRAMS_PLAIN = insert(P)
 INSERT_LINKS = insert(PP)
 # "pid"/"by", not column names: executemany UPDATE binds must not shadow columns.
 BUMP_CHILDREN = update(P).where(P.c.id == bindparam("pid")).values(
@@ -37,7 +42,10 @@ ADD_SPEND = update(C).where(C.c.id == bindparam("cid")).values(
 LIGHT = (P.c.id, P.c.fitness, P.c.n_children, P.c.born_at, P.c.ok_pos)
 _OK_ON_ISLAND = (P.c.campaign_id == bindparam("cid"), P.c.island == bindparam("isl"), P.c.status == "ok")
 ISLAND_SIZE = select(I.c.n_ok).where(I.c.campaign_id == bindparam("cid"), I.c.island == bindparam("isl"))
-PROBE = select(*LIGHT).where(*_OK_ON_ISLAND, P.c.ok_pos.in_(bindparam("pos", expanding=True)))
+# No status test: only ok programs have a position, and with exactly the unique
+# index's columns the planner cannot pick another index (it did, without statistics).
+PROBE = select(*LIGHT).where(P.c.campaign_id == bindparam("cid"), P.c.island == bindparam("isl"),
+                             P.c.ok_pos.in_(bindparam("pos", expanding=True)))
 _BY_FITNESS = (P.c.fitness.desc(), P.c.id)
 TOP = select(*LIGHT).where(*_OK_ON_ISLAND).order_by(*_BY_FITNESS).limit(bindparam("lim"))
 TOP_VISIBLE = select(*LIGHT).where(*_OK_ON_ISLAND, P.c.born_at <= bindparam("mb")) \

@@ -76,6 +76,10 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
             raise
         self._write_engine = self._engine.execution_options(**db.WRITE)
         self.dialect = self._engine.dialect.name
+        # PostgreSQL reads need no transaction (each statement sees committed data);
+        # autocommit saves the BEGIN and ROLLBACK round trips on every call.
+        self._read_engine = (self._engine.execution_options(isolation_level="AUTOCOMMIT")
+                             if self.dialect == "postgresql" else self._engine)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -92,7 +96,7 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
     # -- plumbing -----------------------------------------------------------------
 
     def _read(self):
-        return self._engine.connect()
+        return self._read_engine.connect()
 
     def _write(self, fn: Callable[[Any], T]) -> T:
         """Run ``fn(conn)`` in one write transaction, retrying PostgreSQL deadlocks and

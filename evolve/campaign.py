@@ -55,6 +55,11 @@ def evaluations_done(archive, campaign_id: int, done_seqs: set[int] | None = Non
     return len(done) - archive.count(campaign_id, statuses=("rejected", "duplicate"))
 
 
+def island_evaluations(archive, campaign_id: int, island: int, islands: int, done_seqs: set[int]) -> int:
+    proposals = sum(1 for s in done_seqs if s % islands == island)
+    return proposals - archive.count(campaign_id, statuses=("rejected", "duplicate"), island=island)
+
+
 def to_parent(record) -> Parent:
     return Parent(id=record.id, code=record.code, objective=record.objective, metrics=record.metrics or {},
                   status=record.status, reason=record.reason, feedback=record.feedback,
@@ -98,15 +103,22 @@ class CampaignLoop:
         self._policy_done: set[int] = set()
 
     # -- the loop ---------------------------------------------------------------------
-    async def run(self, budget: int) -> Stats:
-        a, cid = self.archive, self.cid
+    async def run(self, budget: int, islands: list[int] | None = None, keep_going: Callable[[], bool] | None = None) -> Stats:
+        """Run proposals until each owned island has its share of ``budget`` evaluations.
+
+        ``islands`` limits the loop to some islands (a worker's leased ones); proposal n
+        belongs to island n % K, so workers on different islands never share a seq.
+        ``keep_going`` is polled between proposals (a worker's lease heartbeat)."""
+        a, cid, k = self.archive, self.cid, self.config.islands
+        owned = sorted(set(range(k) if islands is None else islands))
         done = a.done_seqs(cid)
-        self.stats.evaluations = evaluations_done(a, cid, done)
+        quota = {i: budget // k + (i < budget % k) for i in owned}
+        evaluated = {i: island_evaluations(a, cid, i, k, done) for i in owned}
+        self.stats.evaluations = sum(evaluated.values())
         best = a.best(cid, 1)
         self.stats.best = best[0].objective if best else None
-        self._floors = {i: s["floor"] for i in range(self.config.islands)
-                        if "floor" in (s := a.get_island_state(cid, i))}
-        self._policy_done = {e.data["at"] for e in a.events(cid, kind="islands")}
+        self._floors = {i: st["floor"] for i in range(k) if "floor" in (st := a.get_island_state(cid, i))}
+        self._policy_done = {(e.data["island"], e.data["at"]) for e in a.events(cid, kind="islands")}
         max_cost = getattr(self.config.llm, "max_cost", None) if self.config.llm else None
         self.stats.cost = a.spend(cid)["cost"]
         proposals_left = budget * MAX_PROPOSALS_PER_EVALUATION
@@ -116,29 +128,49 @@ class CampaignLoop:
         with ThreadPoolExecutor(self.config.workers, thread_name_prefix="evolve-eval") as pool:
             try:
                 while True:
-                    while (self.stats.evaluations + len(inflight) < budget and len(inflight) < self.window
-                           and all(s > seq - self.window for s in inflight)):
+                    pending = {i: 0 for i in owned}
+                    for s_ in inflight:
+                        pending[s_ % k] += 1
+                    open_islands = [i for i in owned if evaluated[i] + pending[i] < quota[i]]
+                    while (open_islands and len(inflight) < self.window
+                           and all(s_ > seq - self.window for s_ in inflight)):
                         if max_cost is not None and self.stats.cost >= max_cost:
                             self.stats.stopped_by = f"cost limit {max_cost:g} reached"
                             break
                         if proposals_left <= 0:
                             self.stats.stopped_by = "the operator keeps proposing duplicates or rejects"
                             break
-                        if seq in done:
+                        if keep_going is not None and not keep_going():
+                            self.stats.stopped_by = "told to stop"
+                            break
+                        island = seq % k
+                        if seq in done or island not in open_islands:
                             seq += 1
                             continue
                         self._between_generations(seq)
                         inflight[seq] = asyncio.create_task(self._one(seq, pool))
+                        pending[island] += 1
+                        if evaluated[island] + pending[island] >= quota[island]:
+                            open_islands.remove(island)
                         proposals_left -= 1
                         seq += 1
                     if not inflight:
                         break
                     finished, _ = await asyncio.wait(inflight.values(), return_when=asyncio.FIRST_COMPLETED)
                     for task in finished:
-                        s, evaluated = task.result()
-                        del inflight[s]
-                        done.add(s)
-                        self.stats.evaluations += evaluated
+                        s_, was_evaluated = task.result()
+                        del inflight[s_]
+                        done.add(s_)
+                        evaluated[s_ % k] += was_evaluated
+                        self.stats.evaluations += was_evaluated
+                    if self.stats.stopped_by:
+                        break
+                while inflight:  # let what is running finish and be stored
+                    finished, _ = await asyncio.wait(inflight.values(), return_when=asyncio.FIRST_COMPLETED)
+                    for task in finished:
+                        s_, was_evaluated = task.result()
+                        del inflight[s_]
+                        self.stats.evaluations += was_evaluated
             finally:
                 for task in inflight.values():
                     task.cancel()
@@ -218,26 +250,27 @@ class CampaignLoop:
         )
 
     def _between_generations(self, seq: int) -> None:
-        """Migration and reset at fixed points of the sequence (deterministic, resumable)."""
+        """At an island's generation boundary: pull migrants from the previous island in
+        the ring, and maybe reset the island if it is in the weaker half. Both see the
+        archive as proposal ``seq`` does, so they are deterministic and resumable."""
         cfg = self.config
-        period = cfg.generation_size * cfg.islands
-        if seq == 0 or seq % period or seq in self._policy_done:
+        island, local = seq % cfg.islands, seq // cfg.islands
+        if local == 0 or local % cfg.generation_size or (island, seq) in self._policy_done:
             return
-        generation = seq // period
+        generation = local // cfg.generation_size
         visible = seq - self.window
-        data: dict = {"at": seq, "generation": generation}
+        data: dict = {"island": island, "at": seq, "generation": generation}
         if cfg.migration_interval and generation % cfg.migration_interval == 0:
-            data["migrated"] = island_policy.migrate(self.archive, self.cid, cfg.islands, cfg.migration_size,
-                                                     visible, self._floors)
+            data["migrated"] = island_policy.pull_migrants(self.archive, self.cid, island, cfg.islands,
+                                                           cfg.migration_size, visible, self._floors)
         if cfg.reset_interval and generation % cfg.reset_interval == 0:
             rng = random.Random(f"{cfg.seed}:reset:{seq}")
-            data["reset"] = island_policy.reset_weaker_half(self.archive, self.cid, cfg.islands, visible,
-                                                            self._floors, rng)
-            for island in data["reset"]:
+            if island_policy.reset_if_weak(self.archive, self.cid, island, cfg.islands, visible, self._floors, rng):
+                data["reset"] = True
                 state = self.archive.get_island_state(self.cid, island)
                 self.archive.set_island_state(self.cid, island, {**state, "floor": self._floors[island]})
         self.archive.log_event(self.cid, "islands", data)
-        self._policy_done.add(seq)
+        self._policy_done.add((island, seq))
 
     # -- storing ----------------------------------------------------------------------
     def _store(self, *, seq: int, request: ProposalRequest, proposal: Proposal, proposal_time: float,

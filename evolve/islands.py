@@ -1,9 +1,11 @@
 """Island policies: ring migration and FunSearch-style reset of the weaker half.
 
-Both run between proposals at fixed sequence numbers and see the archive exactly as the
-next proposal does (programs born at or before ``visible``), so they are deterministic
-and a resumed campaign repeats them identically. Migrants and reset seeds are copies:
-new rows on the destination island, with the source as parent and no new evaluation.
+Both act on one island at its generation boundary and pull from the others, so they work
+the same whether one process runs every island or several workers each lease some. They
+see the archive as the next proposal does (programs born at or before ``visible``), so a
+single-process campaign repeats them identically on resume. Migrants and reset founders
+are copies: new rows on the destination island, with the source as parent and no new
+evaluation.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ import logging
 import random
 
 log = logging.getLogger(__name__)
+
+
+def _view(visible: int, floor: int | None) -> dict:
+    return {"max_born_at": visible, **({"min_born_at": floor} if floor is not None else {})}
 
 
 def _copy(archive, campaign_id: int, program, island: int, born_at: int, operator: str) -> None:
@@ -23,42 +29,40 @@ def _copy(archive, campaign_id: int, program, island: int, born_at: int, operato
     )
 
 
-def _view(visible: int, floor: int | None) -> dict:
-    return {"max_born_at": visible, **({"min_born_at": floor} if floor is not None else {})}
-
-
-def migrate(archive, campaign_id: int, islands: int, size: int, visible: int, floors: dict[int, int]) -> int:
-    """Ring migration: each island sends its best ``size`` programs to the next one.
-    Returns how many programs moved (a program the destination already holds stays)."""
+def pull_migrants(archive, campaign_id: int, island: int, islands: int, size: int, visible: int,
+                  floors: dict[int, int]) -> int:
+    """Ring migration into ``island``: copy the best ``size`` programs of the previous
+    island that this island does not hold yet. Returns how many moved."""
     if islands < 2:
         return 0
-    best = {i: archive.elites(campaign_id, i, size, **_view(visible, floors.get(i))) for i in range(islands)}
+    src = (island - 1) % islands
+    held = {p.code_hash for p in archive.elites(campaign_id, island, 50, **_view(visible, floors.get(island)))}
     moved = 0
-    for src in range(islands):
-        dest = (src + 1) % islands
-        held = {p.code_hash for p in archive.elites(campaign_id, dest, 50, **_view(visible, floors.get(dest)))}
-        for program in best[src]:
-            if program.code_hash not in held:
-                _copy(archive, campaign_id, program, dest, visible, "migration")
-                moved += 1
+    for program in archive.elites(campaign_id, src, size, **_view(visible, floors.get(src))):
+        if program.code_hash not in held:
+            _copy(archive, campaign_id, program, island, visible, "migration")
+            moved += 1
     return moved
 
 
-def reset_weaker_half(archive, campaign_id: int, islands: int, visible: int, floors: dict[int, int], rng: random.Random) -> list[int]:
-    """FunSearch reset: the islands whose best is in the weaker half restart from the best
-    program of a random surviving island. Returns the reset islands."""
+def reset_if_weak(archive, campaign_id: int, island: int, islands: int, visible: int, floors: dict[int, int],
+                  rng: random.Random) -> bool:
+    """FunSearch reset: if ``island``'s best is in the weaker half of all islands, restart
+    it from the best program of a random island in the stronger half."""
     if islands < 2:
-        return []
-    best = {}
-    for i in range(islands):
+        return False
+
+    def best_of(i):
         top = archive.elites(campaign_id, i, 1, **_view(visible, floors.get(i)))
-        best[i] = top[0] if top else None
-    order = sorted(range(islands), key=lambda i: (best[i].fitness if best[i] and best[i].fitness is not None else float("-inf"), -i))
-    weak, strong = order[: islands // 2], [i for i in order[islands // 2 :] if best[i] is not None]
-    if not strong:
-        return []
-    for island in weak:
-        founder = best[rng.choice(strong)]
-        floors[island] = visible  # older programs of this island are no longer sampled
-        _copy(archive, campaign_id, founder, island, visible, "reset")
-    return weak
+        return top[0] if top and top[0].fitness is not None else None
+
+    best = {i: best_of(i) for i in range(islands)}
+    order = sorted(range(islands), key=lambda i: (best[i].fitness if best[i] else float("-inf"), -i))
+    weak = order[: islands // 2]
+    strong = [i for i in order[islands // 2:] if best[i] is not None]
+    if island not in weak or not strong:
+        return False
+    founder = best[rng.choice(strong)]
+    floors[island] = visible  # older programs of this island are no longer sampled
+    _copy(archive, campaign_id, founder, island, visible, "reset")
+    return True

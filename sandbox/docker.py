@@ -21,6 +21,7 @@ import signal
 import struct
 import threading
 import time
+import uuid
 import weakref
 from pathlib import Path
 
@@ -207,6 +208,7 @@ class DockerSandbox(Sandbox):
         self._live: set[_Container] = set()
         self._lock = threading.Lock()
         self._closed = False
+        self.pool_id = uuid.uuid4().hex[:12]
         self._threads: set[threading.Thread] = set()
         # Containers die with the engine anyway (stdin_once), this only makes it prompt.
         self._finalizer = weakref.finalize(self, _remove_all, self._live)
@@ -255,7 +257,7 @@ class DockerSandbox(Sandbox):
             stdin_open=True,  # docker-py also sets StdinOnce: our socket closing ends the worker
             auto_remove=True,
             log_config=docker.types.LogConfig(type="json-file", config={"max-size": "1m"}),
-            labels={LABEL: "1", f"{LABEL}.owner": _OWNER},
+            labels={LABEL: "1", f"{LABEL}.owner": _OWNER, f"{LABEL}.pool": self.pool_id},
             hostname="sandbox",
         )
         try:

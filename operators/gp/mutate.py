@@ -94,13 +94,18 @@ def m_constant(ctx: Context) -> str | None:
             new = -old
         else:
             new = ctx.grammar_at(site).constant()
-        if is_int and ctx.rng.random() < 0.7:
+        if is_int and ctx.rng.random() < 0.9:  # integers are often counts or indices
             new = round(new)
         if fmt(new) != fmt(old):
             break
     else:
         return None
-    site.replace(const(new))
+    parent = site.parent
+    if new < 0 and isinstance(parent, ast.BinOp) and site.field == "right" and type(parent.op) in (ast.Add, ast.Sub):
+        parent.op = ast.Sub() if isinstance(parent.op, ast.Add) else ast.Add()  # x + -3 reads x - 3
+        site.replace(const(-new))
+    else:
+        site.replace(const(new))
     return f"constant {fmt(old)} -> {fmt(new)} in line {ctx.line(site.stmt)}"
 
 
@@ -176,7 +181,9 @@ def m_unwrap(ctx: Context) -> str | None:
     pairs = []
     for s in sites:
         inner = {id(n) for n in ast.walk(s.node) if n is not s.node}
-        pairs += [(s, d) for d in sites if id(d.node) in inner]
+        readable = set(names_in_scope(ctx.block, s.func, s.stmt.lineno)) | ctx.globals
+        # Not a comprehension's loop variable out of its comprehension.
+        pairs += [(s, d) for d in sites if id(d.node) in inner and names_of(d.node) <= readable]
     if not pairs:
         return None
     outer, inner = ctx.rng.choice(pairs)
@@ -185,19 +192,27 @@ def m_unwrap(ctx: Context) -> str | None:
     return f"simplified `{old}` to `{short(outer.node)}` in line {ctx.line(outer.stmt)}"
 
 
-def _removable(slot: Slot) -> bool:
+def _removable(ctx: Context, slot: Slot) -> bool:
     stmt = slot.stmt
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
         return False
     real = [s for s in slot.body if not is_docstring(s)]
-    if len(real) < 2:
+    if len(real) < 2 or (isinstance(stmt, ast.Return) and stmt is slot.body[-1]):
         return False
-    return not (isinstance(stmt, ast.Return) and stmt is slot.body[-1])
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+        # Removing the only binding of a name that is read later breaks the program.
+        bound = {n.id for t in getattr(stmt, "targets", [getattr(stmt, "target", None)]) for n in ast.walk(t)
+                 if isinstance(n, ast.Name)}
+        known = set(names_in_scope(ctx.block, slot.func, stmt.lineno))
+        later = set().union(*(names_of(s) for s in slot.body[slot.index + 1 :]))
+        return not ((bound - known) & later)
+    return True
 
 
 def m_delete(ctx: Context) -> str | None:
-    """Delete a statement (never a function, an import, or a body's last return)."""
-    slots = [s for s in layout(ctx.block.tree).slots if _removable(s)]
+    """Delete a statement (never a function, an import, a body's last return, or the
+    assignment of a name read later)."""
+    slots = [s for s in layout(ctx.block.tree).slots if _removable(ctx, s)]
     if not slots:
         return None
     slot = ctx.rng.choice(slots)

@@ -108,7 +108,9 @@ class _Collector:
             return
         if isinstance(node, ast.Constant) and not is_number(node):
             return
-        if not isinstance(node, _CONTAINERS):
+        # What a loop iterates over must stay iterable: change its insides, not it.
+        iterated = fld == "iter" and isinstance(parent, (ast.For, ast.AsyncFor, ast.comprehension))
+        if not isinstance(node, _CONTAINERS) and not iterated:
             self.layout.sites.append(Site(node, parent, fld, index, stmt, func, depth))
         if isinstance(node, ast.Attribute):
             return  # ``np`` in ``np.abs`` is not a value to replace

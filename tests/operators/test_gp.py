@@ -221,7 +221,14 @@ def test_bloat_stays_bounded_over_many_generations():
 
 
 def _numbers(code: str) -> list:
-    return sorted(n.value for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Constant) and type(n.value) in (int, float))
+    """Numeric constants with their sign (``-3`` is a negated 3 in the AST)."""
+    out, negated = [], set()
+    for n in ast.walk(ast.parse(code)):
+        if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
+            negated.add(id(n.operand))
+        if isinstance(n, ast.Constant) and type(n.value) in (int, float):
+            out.append(-n.value if id(n) in negated else n.value)
+    return sorted(out)
 
 
 def _ops(code: str, kind) -> list[str]:
@@ -233,7 +240,7 @@ def _stmts(code: str) -> int:
 
 
 CHANGES = {
-    "constant": lambda p, c: _numbers(p) != _numbers(c) and _stmts(p) == _stmts(c),
+    "constant": lambda p, c: (_numbers(p) != _numbers(c) or _ops(p, ast.BinOp) != _ops(c, ast.BinOp)) and _stmts(p) == _stmts(c),
     "operator": lambda p, c: _ops(p, ast.BinOp) != _ops(c, ast.BinOp) or "np.sqrt" in c or "np.abs" in c,
     "compare": lambda p, c: _ops(p, ast.Compare) != _ops(c, ast.Compare),
     "replace": lambda p, c: _stmts(p) == _stmts(c),
