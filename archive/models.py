@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -183,3 +184,32 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_events_campaign_kind", "campaign_id", "kind", "id"),)
+
+
+class EliteCell(Base):
+    """One MAP-Elites cell: the fittest program seen with a descriptor in that cell.
+    ``grid`` names the grid (a campaign may keep several)."""
+
+    __tablename__ = "elite_cells"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    grid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    island: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cell: Mapped[str] = mapped_column(String(200), primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    fitness: Mapped[float] = mapped_column(Double)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProgramEmbedding(Base):
+    """A code embedding (float32 bytes) for near-duplicate checks."""
+
+    __tablename__ = "program_embeddings"
+
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(200))
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_program_embeddings_campaign", "campaign_id", "model", "program_id"),)

@@ -27,6 +27,13 @@ randomness only comes from ``rng``). None of them reads the whole island into Py
     below the midpoint the sigmoid is ~0 anyway.
 ``best``
     The ``k`` fittest (no randomness).
+``novelty`` (options ``pool`` = 256, ``k_nn`` = 10, ``keys`` = all shared)
+    Among the pool's fittest programs, weight = kNN novelty of the program's
+    descriptor within the pool (``archive.policies.novelty``; programs without a
+    descriptor use the built-in code descriptors): diverse elites get picked.
+``funsearch`` (options ``pool`` = 2048, ``t_init`` = 0.1, ``period`` = 30000, ``signature``)
+    FunSearch signature clusters with Boltzmann sampling and short programs preferred
+    (``archive.policies.clusters``).
 
 Weighted picks of several parents are sequential draws without replacement.
 """
@@ -43,13 +50,15 @@ from typing import Any
 from archive import statements as S
 from archive.records import ProgramRecord, program_from_row
 
-STRATEGIES = ("tournament", "fitness_proportional", "dgm", "uniform", "best")
+STRATEGIES = ("tournament", "fitness_proportional", "dgm", "uniform", "best", "novelty", "funsearch")
 _OPTIONS = {
     "tournament": {"size": 4},
     "fitness_proportional": {"pool": 256, "pressure": 1.5},
     "dgm": {"pool": 256, "top_m": 10, "lam": 10.0, "scale": None},
     "uniform": {},
     "best": {},
+    "novelty": {"pool": 256, "k_nn": 10, "keys": None},
+    "funsearch": {"pool": 2048, "t_init": 0.1, "period": 30_000, "signature": None},
 }
 
 
@@ -232,11 +241,27 @@ def _choose(conn, campaign_id, island, k, strategy, rng, max_born_at, opts) -> l
                 break
             chosen.append(max(contestants, key=lambda c: (c.fitness, -c.id)).id)
         return chosen
+    if strategy == "funsearch":
+        from archive.policies.clusters import choose_funsearch
+
+        size = IslandDraws(conn, campaign_id, island, max_born_at).n
+        return choose_funsearch(conn, campaign_id, island, k, rng, max_born_at, opts, size)
     pool = top_pool(conn, campaign_id, island, max_born_at, int(opts["pool"]))
     if not pool:
         return []
-    if strategy == "fitness_proportional":
+    if strategy == "novelty":
+        weights = _novelty_weights(conn, pool, int(opts["k_nn"]), opts["keys"])
+    elif strategy == "fitness_proportional":
         weights = linear_rank_weights([c.fitness for c in pool], float(opts["pressure"]))
     else:
         weights = dgm_weights(pool, int(opts["top_m"]), float(opts["lam"]), opts["scale"])
     return [c.id for c in weighted_without_replacement(rng, pool, weights, k)]
+
+
+def _novelty_weights(conn, pool: list[Candidate], k_nn: int, keys) -> list[float]:
+    from archive.policies.novelty import descriptor_matrix, knn_novelty, program_descriptor
+
+    rows = {r.id: r for r in conn.execute(S.DESCRIPTORS_BY_ID, {"ids": [c.id for c in pool]})}
+    descs = [program_descriptor(rows[c.id].descriptor, rows[c.id].code) for c in pool]
+    matrix, _ = descriptor_matrix(descs, keys)
+    return [float(x) for x in knn_novelty(matrix, k_nn)]

@@ -31,7 +31,9 @@ INSERT_LINKS = insert(PP)
 # "pid"/"by", not column names: executemany UPDATE binds must not shadow columns.
 BUMP_CHILDREN = update(P).where(P.c.id == bindparam("pid")).values(
     n_children=P.c.n_children + bindparam("by", type_=BigInteger))
+BUMP_PARENTS = update(P).where(P.c.id.in_(bindparam("ids", expanding=True))).values(n_children=P.c.n_children + 1)
 INSERT_CALLS = insert(L).returning(L.c.id, sort_by_parameter_order=True)
+INSERT_CALLS_PLAIN = insert(L)
 ADD_SPEND = update(C).where(C.c.id == bindparam("cid")).values(
     spent_input_tokens=C.c.spent_input_tokens + bindparam("d_in", type_=BigInteger),
     spent_output_tokens=C.c.spent_output_tokens + bindparam("d_out", type_=BigInteger),
@@ -53,6 +55,7 @@ TOP_VISIBLE = select(*LIGHT).where(*_OK_ON_ISLAND, P.c.born_at <= bindparam("mb"
 ALL_VISIBLE = select(*LIGHT).where(*_OK_ON_ISLAND, P.c.born_at <= bindparam("mb")).order_by(P.c.ok_pos)
 ALL_OK = select(*LIGHT).where(*_OK_ON_ISLAND).order_by(P.c.ok_pos)
 PROGRAMS_BY_ID = select(P).where(P.c.id.in_(bindparam("ids", expanding=True)))
+DESCRIPTORS_BY_ID = select(P.c.id, P.c.descriptor, P.c.code).where(P.c.id.in_(bindparam("ids", expanding=True)))
 PROGRAM_BY_ID = select(P).where(P.c.id == bindparam("id"))
 BY_HASH = select(P).where(P.c.campaign_id == bindparam("cid"), P.c.code_hash == bindparam("h"),
                           P.c.status.not_in(("rejected", "duplicate"))).order_by(P.c.id).limit(1)

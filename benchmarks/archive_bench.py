@@ -16,6 +16,7 @@ throwaway PostgreSQL cluster is started like the tests do (fsync off).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -44,7 +45,9 @@ CODE = '''def priority(item, bins):
 def synthetic(i: int, seq: int, rng: random.Random, islands: int, n_before: int) -> dict:
     ok = rng.random() < 0.9
     fit = rng.gauss(0.0, 1.0) if ok else None
-    return dict(code=CODE.format(a=rng.random(), b=rng.random(), i=i), island=i % islands,
+    code = CODE.format(a=rng.random(), b=rng.random(), i=i)
+    # Prefill skips the ast normalisation (a hash of the raw text is as unique here).
+    return dict(code=code, code_hash=hashlib.sha256(code.encode()).hexdigest(), island=i % islands,
                 status="ok" if ok else "error", fitness=fit, objective=fit, seq=seq, born_at=i,
                 parent_ids=[rng.randrange(1, n_before + 1)] if n_before else [],
                 metrics={"score": fit or 0.0, "bins": 200.0 + rng.random()}, operator="llm.diff",
@@ -65,6 +68,7 @@ def measure(arc: Archive, cid: int, size: int, islands: int, adds: int, samples:
     out: dict = {"programs": size}
     # One add at a time, like the loop: child of a random program, metrics, one LLM call.
     times = []
+    cpu0 = time.process_time()
     t_all = time.perf_counter()
     for j in range(adds):
         seq = size + j  # also its born_at: the newest programs are the least visible
@@ -77,7 +81,10 @@ def measure(arc: Archive, cid: int, size: int, islands: int, adds: int, samples:
                         parent_ids=[rng.randrange(1, size + 1)], metrics={"score": fit}, llm_calls=[call])
         times.append(time.perf_counter() - t)
     wall = time.perf_counter() - t_all
-    out["add_program"] = {"n": adds, "per_s": round(adds / wall, 1), **ms(times)}
+    # CPU of this process per add: on SQLite all of the work, on PostgreSQL the client side;
+    # unlike wall time it does not grow when other processes compete for the CPU.
+    cpu = (time.process_time() - cpu0) / adds
+    out["add_program"] = {"n": adds, "per_s": round(adds / wall, 1), **ms(times), "cpu_ms": round(cpu * 1e3, 3)}
     total = size + adds
     for strategy in STRATEGIES:
         lat = []
@@ -142,7 +149,8 @@ def main() -> None:
     ap.add_argument("--dir", default=None, help="where the SQLite file goes (default: a temp dir)")
     args = ap.parse_args()
     sizes = sorted(args.sizes)
-    report = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+    report = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
+                          "load_avg_at_start": os.getloadavg()},
               "islands": args.islands, "backends": []}
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for backend in args.backends:

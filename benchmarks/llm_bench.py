@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import math
+import multiprocessing
 import os
 import platform
 import re
@@ -108,9 +109,80 @@ async def loop_lag(stop: asyncio.Event, samples: list[float]) -> None:
         samples.append(time.perf_counter() - t - 0.05)
 
 
+class ServerProcess:
+    """The scripted server in its own process (forked), so its work does not share this
+    process's GIL with the loop being measured."""
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+
+    def __enter__(self) -> "ServerProcess":
+        ctx = multiprocessing.get_context("fork")
+        parent, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(self.latency, child), daemon=True)
+        self.proc.start()
+        self.openai_url = parent.recv()
+        self.pipe = parent
+        return self
+
+    def stats(self) -> dict:
+        self.pipe.send("stats")
+        return self.pipe.recv()
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.join(5)
+
+
+def _serve(latency: float, pipe) -> None:
+    with ScriptedLLMServer(script, latency=latency, models=["bench"]) as server:
+        pipe.send(server.openai_url)
+        while pipe.recv() == "stats":
+            first = next((r.at for r in server.requests if r.method == "POST"), None)
+            pipe.send({"max_in_flight": server.max_in_flight, "completions": server.completions, "first": first})
+
+
+def operator_only(concurrency: int, latency: float, rounds: int) -> dict:
+    """The operator's own ceiling: C proposals in flight, no campaign, no archive."""
+    from operators.base import Parent, ProblemBrief, ProposalRequest
+    from operators.llm import LLMConfig, build_operator
+
+    p = trivial_problem()
+    brief = ProblemBrief(p.name, p.description, p.initial_program, p.objective, p.direction, p.entry_point)
+    with ServerProcess(latency) as server:
+        os.environ["OPENAI_API_KEY"] = "sk-bench"
+        op = build_operator(LLMConfig(models=[{"spec": "openai:bench", "base_url": server.openai_url, "timeout": 60,
+                                               "max_retries": 0}], concurrency=concurrency, mix={"diff": 1.0}))
+        n = concurrency * rounds
+
+        async def go():
+            await op.start()
+            gate = asyncio.Semaphore(concurrency)
+            parents = [Parent(id=0, code=p.initial_program, objective=0.0)]
+
+            async def one(i):
+                async with gate:
+                    return await op.propose(ProposalRequest(brief, parents, seq=i, seed=i))
+
+            t = time.perf_counter()
+            out = await asyncio.gather(*(one(i) for i in range(n)))
+            elapsed = time.perf_counter() - t
+            await op.close()
+            return out, elapsed
+
+        cpu = time.process_time()
+        out, elapsed = asyncio.run(go())
+        cpu = time.process_time() - cpu
+    ok = sum(pr.code is not None for pr in out)
+    return {"mode": "operator_only", "concurrency": concurrency, "latency_s": latency, "proposals": n, "ok": ok,
+            "elapsed_s": round(elapsed, 3), "proposals_per_s": round(n / elapsed, 2), "ideal_per_s": concurrency / latency,
+            "efficiency": round(n / elapsed / (concurrency / latency), 3),
+            "cpu_ms_per_proposal": round(1000 * cpu / n, 2)}
+
+
 def run_one(concurrency: int, size: int, latency: float, evaluator: str, rounds: int, islands: int) -> dict:
     budget = concurrency * rounds
-    with tempfile.TemporaryDirectory() as tmp, ScriptedLLMServer(script, latency=latency, models=["bench"]) as server:
+    with tempfile.TemporaryDirectory() as tmp, ServerProcess(latency) as server:
         os.environ["OPENAI_API_KEY"] = "sk-bench"
         llm = {"models": [{"spec": "openai:bench", "base_url": server.openai_url, "timeout": 60, "max_retries": 0}],
                "concurrency": concurrency, "mix": {"diff": 1.0}, "reflection": False}
@@ -122,9 +194,11 @@ def run_one(concurrency: int, size: int, latency: float, evaluator: str, rounds:
         timers.wrap(campaign.archive)
         told: list[float] = []
         lag: list[float] = []
+        began: list[float] = []
         original_run = campaign_module.CampaignLoop.run
 
         async def run_with_lag(self, n):
+            began.append(time.monotonic())
             stop = asyncio.Event()
             watcher = asyncio.create_task(loop_lag(stop, lag))
             try:
@@ -137,25 +211,29 @@ def run_one(concurrency: int, size: int, latency: float, evaluator: str, rounds:
         campaign_module.CampaignLoop.run = run_with_lag
         if evaluator == "stub":
             Evaluator.evaluate = stub_evaluate
+        cpu = time.process_time()
         try:
             stats = campaign.run(on_tell=lambda record, stats: told.append(time.monotonic()))
         finally:
             campaign_module.CampaignLoop.run = original_run
             Evaluator.evaluate = saved
-        first_call = next(r.at for r in server.requests if r.method == "POST")
-        stored = [t for t in told if t >= first_call]
-        elapsed = max(stored) - first_call
+        cpu = time.process_time() - cpu
+        served = server.stats()
+        stored = [t for t in told if t >= began[0]]
+        elapsed = max(stored) - began[0]
         ideal_elapsed = math.ceil(len(stored) / concurrency) * latency
         archive_s = sum(timers.total.values())
         return {
-            "concurrency": concurrency, "latency_s": latency, "archive_programs": size, "evaluator": evaluator,
+            "mode": "campaign", "concurrency": concurrency, "latency_s": latency, "archive_programs": size,
+            "evaluator": evaluator,
             "proposals": len(stored), "evaluations": stats.evaluations, "duplicates": stats.duplicates,
             "rejected": stats.rejected, "elapsed_s": round(elapsed, 3),
             "proposals_per_s": round(len(stored) / elapsed, 2),
             "ideal_per_s": concurrency / latency,
             "ideal_for_this_run_per_s": round(len(stored) / ideal_elapsed, 2),
             "efficiency": round(len(stored) / elapsed / (concurrency / latency), 3),
-            "server_max_in_flight": server.max_in_flight,
+            "server_max_in_flight": served["max_in_flight"],
+            "cpu_ms_per_proposal": round(1000 * cpu / max(len(stored), 1), 2),
             "prefill_s": round(fill_s, 2),
             "loop_thread": {
                 "archive_s": round(archive_s, 3),
@@ -180,8 +258,9 @@ def main() -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    results = [run_one(c, n, args.latency, args.evaluator, args.rounds, args.islands)
-               for n in args.sizes for c in args.concurrency]
+    results = [operator_only(c, args.latency, args.rounds) for c in args.concurrency]
+    results += [run_one(c, n, args.latency, args.evaluator, args.rounds, args.islands)
+                for n in args.sizes for c in args.concurrency]
     print(json.dumps({"benchmark": "llm_campaign_throughput", "python": platform.python_version(),
                       "cpus": os.cpu_count(), "results": results}, indent=2))
 

@@ -15,10 +15,8 @@ import json
 import logging
 import os
 import queue
-import select
 import socket
 import signal
-import struct
 import threading
 import time
 import uuid
@@ -30,6 +28,7 @@ from evolve.errors import SandboxError
 from sandbox import docker_image
 from sandbox.base import EvalJob, EvalResult, Sandbox
 from sandbox.channel import MAX_LINE, ProtocolChannel, run_job
+from sandbox.docker_transport import AttachTransport
 from sandbox.process import CLEAN_ENV
 
 log = logging.getLogger(__name__)
@@ -67,80 +66,6 @@ def connect(timeout: float = 5.0):
             f"no Docker daemon answers ({str(e)[:160]}); start dockerd (see DEVELOPERS.md) or use --sandbox process"
         ) from None
     return client
-
-
-class AttachTransport:
-    """A container's stdin/stdout over the attach socket (Docker's 8-byte frame format)."""
-
-    def __init__(self, sock):
-        self.sock = getattr(sock, "_sock", sock)  # docker-py returns a SocketIO on unix sockets
-        self.sock.setblocking(False)
-        self.raw = bytearray()
-        self.out = bytearray()
-        self.exit: dict | None = None
-        self.events: list[dict] = []
-
-    def write(self, data: bytes) -> None:
-        self.sock.setblocking(True)
-        try:
-            self.sock.sendall(data)
-        finally:
-            self.sock.setblocking(False)
-
-    def _deframe(self) -> None:
-        while len(self.raw) >= 8:
-            kind, size = struct.unpack(">BxxxL", self.raw[:8])
-            if len(self.raw) < 8 + size:
-                return
-            if kind == 1:  # stdout; stderr is not attached
-                self.out += self.raw[8 : 8 + size]
-            del self.raw[: 8 + size]
-
-    def next_line(self, deadline: float) -> bytes | None:
-        """The worker's next line, whatever it is; None at end of stream."""
-        while True:
-            nl = self.out.find(b"\n")
-            if nl >= 0:
-                line = bytes(self.out[: nl + 1])
-                del self.out[: nl + 1]
-                return line
-            if len(self.out) > MAX_LINE:
-                raise ValueError("message too large")
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            ready, _, _ = select.select([self.sock], [], [], min(left, 1.0))
-            if ready:
-                try:
-                    chunk = self.sock.recv(1 << 20)
-                except BlockingIOError:
-                    continue
-                if not chunk:
-                    return None
-                self.raw += chunk
-                self._deframe()
-
-    def read_line(self, deadline: float) -> bytes | None:
-        """The runner's next line; the worker's own reports end the stream or raise."""
-        if self.exit is not None:
-            return None
-        line = self.next_line(deadline)
-        if line is None or not line.startswith(b'{"w":'):
-            return line
-        event = json.loads(line)
-        self.events.append(event)
-        if event["w"] == "timeout":
-            raise TimeoutError
-        if event["w"] == "overflow":
-            raise ValueError("message too large")
-        self.exit = event
-        return None
-
-    def close(self) -> None:
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 class _Container:
@@ -259,6 +184,7 @@ class DockerSandbox(Sandbox):
             log_config=docker.types.LogConfig(type="json-file", config={"max-size": "1m"}),
             labels={LABEL: "1", f"{LABEL}.owner": _OWNER, f"{LABEL}.pool": self.pool_id},
             hostname="sandbox",
+            init=False,  # the worker must be PID 1 (a daemon-wide --init would take that place)
         )
         try:
             # Attach before start so not a byte of the worker's output is missed.
@@ -314,7 +240,13 @@ class DockerSandbox(Sandbox):
     def _acquire(self, memory_mb: int) -> _Container:
         c = self._idle.get()
         if c is None:  # a background start failed: try once here so the caller sees why
-            c = self._start(memory_mb)
+            try:
+                c = self._start(memory_mb)
+            except Exception as e:
+                self._idle.put(None)  # the slot stays owed; the next caller retries
+                raise SandboxError(
+                    f"a sandbox container could not start ({str(e)[:200]}); run `evolve sandbox check`"
+                ) from None
             with self._lock:
                 self._live.add(c)
         if c.memory_mb != memory_mb:

@@ -135,3 +135,10 @@ def resolve(client, image: str | None, python: str | None = None, hide: tuple[st
             raise SandboxError("the host runtime runs the engine's own interpreter; give python= only with an image")
         return ensure_host_runtime(client, hide)
     return ensure_user_image(client, image, python or "python3")
+
+
+if __name__ == "__main__":  # .ci/docker.sh: import the offline image ahead of the tests
+    from sandbox.docker import connect
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    log.info("offline sandbox image ready: %s", ensure_host_runtime(connect()).image)

@@ -159,6 +159,24 @@ def _sweep():
     return False
 
 
+def _remove_ipc():
+    """Drop System V IPC objects a candidate left in the container's IPC namespace."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return
+    for kind, ctl in (("shm", "shmctl"), ("msg", "msgctl"), ("sem", "semctl")):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 1 and fields[1].isdigit():
+                getattr(libc, ctl)(int(fields[1]), 0, None)  # IPC_RMID = 0
+
+
 def _wipe():
     """Empty the scratch filesystems; False if something could not be removed."""
 
@@ -254,6 +272,7 @@ class Worker:
         tail = _tail(os.path.join(scratch, "output.log"))
         clean = _sweep()
         clean = _wipe() and clean
+        _remove_ipc()
         _send({"w": "done", "stdout": tail, "oom": _oom_kills() > oom_before, "clean": clean})
 
     def _relay(self, pid, c2p_r, p2c_w, time_limit, oom_before):
@@ -346,6 +365,8 @@ def main():
         # kill(-1) and the scratch wipe would hit the whole machine outside a container.
         sys.exit("worker.py runs only as PID 1 of a sandbox container (see sandbox/docker.py)")
     _harden()
+    # PID 1 gets only the signals it handles: keep none (Python handles SIGINT by default).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     for name in config.get("preload", ()):
         try:  # modules imported here are free for every forked candidate

@@ -64,3 +64,35 @@ def postgres_schema_url(postgres_url):
     yield url
     pg_server.drop_schema(postgres_url, name)
 # --- end PostgreSQL (archive) ----------------------------------------------------
+
+
+# --- Docker -------------------------------------------------------------------------
+# Every test marked ``docker`` needs a daemon: without one it skips, except under CI=true
+# where it fails (CI provides a daemon, so a skip would hide a broken setup).
+
+_DOCKER: dict[str, str | None] = {}
+
+
+def docker_problem() -> str | None:
+    """None when a Docker daemon answers, else why not (checked once per session)."""
+    if "why" not in _DOCKER:
+        try:
+            import docker
+
+            docker.from_env(timeout=5).ping()
+            _DOCKER["why"] = None
+        except Exception as e:  # noqa: BLE001 - any failure means no usable daemon
+            _DOCKER["why"] = f"{e.__class__.__name__}: {e}"
+    return _DOCKER["why"]
+
+
+@pytest.fixture(autouse=True)
+def _require_docker(request):
+    if request.node.get_closest_marker("docker") is None:
+        return
+    why = docker_problem()
+    if why is not None:
+        if _ci():
+            pytest.fail(f"CI=true but no Docker daemon answers: {why}")
+        pytest.skip(f"no Docker daemon: {why}")
+# --- end Docker ---------------------------------------------------------------------

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -87,6 +90,8 @@ class ScriptedLLMServer:
         self.models = models if models is not None else ["test-model"]
         self.api_key = api_key
         """If set, requests without this key get a 401."""
+        self.list_models = True
+        """False: GET /v1/models answers 404, like servers without a model list."""
         self.requests: list[Recorded] = []
         self.completions = 0
         self.in_flight = 0
@@ -219,7 +224,7 @@ class ScriptedLLMServer:
             given = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
             if given != self.api_key:
                 return 401, {}, _error(401, "invalid api key", anthropic)
-        if method == "GET" and path == "/v1/models":
+        if method == "GET" and path == "/v1/models" and self.list_models:
             data = [{"id": m, "object": "model", "type": "model", "created": 0, "created_at": "2024-01-01T00:00:00Z",
                      "owned_by": "test", "display_name": m} for m in self.models]
             return 200, {}, {"object": "list", "data": data, "has_more": False, "first_id": None, "last_id": None}
@@ -247,7 +252,11 @@ class ScriptedLLMServer:
             messages = [{"role": m["role"], "content": _text(m["content"])} for m in messages]
             reply = fault
             if reply is None:
-                out = self.script(ScriptRequest(api, body.get("model", ""), messages, body, call))
+                try:
+                    out = self.script(ScriptRequest(api, body.get("model", ""), messages, body, call))
+                except Exception as e:  # a broken script is the test's bug: say so, do not hang the client
+                    log.exception("the scripted server's script failed")
+                    return 500, {"x-should-retry": "false"}, _error(500, f"script failed: {e!r}", api == "anthropic")
                 reply = out if isinstance(out, Reply) else Reply(text=out)
             await asyncio.sleep(self.latency if reply.delay is None else reply.delay)
             if reply.hang:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import json
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -81,32 +81,49 @@ def assistant(text: str) -> list[dict[str, str]]:
 class NearDuplicates:
     """Remembers kept programs; ``seen(code)`` says whether a new one is (nearly) a copy.
 
-    Exact copies are caught on the normal form (formatting and comments ignored); near
-    copies when difflib's similarity of the normal forms is at least ``threshold``.
+    Exact copies are caught on the normal form (``archive.dedup.normalize``: formatting
+    and comments ignored). Near copies: difflib similarity of the normal forms of at
+    least ``threshold``. difflib is quadratic and a campaign has thousands of programs,
+    so it only runs on kept programs sharing at least ``line_floor`` of their text as
+    whole identical lines, found through an index of lines (an edit that touches every
+    line is therefore never called a near copy).
     """
 
-    def __init__(self, threshold: float = 0.95):
+    def __init__(self, threshold: float = 0.95, line_floor: float = 0.5):
         self.threshold = threshold
+        self.line_floor = line_floor
         self.kept: list[str] = []
+        self.sizes: list[int] = []
         self.hashes: set[str] = set()
+        self.index: dict[str, list[tuple[int, int]]] = defaultdict(list)  # line -> [(kept, count)]
 
     def seen(self, code: str) -> bool:
         norm = normalize(code)
         if norm in self.hashes:
             return True
-        if self.threshold < 1.0:
-            for other in self.kept:
-                sm = difflib.SequenceMatcher(None, norm, other, autojunk=False)
-                # The cheap upper bounds rule most pairs out before the quadratic ratio.
-                if sm.real_quick_ratio() >= self.threshold and sm.quick_ratio() >= self.threshold:
-                    if sm.ratio() >= self.threshold:
-                        return True
+        if self.threshold >= 1.0:
+            return False
+        shared: dict[int, int] = defaultdict(int)
+        for line, n in Counter(norm.splitlines()).items():
+            for k, m in self.index.get(line, ()):
+                shared[k] += min(n, m) * (len(line) + 1)
+        size = len(norm) + 1
+        for k, common in shared.items():
+            if 2 * common < self.line_floor * (size + self.sizes[k]):
+                continue
+            sm = difflib.SequenceMatcher(None, norm, self.kept[k], autojunk=False)
+            if sm.quick_ratio() >= self.threshold and sm.ratio() >= self.threshold:
+                return True
         return False
 
     def add(self, code: str) -> None:
         norm = normalize(code)
+        k = len(self.kept)
         self.hashes.add(norm)
         self.kept.append(norm)
+        self.sizes.append(len(norm) + 1)
+        for line, n in Counter(norm.splitlines()).items():
+            self.index[line].append((k, n))
 
 
 def spread_order(n: int, k: int) -> list[int]:

@@ -70,7 +70,8 @@ class Grammar:
             return self.rng.choice(self.constants) * math.exp(self.rng.gauss(0.0, 0.5))
         if r < 0.55:
             return self.rng.choice(NICE)
-        return 10 ** self.rng.uniform(-1.0, 3.0)  # log-uniform over 0.1 .. 1000
+        sign = -1 if self.rng.random() < 0.2 else 1  # thresholds on negated quantities
+        return sign * 10 ** self.rng.uniform(-1.0, 3.0)  # log-uniform over 0.1 .. 1000
 
     # -- leaves --------------------------------------------------------------------
     def leaf(self, allow_const: bool = True) -> ast.expr:
@@ -173,7 +174,9 @@ class Grammar:
             return ast.BinOp(pair[0], op, pair[1]), "arith"
         if kind == "unary":
             return self.unary(copy.deepcopy(e)), "unary"
-        return self.minmax(copy.deepcopy(e), self.expr(1)), "minmax"
+        # Clipping at a constant saturates a score: ties then fall to the first index.
+        bound = const(self.constant()) if self.rng.random() < 0.6 else self.expr(1)
+        return self.minmax(copy.deepcopy(e), bound), "minmax"
 
     def _pick(self, options: list[tuple[float, str]]) -> str:
         return self.rng.choices([o[1] for o in options], [o[0] for o in options])[0]

@@ -26,6 +26,8 @@ class Context:
     block: Block
     np_alias: str | None
     globals: frozenset[str]
+    seed_size: int | None = None
+    """AST size of this block in the problem's seed program (scales shrinking mutations)."""
 
     def line(self, node: ast.AST) -> int:
         return self.block.first_line + getattr(node, "lineno", 1) - 1
@@ -285,11 +287,16 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "duplicate": 0.4,
     "insert": 0.8,
 }
+SHRINKING = ("unwrap", "delete")
 
 
 def mutate(ctx: Context, weights: dict[str, float]) -> tuple[str, str] | None:
     """Apply one mutation, chosen by weight among those that apply: (kind, description)."""
     pool = {k: w for k, w in weights.items() if w > 0 and k in MUTATIONS}
+    if ctx.seed_size:
+        # Shrinking is pointless on a seed-sized block and urgent on a bloated one.
+        factor = min(2.0, max(0.25, size(ctx.block.tree) / (2.0 * ctx.seed_size)))
+        pool = {k: w * factor if k in SHRINKING else w for k, w in pool.items()}
     while pool:
         kind = ctx.rng.choices(list(pool), list(pool.values()))[0]
         done = MUTATIONS[kind](ctx)

@@ -84,12 +84,13 @@ class GPOperator:
         if not any(b.mutable for b in parent.blocks):
             return Proposal(code=None, operator="gp", reason="no evolve block parses on its own", parent_ids=[primary.id])
         limits = [self._node_limit(b) for b in seed_prog.blocks]
+        seed_sizes = [size(b.tree) if b.tree is not None else None for b in seed_prog.blocks]
         before = normalise(primary.code)
         donor, donor_parent = self._donor(request, template, rng)
         for _ in range(self.attempts):
             child = parent.copy()
             if donor is not None:
-                made = self._cross(rng, child, donor)
+                made = self._cross(rng, child, donor, seed_sizes)
                 if made is not None:
                     operator, thought = made
                     ids = [primary.id, donor_parent.id]
@@ -97,7 +98,7 @@ class GPOperator:
                     donor = None  # nothing to graft: mutate instead from now on
                     continue
             else:
-                made = self._mutate(rng, child)
+                made = self._mutate(rng, child, seed_sizes)
                 if made is None:
                     break
                 operator, thought = made
@@ -129,15 +130,16 @@ class GPOperator:
                 log.debug("gp: donor %s changes the skeleton; skipped", other.id)
         return None, None
 
-    def _context(self, rng: random.Random, prog: Program, index: int) -> Context:
-        return Context(rng, prog.blocks[index], prog.np_alias, prog.globals)
+    @staticmethod
+    def _context(rng: random.Random, prog: Program, index: int, seed_sizes: list[int | None]) -> Context:
+        return Context(rng, prog.blocks[index], prog.np_alias, prog.globals, seed_sizes[index])
 
-    def _mutate(self, rng: random.Random, child: Program) -> tuple[str, str] | None:
+    def _mutate(self, rng: random.Random, child: Program, seed_sizes: list[int | None]) -> tuple[str, str] | None:
         blocks = [i for i, b in enumerate(child.blocks) if b.mutable]
         kinds, thoughts = [], []
         while True:
             i = rng.choices(blocks, [size(child.blocks[j].tree) for j in blocks])[0]
-            done = mutate(self._context(rng, child, i), self.weights)
+            done = mutate(self._context(rng, child, i, seed_sizes), self.weights)
             if done is None:
                 break
             kinds.append(done[0])
@@ -148,7 +150,9 @@ class GPOperator:
             return None
         return "gp.mutate." + "+".join(kinds), "; ".join(thoughts)
 
-    def _cross(self, rng: random.Random, child: Program, donor: Program) -> tuple[str, str] | None:
+    def _cross(
+        self, rng: random.Random, child: Program, donor: Program, seed_sizes: list[int | None]
+    ) -> tuple[str, str] | None:
         pairs = [
             i
             for i, (a, b) in enumerate(zip(child.blocks, donor.blocks))
@@ -157,11 +161,11 @@ class GPOperator:
         if not pairs:
             return None
         i = rng.choice(pairs)
-        thought = crossover(self._context(rng, child, i), donor.blocks[i], rng)
+        thought = crossover(self._context(rng, child, i, seed_sizes), donor.blocks[i], rng)
         if thought is None:
             return None
         if rng.random() < self.crossover_mutation:
-            done = mutate(self._context(rng, child, i), self.weights)
+            done = mutate(self._context(rng, child, i, seed_sizes), self.weights)
             if done is not None:
                 thought += "; then " + done[1]
         return "gp.crossover", thought

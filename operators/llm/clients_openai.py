@@ -71,10 +71,11 @@ class OpenAIClient:
         try:
             try:
                 served = [m.id async for m in await probe.models.list()]
-            except openai.NotFoundError:  # some servers have no /models: try a 1-token call instead
+            except (openai.NotFoundError, openai.PermissionDeniedError):
+                # No /models here (some servers), or a key restricted to inference: a 1-token call instead.
                 served = None
                 await probe.chat.completions.create(
-                    model=self.model, messages=[{"role": "user", "content": "hi"}], max_tokens=1
+                    model=self.model, messages=[{"role": "user", "content": "hi"}], **self._limit(1)
                 )
         except openai.AuthenticationError:
             where = self.api_key_env or "OPENAI_API_KEY"
@@ -97,16 +98,18 @@ class OpenAIClient:
             listed = ", ".join(served[:10]) + (" ..." if len(served) > 10 else "")
             raise OperatorError(f"{self.spec}: model {self.model!r} is not served at {self.base_url} (it serves: {listed})")
 
+    def _limit(self, n: int) -> dict[str, int]:
+        # OpenAI's newer models only take max_completion_tokens; compatible servers know max_tokens.
+        return {"max_tokens": n} if self.compat else {"max_completion_tokens": n}
+
     async def complete(
         self, messages: list[Message], *, max_tokens: int, temperature: float, seed: int | None = None
     ) -> Completion:
         if self._sdk is None:
             raise RuntimeError(f"{self.spec}: call start() before complete()")
-        # OpenAI's newer models only take max_completion_tokens; compatible servers know max_tokens.
-        limit = {"max_tokens": max_tokens} if self.compat else {"max_completion_tokens": max_tokens}
         extra = {} if seed is None else {"seed": seed}
         reply = await self._sdk.chat.completions.create(
-            model=self.model, messages=messages, temperature=temperature, **limit, **extra
+            model=self.model, messages=messages, temperature=temperature, **self._limit(max_tokens), **extra
         )
         if isinstance(reply, str) or not getattr(reply, "choices", None):
             raise ValueError(f"the server sent a malformed reply: {str(reply)[:200]!r}")

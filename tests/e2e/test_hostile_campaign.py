@@ -47,7 +47,7 @@ class ScriptedOperator:
         return Proposal(code=template.rebuild([body]), operator=f"scripted.{kind}", thought=kind)
 
 
-@pytest.mark.parametrize("backend", ["process"])
+@pytest.mark.parametrize("backend", ["process", pytest.param("docker", marks=pytest.mark.docker)])
 def test_hostile_children_do_not_hurt_the_campaign(tmp_path, quadratic, monkeypatch, backend):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-should-never-leak")
     c = evolve.create_campaign(quadratic, storage=f"sqlite:///{tmp_path}/h.db", name="h", islands=1,
@@ -76,8 +76,9 @@ def test_hostile_children_do_not_hurt_the_campaign(tmp_path, quadratic, monkeypa
     assert rows["good"].objective == pytest.approx(deserved(2.9))
     assert c.best().thought in ("good", "fake_score")
     # nothing any of them started is still running
-    leftovers = [pid for pid in os.listdir("/proc") if pid.isdigit() and _uid(pid) in range(61000, 61064)]
-    assert leftovers == []
+    if backend == "process":
+        leftovers = [pid for pid in os.listdir("/proc") if pid.isdigit() and _uid(pid) in range(61000, 61064)]
+        assert leftovers == []
 
 
 def _uid(pid):

@@ -77,6 +77,14 @@ def test_compat_url_needs_no_key_and_bare_url_uses_first_model(server, monkeypat
     assert run(start_and_complete(make_client(server.openai_url))).text == "test-model"
 
 
+def test_server_without_model_list_is_probed_with_one_token(server, keys):
+    server.list_models = False
+    client = make_client("openai:test-model", base_url=server.openai_url)
+    run(client.start())
+    assert server.completions == 1 and server.completion_bodies()[-1]["max_completion_tokens"] == 1
+    run(client.close())
+
+
 def test_named_key_variable(server, monkeypatch):
     monkeypatch.setenv("ROUTER_KEY", "sk-router")
     server.api_key = "sk-router"

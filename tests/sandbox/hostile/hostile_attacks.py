@@ -147,7 +147,7 @@ return []
         "import signal\n"
         + _main(
             """
-for sig in (signal.SIGKILL, signal.SIGTERM):
+for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
     for target in (_os.getppid, lambda: -_os.getpgid(_os.getppid()), lambda: 1):
         try:
             _os.kill(target(), sig)
@@ -416,6 +416,20 @@ return _greedy(weights, values, capacity)
         "honest",
         xfail={"process": "the process backend lets candidates create user namespaces (needs a seccomp filter "
                           "or bwrap --unshare-user --disable-userns); see the sandbox report"},
+    ),
+    Attack(
+        "leaves_shared_memory_behind",
+        "import ctypes\n"
+        + _main(
+            """
+libc = ctypes.CDLL(None, use_errno=True)
+shmid = libc.shmget(0x5EC7E7, 1 << 20, 0o1666)  # IPC_CREAT | 0666
+print('shmget', shmid)
+print('ATTACK-DONE')
+return _greedy(weights, values, capacity)
+"""
+        ),
+        "honest",
     ),
     Attack(
         "reads_stdin",

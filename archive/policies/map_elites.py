@@ -1,0 +1,177 @@
+"""MAP-Elites: a grid over behaviour descriptors per island, each cell keeping the
+fittest program seen there (quality-diversity, as in ELM).
+
+A ``Grid`` maps a descriptor dict to a cell key, with fixed bins per dimension or with
+CVT centroids (k-means over the descriptor box, for many dimensions). ``MapElites``
+keeps the cells in the ``elite_cells`` table: ``offer`` is one atomic upsert that only
+replaces a cell's elite with a strictly fitter program, so concurrent workers agree.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+
+from archive.models import EliteCell, Program, utcnow
+from archive.policies.descriptors import builtin_descriptors
+from archive.records import ProgramRecord, program_from_row
+
+_E = EliteCell.__table__
+_P = Program.__table__
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    lo: float
+    hi: float
+    bins: int
+
+    def index(self, value: float) -> int:
+        if not self.hi > self.lo or self.bins < 1:
+            raise ValueError(f"dimension {self.name}: need hi > lo and bins >= 1")
+        i = int(np.floor((float(value) - self.lo) / (self.hi - self.lo) * self.bins))
+        return min(max(i, 0), self.bins - 1)  # outside the box: the edge cells
+
+
+class Grid:
+    """Descriptor -> cell key. Build with ``Grid.fixed`` or ``Grid.cvt``."""
+
+    def __init__(self, names: Sequence[str], *, dims: Sequence[Dimension] | None = None,
+                 centroids: np.ndarray | None = None, lows: Sequence[float] | None = None,
+                 highs: Sequence[float] | None = None):
+        self.names = tuple(names)
+        self.dims = tuple(dims) if dims is not None else None
+        self.centroids = centroids
+        self.lows = np.asarray(lows, dtype=float) if lows is not None else None
+        self.highs = np.asarray(highs, dtype=float) if highs is not None else None
+
+    @classmethod
+    def fixed(cls, dims: Sequence[Dimension | tuple]) -> "Grid":
+        dims = [d if isinstance(d, Dimension) else Dimension(*d) for d in dims]
+        for d in dims:
+            d.index(d.lo)  # validates
+        return cls([d.name for d in dims], dims=dims)
+
+    @classmethod
+    def cvt(cls, names: Sequence[str], lows: Sequence[float], highs: Sequence[float], n_cells: int,
+            samples: int = 20_000, iters: int = 25, seed: int = 0) -> "Grid":
+        """Centroidal Voronoi tessellation of the box: k-means on uniform samples
+        (deterministic for a seed), in coordinates scaled to [0, 1]."""
+        rng = np.random.default_rng(seed)
+        d = len(names)
+        points = rng.random((max(samples, n_cells * 10), d))
+        centroids = points[rng.choice(len(points), n_cells, replace=False)]
+        for _ in range(iters):
+            assign = _nearest(points, centroids)
+            for c in range(n_cells):
+                members = points[assign == c]
+                if len(members):
+                    centroids[c] = members.mean(axis=0)
+        return cls(names, centroids=centroids, lows=lows, highs=highs)
+
+    @property
+    def n_cells(self) -> int:
+        if self.dims is not None:
+            return int(np.prod([d.bins for d in self.dims]))
+        return len(self.centroids)
+
+    def cell(self, descriptor: Mapping[str, float]) -> str:
+        missing = [n for n in self.names if n not in descriptor]
+        if missing:
+            raise ValueError(f"descriptor lacks {', '.join(missing)} (has {', '.join(sorted(descriptor)) or 'nothing'})")
+        if self.dims is not None:
+            return ",".join(str(d.index(descriptor[d.name])) for d in self.dims)
+        x = np.array([float(descriptor[n]) for n in self.names])
+        span = np.where(self.highs > self.lows, self.highs - self.lows, 1.0)
+        x = np.clip((x - self.lows) / span, 0.0, 1.0)
+        return f"c{int(_nearest(x[None, :], self.centroids)[0])}"
+
+
+def _nearest(points: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    d2 = (points ** 2).sum(1)[:, None] - 2 * points @ centroids.T + (centroids ** 2).sum(1)[None, :]
+    return d2.argmin(axis=1)
+
+
+def default_descriptor(program: ProgramRecord) -> dict[str, float]:
+    """The program's own descriptor, completed with the built-in code descriptors."""
+    out = builtin_descriptors(program.code)
+    out.update(program.descriptor or {})
+    return out
+
+
+class MapElites:
+    """The elites of one grid, per island, stored in the archive."""
+
+    def __init__(self, archive, grid: Grid, name: str = "default",
+                 descriptor: Callable[[ProgramRecord], Mapping[str, float]] = default_descriptor):
+        self.archive, self.grid, self.name, self.descriptor = archive, grid, name, descriptor
+
+    def cell_of(self, program: ProgramRecord) -> str:
+        return self.grid.cell(self.descriptor(program))
+
+    def offer(self, program: ProgramRecord) -> bool:
+        """Place an ok program in its cell if the cell is empty or holds a less fit one
+        (ties keep the incumbent). Returns whether the program became an elite."""
+        if program.status != "ok" or program.fitness is None:
+            return False
+        cell = self.cell_of(program)
+        values = dict(campaign_id=program.campaign_id, grid=self.name, island=program.island, cell=cell,
+                      program_id=program.id, fitness=program.fitness, updated_at=utcnow())
+
+        def tx(conn) -> bool:
+            set_ = {"program_id": program.id, "fitness": program.fitness, "updated_at": values["updated_at"]}
+            stmt = self.archive._upsert(conn, _E, values, ["campaign_id", "grid", "island", "cell"], set_,
+                                        where=_E.c.fitness < program.fitness)
+            return conn.execute(stmt).rowcount == 1
+
+        return self.archive._write(tx)
+
+    def elites(self, campaign_id: int, island: int | None = None) -> dict[tuple[int, str], ProgramRecord]:
+        """(island, cell) -> elite program."""
+        q = select(_E.c.island, _E.c.cell, _P).join(_P, _P.c.id == _E.c.program_id).where(
+            _E.c.campaign_id == campaign_id, _E.c.grid == self.name).order_by(_E.c.island, _E.c.cell)
+        if island is not None:
+            q = q.where(_E.c.island == island)
+        with self.archive._read() as conn:
+            return {(r.island, r.cell): program_from_row(r) for r in conn.execute(q)}
+
+    def sample(self, campaign_id: int, island: int, k: int, rng: random.Random,
+               max_born_at: int | None = None) -> list[ProgramRecord]:
+        """``k`` distinct elites from cells chosen uniformly (the MAP-Elites parent
+        choice); deterministic given ``rng`` (cells ordered by key)."""
+        q = select(_E.c.program_id).join(_P, _P.c.id == _E.c.program_id).where(
+            _E.c.campaign_id == campaign_id, _E.c.grid == self.name, _E.c.island == island).order_by(_E.c.cell)
+        if max_born_at is not None:
+            q = q.where(_P.c.born_at <= max_born_at)
+        with self.archive._read() as conn:
+            ids = list(conn.execute(q).scalars())
+        return self.archive.get_programs(rng.sample(ids, min(k, len(ids))))
+
+    def stats(self, campaign_id: int, island: int | None = None) -> dict[str, Any]:
+        """Filled cells, coverage of the grid, QD score (sum of elite fitness), best."""
+        q = select(func.count(), func.sum(_E.c.fitness), func.max(_E.c.fitness)).where(
+            _E.c.campaign_id == campaign_id, _E.c.grid == self.name)
+        if island is not None:
+            q = q.where(_E.c.island == island)
+        with self.archive._read() as conn:
+            n, total, best = conn.execute(q).one()
+        return {"filled": int(n), "coverage": int(n) / self.grid.n_cells, "qd_score": float(total or 0.0),
+                "best": best}
+
+    def rebuild(self, campaign_id: int, batch: int = 5000) -> int:
+        """Recompute every cell from the stored programs (after changing the grid);
+        returns how many cells are filled."""
+        with self.archive._engine.begin() as conn:
+            conn.execute(_E.delete().where(_E.c.campaign_id == campaign_id, _E.c.grid == self.name))
+        after = None
+        while page := self.archive.programs(campaign_id, status="ok", limit=batch, after_id=after):
+            for p in page:
+                self.offer(p)
+            after = page[-1].id
+        return self.stats(campaign_id)["filled"]
