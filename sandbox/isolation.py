@@ -4,8 +4,9 @@ Levels, strongest first:
 - ``bwrap``: bubblewrap gives the candidate private network, PID, IPC and UTS namespaces,
   a read-only view of the filesystem with /root, /home, /tmp and the engine's own
   directories replaced by empty tmpfs (only the Python installation is mounted back),
-  and dies with the engine. As root it also drops to an unprivileged uid per slot, so
-  process limits apply and root-only files are out of reach.
+  and dies with the engine. A seccomp filter (``seccomp.py``) forbids new user
+  namespaces. As root it also drops to an unprivileged uid per slot, so process limits
+  apply and root-only files are out of reach.
 - ``unshare``: util-linux unshare gives private network and PID namespaces (root only).
 - ``none``: plain process with rlimits and an empty environment; the network is reachable.
 """
@@ -67,7 +68,7 @@ def python_roots() -> list[str]:
     return sorted(roots)
 
 
-def bwrap_prefix(hide: list[str], workdir: str, uid: int | None = None) -> list[str]:
+def bwrap_prefix(hide: list[str], workdir: str, uid: int | None = None, seccomp_fd: int | None = None) -> list[str]:
     cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     hidden = ["/root", "/home", "/tmp", "/var/tmp", "/run"] + [os.path.realpath(h) for h in hide]
     # Never hide a parent of the interpreter as a whole: hide it, then mount the interpreter back.
@@ -86,6 +87,8 @@ def bwrap_prefix(hide: list[str], workdir: str, uid: int | None = None) -> list[
         cmd += ["--ro-bind", root, root]
     cmd += ["--bind", workdir, workdir, "--chdir", workdir]
     cmd += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session"]
+    if seccomp_fd is not None:
+        cmd += ["--seccomp", str(seccomp_fd)]
     cmd += ["--"]
     if uid is not None:
         cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--"]

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sandbox import isolation
+from sandbox import isolation, seccomp
 from sandbox.base import EvalJob, EvalResult, Sandbox
 from sandbox.channel import MAX_LINE, ProtocolChannel, run_job
 
@@ -123,10 +123,10 @@ class ProcessSandbox(Sandbox):
     def describe(self) -> str:
         return f"process ({self.level} isolation{', own uid' if self.drop_uid else ''})"
 
-    def _command(self, workdir: str, uid: int | None) -> list[str]:
+    def _command(self, workdir: str, uid: int | None, seccomp_fd: int | None) -> list[str]:
         runner = [sys.executable, "-I", os.path.join(workdir, "_runner.py")]
         if self.level == "bwrap":
-            return isolation.bwrap_prefix(self.hide, workdir, uid) + runner
+            return isolation.bwrap_prefix(self.hide, workdir, uid, seccomp_fd) + runner
         if self.level == "unshare":
             return isolation.unshare_prefix() + runner
         return runner
@@ -135,13 +135,14 @@ class ProcessSandbox(Sandbox):
         uid = self._uids.get() if self.drop_uid else None
         workdir = tempfile.mkdtemp(prefix="evolve-sb-")
         proc = None
+        seccomp_fd = seccomp.filter_fd() if self.level == "bwrap" else None
         try:
             shutil.copy(RUNNER, os.path.join(workdir, "_runner.py"))
             if uid is not None:
                 os.chown(workdir, uid, uid)
             cpu = int(job.time_limit * (len(job.cases) + 1)) + 5
             proc = subprocess.Popen(
-                self._command(workdir, uid),
+                self._command(workdir, uid, seccomp_fd),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -150,6 +151,7 @@ class ProcessSandbox(Sandbox):
                 start_new_session=True,
                 preexec_fn=_limits(job.memory_mb, cpu, uid is not None),
                 close_fds=True,
+                pass_fds=() if seccomp_fd is None else (seccomp_fd,),
             )
             channel = ProtocolChannel(PipeTransport(proc), job.time_limit)
             result = run_job(job, channel, lambda: self._exit_reason(proc, workdir))
@@ -157,6 +159,8 @@ class ProcessSandbox(Sandbox):
             result.backend = self.name
             return result
         finally:
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
             if proc is not None:
                 _kill(proc)
             shutil.rmtree(workdir, ignore_errors=True)

@@ -128,7 +128,8 @@ class MapElites:
             set_ = {"program_id": program.id, "fitness": program.fitness, "updated_at": values["updated_at"]}
             stmt = self.archive._upsert(conn, _E, values, ["campaign_id", "grid", "island", "cell"], set_,
                                         where=_E.c.fitness < program.fitness)
-            return conn.execute(stmt).rowcount == 1
+            # A row comes back only when the program was inserted or replaced the elite.
+            return conn.execute(stmt.returning(_E.c.program_id)).first() is not None
 
         return self.archive._write(tx)
 

@@ -106,10 +106,14 @@ def test_novelty_strategy_prefers_the_odd_one(arc, campaign):
     odd = arc.add_program(campaign.id, code="odd = 1", island=0, status="ok", fitness=0.5,
                           descriptor={"d": 9.0, "e": 1.0}).id
     rng = random.Random(0)
-    freqs = Counter(arc.sample_parents(campaign.id, 0, 1, "novelty", rng)[0].id for _ in range(200))
-    assert freqs[odd] == 200  # identical descriptors have zero novelty among themselves
-    two = arc.sample_parents(campaign.id, 0, 2, "novelty", random.Random(1))
+    one_nn = {"k_nn": 1}
+    freqs = Counter(arc.sample_parents(campaign.id, 0, 1, "novelty", rng, options=one_nn)[0].id for _ in range(200))
+    assert freqs[odd] == 200  # with one neighbour, identical descriptors have zero novelty
+    two = arc.sample_parents(campaign.id, 0, 2, "novelty", random.Random(1), options=one_nn)
     assert two[0].id == odd and two[1].id in ids  # then weights are all zero: uniform
+    # Default k_nn=10 (5 here): the twins score D/5 each, the odd one D -> P(odd) = 1/2.
+    freqs = Counter(arc.sample_parents(campaign.id, 0, 1, "novelty", rng)[0].id for _ in range(400))
+    assert abs(freqs[odd] - 200) <= 45
 
 
 def test_funsearch_clusters(arc, campaign):

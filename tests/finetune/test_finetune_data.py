@@ -110,6 +110,19 @@ def test_near_duplicates_ignores_formatting_but_not_logic():
     assert not nd.seen("def f(x):\n    return x + 2\n")
 
 
+def test_similarity_matches_difflib_on_local_edits():
+    import difflib
+
+    from operators.finetune.data import similarity
+
+    a = "def f(x):\n" + "".join(f"    y{i} = x * {i}\n" for i in range(30)) + "    return y1\n"
+    b = a.replace("y7 = x * 7", "y7 = x * 70").replace("return y1", "return y2 + 1")
+    exact = difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+    assert abs(similarity(a, b) - exact) < 0.01 and 0.95 < exact < 1.0
+    assert similarity(a, a) == 1.0 and similarity("", "") == 1.0
+    assert similarity("x = 1\n", "completely different\n") < 0.5
+
+
 def test_spread_order_covers_both_ends():
     assert spread_order(8, 2) == [0, 7, 1, 2, 3, 4, 5, 6]
     assert spread_order(5, 1) == [4, 0, 1, 2, 3]

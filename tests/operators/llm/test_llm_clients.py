@@ -80,9 +80,13 @@ def test_compat_url_needs_no_key_and_bare_url_uses_first_model(server, monkeypat
 def test_server_without_model_list_is_probed_with_one_token(server, keys):
     server.list_models = False
     client = make_client("openai:test-model", base_url=server.openai_url)
-    run(client.start())
+
+    async def start_close():
+        await client.start()
+        await client.close()
+
+    run(start_close())
     assert server.completions == 1 and server.completion_bodies()[-1]["max_completion_tokens"] == 1
-    run(client.close())
 
 
 def test_named_key_variable(server, monkeypatch):

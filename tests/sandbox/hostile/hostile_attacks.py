@@ -414,8 +414,6 @@ return _greedy(weights, values, capacity)
 """
         ),
         "honest",
-        xfail={"process": "the process backend lets candidates create user namespaces (needs a seccomp filter "
-                          "or bwrap --unshare-user --disable-userns); see the sandbox report"},
     ),
     Attack(
         "leaves_shared_memory_behind",
