@@ -9,6 +9,10 @@
 Opening an archive creates or migrates its schema (alembic, shipped in
 ``archive/migrations``); ``archive.upgrade(url)`` does only that. Callers get plain
 dataclasses (``ProgramRecord``, ``CampaignInfo``, ...), never ORM objects.
+
+Quality-diversity policies (MAP-Elites grids, novelty, FunSearch clusters, embedding
+near-duplicates) live in ``archive.policies``; island leases for several workers are
+``Archive.acquire_island`` / ``renew_island`` / ``release_island``.
 """
 
 from archive.db import normalize_url, upgrade

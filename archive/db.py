@@ -8,7 +8,6 @@ on a lock upgrade. PostgreSQL goes through psycopg 3.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from alembic import command
@@ -163,11 +162,3 @@ def upgrade(url: str) -> str:
         return migrate(engine)
     finally:
         engine.dispose()
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")

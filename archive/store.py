@@ -25,7 +25,7 @@ from archive.dedup import code_hash
 from archive.bulk import BulkMixin
 from archive.leases import LeaseMixin
 from archive.lineage import LineageMixin
-from archive.models import Campaign, Event, Island, LLMCallRow, Program, ProgramParent, utcnow
+from archive.models import Campaign, Event, Island, LLMCallRow, Program, utcnow
 from archive.records import (
     STATUSES,
     CampaignInfo,
@@ -48,7 +48,7 @@ T = TypeVar("T")
 _PROGRAM_ORDERS = {
     "id": (Program.id,),
     "-id": (Program.id.desc(),),
-    "seq": (Program.seq, Program.id),
+    "seq": (Program.seq.asc().nulls_last(), Program.id),
     "fitness": (Program.fitness.desc(), Program.id),
 }
 

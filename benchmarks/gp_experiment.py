@@ -32,6 +32,13 @@ SEED_PROGRAM = (ROOT / "problems" / "bin_packing" / "initial_program.py").read_t
 BEST_FIT = 5.367793240556666  # best fit on all 20 OR3 instances
 
 
+def description() -> str:
+    """The built-in problem's description (the GP takes constant hints from it)."""
+    from problems.bin_packing.problem import DESCRIPTION
+
+    return DESCRIPTION
+
+
 def load_instances(group: str = "OR3") -> list[dict]:
     data = json.loads(DATA.read_text())[group]
     return [data[k] for k in sorted(data)]
@@ -63,11 +70,12 @@ def excess(code: str, instances: list[dict], time_limit: float = 5.0) -> float |
 
 
 def campaign(seed: int, budget: int, instances: list[dict], islands: int = 4, crossover: float = 0.2,
-             tournament: int = 3, island_size: int = 12, operator: GPOperator | None = None) -> dict:
+             tournament: int = 3, island_size: int = 12, operator: GPOperator | None = None,
+             describe: bool = True) -> dict:
     """Evolve from best fit; returns the best program and when best fit was first beaten."""
     op = operator or GPOperator()
     rng = random.Random(seed)
-    brief = ProblemBrief("bin_packing", "", SEED_PROGRAM, "excess", "min", "priority")
+    brief = ProblemBrief("bin_packing", description() if describe else "", SEED_PROGRAM, "excess", "min", "priority")
     seed_score = excess(SEED_PROGRAM, instances)
     programs = [Parent(0, SEED_PROGRAM, seed_score)]
     pops = [[programs[0]] for _ in range(islands)]
@@ -136,13 +144,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tournament", type=int, default=3)
     ap.add_argument("--island-size", type=int, default=12)
     ap.add_argument("--show-code", action="store_true")
+    ap.add_argument("--no-description", action="store_true", help="hide the problem text (no constant hints)")
     args = ap.parse_args(argv)
     full = load_instances()
     runs = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         t0 = time.perf_counter()
         out = campaign(seed, args.budget, full[: args.instances], args.islands, args.crossover,
-                       args.tournament, args.island_size)
+                       args.tournament, args.island_size, describe=not args.no_description)
         out["best_all20"] = excess(out["best_code"], full)
         out["seconds"] = round(time.perf_counter() - t0, 1)
         code = out.pop("best_code")

@@ -16,6 +16,7 @@ had not stored.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -98,7 +99,10 @@ class CampaignLoop:
         self.on_tell = on_tell
         self.window = config.window
         self.stats = Stats()
-        self._originals: dict[str, asyncio.Future] = {}  # hash -> id of an in-flight original
+        self._hashes: dict[int, asyncio.Future] = {}  # in-flight seq -> code hash (None: rejected)
+        self._ids: dict[int, asyncio.Future] = {}  # in-flight seq -> stored program id
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="evolve-archive")
+        self._island_state: dict[int, dict] = {}
         self._floors: dict[int, int] = {}
         self._policy_done: set[int] = set()
 
@@ -148,6 +152,8 @@ class CampaignLoop:
                             seq += 1
                             continue
                         self._between_generations(seq)
+                        self._hashes[seq] = asyncio.get_running_loop().create_future()
+                        self._ids[seq] = asyncio.get_running_loop().create_future()
                         inflight[seq] = asyncio.create_task(self._one(seq, pool))
                         pending[island] += 1
                         if evaluated[island] + pending[island] >= quota[island]:
@@ -158,7 +164,7 @@ class CampaignLoop:
                         break
                     finished, _ = await asyncio.wait(inflight.values(), return_when=asyncio.FIRST_COMPLETED)
                     for task in finished:
-                        s_, was_evaluated = task.result()
+                        s_, was_evaluated = self._finish(task)
                         del inflight[s_]
                         done.add(s_)
                         evaluated[s_ % k] += was_evaluated
@@ -168,25 +174,29 @@ class CampaignLoop:
                 while inflight:  # let what is running finish and be stored
                     finished, _ = await asyncio.wait(inflight.values(), return_when=asyncio.FIRST_COMPLETED)
                     for task in finished:
-                        s_, was_evaluated = task.result()
+                        s_, was_evaluated = self._finish(task)
                         del inflight[s_]
                         self.stats.evaluations += was_evaluated
             finally:
                 for task in inflight.values():
                     task.cancel()
+                for fut in [*self._hashes.values(), *self._ids.values()]:
+                    fut.cancel()
                 pool.shutdown(wait=False, cancel_futures=True)
+                self._db.shutdown(wait=True)
         if self.stats.stopped_by:
             log.warning("campaign stopped early: %s", self.stats.stopped_by)
         return self.stats
 
     async def _one(self, seq: int, pool) -> tuple[int, bool]:
         """Propose, deduplicate, evaluate and store proposal ``seq``. Returns (seq, evaluated?)."""
-        request = self._request(seq)
+        loop = asyncio.get_running_loop()
+        request = await loop.run_in_executor(self._db, self._request, seq)
         started = time.monotonic()
         proposal = await self.operator.propose(request)
         proposal_time = time.monotonic() - started
         self.stats.cost += sum(c.cost for c in proposal.calls)
-        common = dict(seq=seq, request=request, proposal=proposal, proposal_time=proposal_time)
+        store = functools.partial(self._store, seq=seq, request=request, proposal=proposal, proposal_time=proposal_time)
 
         code = proposal.code
         if code is not None:
@@ -194,35 +204,50 @@ class CampaignLoop:
                 self.template.blocks_of(code)
             except ValueError as e:
                 code, proposal.reason = None, str(e)
+        h = code_hash(code) if code is not None else None
+        self._hashes[seq].set_result(h)
         if code is None:
-            self._store(status="rejected", reason=proposal.reason or "no program proposed", **common)
+            await self._in_db(store, status="rejected", reason=proposal.reason or "no program proposed")
             self.stats.rejected += 1
             return seq, False
 
-        h = code_hash(code)
-        if h in self._originals:
-            original_id = await asyncio.shield(self._originals[h])
-        else:
-            found = self.archive.find_by_hash(self.cid, h)
-            original_id = found.id if found else None
+        original_id = await self._original(seq, h)
         if original_id is not None:
-            self._store(status="duplicate", reason="identical to an archived program", duplicate_of=original_id, **common)
+            await self._in_db(store, status="duplicate", reason="identical to an archived program",
+                              duplicate_of=original_id)
             self.stats.duplicates += 1
             return seq, False
 
-        future = asyncio.get_running_loop().create_future()
-        self._originals[h] = future
-        try:
-            outcome = await asyncio.get_running_loop().run_in_executor(pool, self.evaluator.evaluate, code)
-            record = self._store(status=outcome.status, outcome=outcome, **common)
-            future.set_result(record.id)
-        except BaseException as e:
-            future.set_exception(e) if not isinstance(e, asyncio.CancelledError) else future.cancel()
-            raise
-        finally:
-            self._originals.pop(h, None)
+        outcome = await loop.run_in_executor(pool, self.evaluator.evaluate, code)
+        record = await self._in_db(store, status=outcome.status, outcome=outcome)
+        self._ids[seq].set_result(record.id)
         self._learn(proposal, request, outcome)
         return seq, True
+
+    async def _original(self, seq: int, h: str) -> int | None:
+        """The id of the program this child repeats, if any. Earlier proposals win, in seq
+        order, whatever order the operator answered in: so replays dedup identically."""
+        for earlier in sorted(s for s in self._hashes if s < seq):
+            try:
+                if await asyncio.shield(self._hashes[earlier]) == h:
+                    return await asyncio.shield(self._ids[earlier])
+            except (asyncio.CancelledError, KeyError):
+                continue
+        found = await self._in_db(self.archive.find_by_hash, self.cid, h)
+        return found.id if found else None
+
+    async def _in_db(self, fn, *args, **kwargs):
+        """Archive work runs on one dedicated thread: the event loop stays free for
+        model calls, and writes keep their order."""
+        return await asyncio.get_running_loop().run_in_executor(self._db, functools.partial(fn, *args, **kwargs))
+
+    def _finish(self, task: asyncio.Task) -> tuple[int, bool]:
+        seq, evaluated = task.result()
+        for futs in (self._hashes, self._ids):
+            fut = futs.pop(seq)
+            if not fut.done():
+                fut.cancel()
+        return seq, evaluated
 
     # -- parents and context ----------------------------------------------------------
     def _request(self, seq: int) -> ProposalRequest:
@@ -232,7 +257,8 @@ class CampaignLoop:
         view = dict(max_born_at=seq - self.window)
         if island in self._floors:  # the island was reset: its older programs are out of play
             view["min_born_at"] = self._floors[island]
-        crossover = self.operator.crossover_arity >= 2 and rng.random() < cfg.crossover_rate
+        rate = getattr(self.operator, "crossover_rate", None)
+        crossover = self.operator.crossover_arity >= 2 and rng.random() < (cfg.crossover_rate if rate is None else rate)
         parents = self.archive.sample_parents(self.cid, island, 2 if crossover else 1, cfg.selection, rng,
                                               options={"size": cfg.tournament_size} if cfg.selection == "tournament"
                                               else None, **view)
@@ -241,7 +267,7 @@ class CampaignLoop:
         ids = {p.id for p in parents}
         inspirations = [p for p in self.archive.elites(self.cid, island, cfg.inspirations + len(parents), **view)
                         if p.id not in ids][: cfg.inspirations]
-        state = self.archive.get_island_state(self.cid, island)
+        state = self._state(island)
         return ProposalRequest(
             problem=self.brief, parents=[to_parent(p) for p in parents],
             inspirations=[to_parent(p) for p in inspirations], island=island, seq=seq,
@@ -267,10 +293,19 @@ class CampaignLoop:
             rng = random.Random(f"{cfg.seed}:reset:{seq}")
             if island_policy.reset_if_weak(self.archive, self.cid, island, cfg.islands, visible, self._floors, rng):
                 data["reset"] = True
-                state = self.archive.get_island_state(self.cid, island)
-                self.archive.set_island_state(self.cid, island, {**state, "floor": self._floors[island]})
+                self._set_state(island, floor=self._floors[island])
         self.archive.log_event(self.cid, "islands", data)
         self._policy_done.add((island, seq))
+
+    def _state(self, island: int) -> dict:
+        if island not in self._island_state:  # this loop is the island's only writer
+            self._island_state[island] = self.archive.get_island_state(self.cid, island)
+        return self._island_state[island]
+
+    def _set_state(self, island: int, **changes) -> None:
+        state = {**self._state(island), **changes}
+        self._island_state[island] = state
+        self.archive.set_island_state(self.cid, island, state)
 
     # -- storing ----------------------------------------------------------------------
     def _store(self, *, seq: int, request: ProposalRequest, proposal: Proposal, proposal_time: float,
@@ -287,8 +322,7 @@ class CampaignLoop:
             duplicate_of=duplicate_of, llm_calls=proposal.calls,
         )
         if proposal.reflection is not None:
-            state = self.archive.get_island_state(self.cid, request.island)
-            self.archive.set_island_state(self.cid, request.island, {**state, "reflection": proposal.reflection})
+            self._set_state(request.island, reflection=proposal.reflection)
         if status in EVALUATED and status != "ok":
             self.stats.failures += 1
         if record.objective is not None and self.problem.better(record.objective, self.stats.best):

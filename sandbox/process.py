@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
+import fcntl
+import random
 import resource
 import select
 import shutil
@@ -33,6 +34,8 @@ OUTPUT_CAP = 64 * 1024 * 1024  # bytes any one file the candidate writes may rea
 STDOUT_TAIL = 4000
 NPROC = 64  # processes + threads per candidate (enforced when running under its own uid)
 BASE_UID = 61000  # unprivileged uids for candidates when the engine runs as root
+UID_RANGE = 1000
+UID_LOCKS = "/run/evolve-sandbox-uids" if os.path.isdir("/run") else os.path.join(tempfile.gettempdir(), "evolve-sandbox-uids")
 
 # The only environment a candidate sees: nothing inherited, no secrets.
 CLEAN_ENV = {
@@ -112,13 +115,10 @@ class ProcessSandbox(Sandbox):
 
     name = "process"
 
-    def __init__(self, isolation_level: str = "auto", hide: list[str] | tuple[str, ...] = (), slots: int = 64):
+    def __init__(self, isolation_level: str = "auto", hide: list[str] | tuple[str, ...] = ()):
         self.level = isolation.detect(isolation_level)
         self.hide = [str(p) for p in hide]
         self.drop_uid = self.level == "bwrap" and os.geteuid() == 0
-        self._uids: queue.Queue[int] = queue.Queue()
-        for i in range(slots):
-            self._uids.put(BASE_UID + i)
 
     def describe(self) -> str:
         return f"process ({self.level} isolation{', own uid' if self.drop_uid else ''})"
@@ -132,7 +132,7 @@ class ProcessSandbox(Sandbox):
         return runner
 
     def evaluate(self, job: EvalJob) -> EvalResult:
-        uid = self._uids.get() if self.drop_uid else None
+        uid, uid_lock = _claim_uid() if self.drop_uid else (None, None)
         workdir = tempfile.mkdtemp(prefix="evolve-sb-")
         proc = None
         seccomp_fd = seccomp.filter_fd() if self.level == "bwrap" else None
@@ -166,7 +166,7 @@ class ProcessSandbox(Sandbox):
             shutil.rmtree(workdir, ignore_errors=True)
             if uid is not None:
                 _kill_uid(uid)
-                self._uids.put(uid)
+                os.close(uid_lock)  # releases the flock: the uid is free again
 
     def _exit_reason(self, proc: subprocess.Popen, workdir: str) -> str | None:
         try:
@@ -209,6 +209,23 @@ def _kill(proc: subprocess.Popen) -> None:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
         log.warning("sandbox process %s did not die after SIGKILL", proc.pid)
+
+
+def _claim_uid() -> tuple[int, int]:
+    """An unprivileged uid no other evaluation on this machine is using (any process:
+    two campaigns must never share a uid, or one's cleanup would kill the other's
+    candidate). Held by an flock until the returned descriptor is closed."""
+    os.makedirs(UID_LOCKS, mode=0o700, exist_ok=True)
+    while True:
+        for offset in range(UID_RANGE):
+            uid = BASE_UID + (offset + random.randrange(UID_RANGE)) % UID_RANGE
+            fd = os.open(os.path.join(UID_LOCKS, str(uid)), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return uid, fd
+            except BlockingIOError:
+                os.close(fd)
+        time.sleep(0.05)  # every uid busy: wait for one
 
 
 def _kill_uid(uid: int) -> None:

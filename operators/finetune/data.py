@@ -105,9 +105,12 @@ class NearDuplicates:
     and comments ignored). Near copies: difflib similarity of the normal forms of at
     least ``threshold``. difflib is quadratic and a campaign has thousands of programs,
     so it only runs on kept programs sharing at least ``line_floor`` of their text as
-    whole identical lines, found through an index of lines (an edit that touches every
-    line is therefore never called a near copy).
+    whole identical lines, found through an index of lines (lines in more than
+    ``MAX_POSTINGS`` kept programs, such as imports, are not indexed). An edit that
+    touches every line is therefore never called a near copy.
     """
+
+    MAX_POSTINGS = 256
 
     def __init__(self, threshold: float = 0.95, line_floor: float = 0.5):
         self.threshold = threshold
@@ -124,12 +127,18 @@ class NearDuplicates:
         if self.threshold >= 1.0:
             return False
         shared: dict[int, int] = defaultdict(int)
+        boilerplate = 0  # text of lines too common to index per program (imports, signatures)
         for line, n in Counter(norm.splitlines()).items():
-            for k, m in self.index.get(line, ()):
-                shared[k] += min(n, m) * (len(line) + 1)
+            postings = self.index.get(line, ())
+            if len(postings) > self.MAX_POSTINGS:
+                boilerplate += n * (len(line) + 1)
+                continue
+            for k, m in postings:
+                shared[k] += (n if n < m else m) * (len(line) + 1)
         size = len(norm) + 1
         for k, common in shared.items():
-            if 2 * common < self.line_floor * (size + self.sizes[k]):
+            # Boilerplate may be shared with anyone: counting it all keeps this an upper bound.
+            if 2 * (common + boilerplate) < self.line_floor * (size + self.sizes[k]):
                 continue
             if similarity(norm, self.kept[k]) >= self.threshold:
                 return True

@@ -123,7 +123,7 @@ class CampaignData:
         is the one whose text became the child.
         """
         last: dict[int, CallView] = {}
-        for i, call in enumerate(self.calls):
+        for call in self.calls:
             if call.purpose != "propose" or call.program_id is None or call.response is None or not call.prompt:
                 continue
             last[call.program_id] = call  # calls arrive in recording order

@@ -62,12 +62,17 @@ class Grammar:
     """Small sub-expressions of the program that only read names in scope."""
     constants: list[float] = field(default_factory=list)
     np_alias: str | None = "np"
+    hints: list[float] = field(default_factory=list)
+    """Numbers from the problem statement (capacities, sizes...): the scale of the data."""
 
     # -- constants ---------------------------------------------------------------
     def constant(self) -> float:
         r = self.rng.random()
         if r < 0.3 and self.constants:
             return self.rng.choice(self.constants) * math.exp(self.rng.gauss(0.0, 0.5))
+        if r < 0.45 and self.hints:
+            sign = -1 if self.rng.random() < 0.3 else 1
+            return sign * self.rng.choice(self.hints) * math.exp(self.rng.gauss(0.0, 0.3))
         if r < 0.55:
             return self.rng.choice(NICE)
         sign = -1 if self.rng.random() < 0.2 else 1  # thresholds on negated quantities
@@ -120,8 +125,8 @@ class Grammar:
                 right = self.leaf(allow_const=False)
                 if ast.dump(right) != ast.dump(left):
                     break
-            if r >= 0.8:
-                right = ast.BinOp(right, ast.Mult(), const(self.constant()))
+            if r >= 0.8:  # a dimensionless factor: the threshold scales with the quantity
+                right = ast.BinOp(right, ast.Mult(), const(10 ** self.rng.uniform(-1.0, 0.7)))
         cmp = ast.Compare(left, [self.rng.choice(COMPARE)()], [right])
         if depth >= 1 and self.rng.random() < 0.12:
             other = self.condition(0)
@@ -161,7 +166,10 @@ class Grammar:
         if kind == "where":
             cond = self.condition(1)
             for _ in range(4):  # np.where(c, e, e) would change nothing
-                other = self.tweak(e) if self.rng.random() < 0.65 else self.expr(2)
+                r = self.rng.random()
+                # A constant branch overrides ``e`` where the condition holds: ties
+                # there fall to the first index, a classic piecewise heuristic.
+                other = self.tweak(e) if r < 0.4 else const(self.constant()) if r < 0.65 else self.expr(2)
                 if ast.dump(other) != ast.dump(e):
                     break
             if self.rng.random() < 0.5:

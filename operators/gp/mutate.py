@@ -28,6 +28,8 @@ class Context:
     globals: frozenset[str]
     seed_size: int | None = None
     """AST size of this block in the problem's seed program (scales shrinking mutations)."""
+    hints: tuple[float, ...] = ()
+    """Numbers from the problem description, offered to the grammar as constants."""
 
     def line(self, node: ast.AST) -> int:
         return self.block.first_line + getattr(node, "lineno", 1) - 1
@@ -45,7 +47,7 @@ class Context:
                 used = names_of(node)
                 if used - set(self.globals) and used <= readable and site.stmt.lineno <= line:
                     pieces.setdefault(ast.unparse(node), node)
-        return Grammar(self.rng, names, list(pieces.values()), constants(tree), self.np_alias)
+        return Grammar(self.rng, names, list(pieces.values()), constants(tree), self.np_alias, list(self.hints))
 
     def grammar_at(self, site: Site) -> Grammar:
         return self.grammar(site.func, site.stmt.lineno)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import ast
 import logging
 import random
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from operators.base import Parent, Proposal, ProposalRequest
 from operators.gp.crossover import crossover
@@ -71,11 +73,9 @@ class GPOperator:
 
     def propose_now(self, request: ProposalRequest) -> Proposal:
         """The synchronous core of ``propose`` (no I/O, deterministic in the request)."""
-        rng = random.Random(request.seed if not self.salt else f"{self.salt}:{request.seed}")
         if not request.parents:
             return Proposal(code=None, operator="gp", reason="no parent to vary")
         template = split(request.problem.initial_program)
-        seed_prog = load(template, request.problem.initial_program)
         primary = request.parents[0]
         try:
             parent = load(template, primary.code)
@@ -83,33 +83,33 @@ class GPOperator:
             return Proposal(code=None, operator="gp", reason=f"parent {primary.id}: {e}", parent_ids=[primary.id])
         if not any(b.mutable for b in parent.blocks):
             return Proposal(code=None, operator="gp", reason="no evolve block parses on its own", parent_ids=[primary.id])
-        limits = [self._node_limit(b) for b in seed_prog.blocks]
-        seed_sizes = [size(b.tree) if b.tree is not None else None for b in seed_prog.blocks]
+        job = _Job(
+            rng=random.Random(request.seed if not self.salt else f"{self.salt}:{request.seed}"),
+            seed=load(template, request.problem.initial_program),
+            hints=hints(request.problem.description),
+        )
         before = normalise(primary.code)
-        donor, donor_parent = self._donor(request, template, rng)
+        donor, donor_parent = self._donor(request, template, job.rng)
         for _ in range(self.attempts):
             child = parent.copy()
             if donor is not None:
-                made = self._cross(rng, child, donor, seed_sizes)
-                if made is not None:
-                    operator, thought = made
-                    ids = [primary.id, donor_parent.id]
-                else:
+                made = self._cross(job, child, donor)
+                if made is None:
                     donor = None  # nothing to graft: mutate instead from now on
                     continue
+                ids = [primary.id, donor_parent.id]
             else:
-                made = self._mutate(rng, child, seed_sizes)
+                made = self._mutate(job, child)
                 if made is None:
                     break
-                operator, thought = made
                 ids = [primary.id]
             code = child.rebuild()
             after = normalise(code)
-            if after is None or after == before or (donor_parent is not None and after == normalise(donor_parent.code)):
+            if after is None or after == before or (donor is not None and after == normalise(donor_parent.code)):
                 continue
-            if not self._within_limits(rng, child, parent, limits):
+            if not self._within_limits(job, child, parent):
                 continue
-            return Proposal(code=code, operator=operator, thought=thought, parent_ids=ids)
+            return Proposal(code=code, operator=made[0], thought=made[1], parent_ids=ids)
         log.debug("gp: no distinct child of program %s after %d attempts", primary.id, self.attempts)
         return Proposal(
             code=None,
@@ -120,7 +120,8 @@ class GPOperator:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _donor(self, request: ProposalRequest, template, rng: random.Random) -> tuple[Program | None, Parent | None]:
+    @staticmethod
+    def _donor(request: ProposalRequest, template, rng: random.Random) -> tuple[Program | None, Parent | None]:
         others = [p for p in request.parents[1:] if normalise(p.code) != normalise(request.parents[0].code)]
         rng.shuffle(others)
         for other in others:
@@ -130,29 +131,23 @@ class GPOperator:
                 log.debug("gp: donor %s changes the skeleton; skipped", other.id)
         return None, None
 
-    @staticmethod
-    def _context(rng: random.Random, prog: Program, index: int, seed_sizes: list[int | None]) -> Context:
-        return Context(rng, prog.blocks[index], prog.np_alias, prog.globals, seed_sizes[index])
-
-    def _mutate(self, rng: random.Random, child: Program, seed_sizes: list[int | None]) -> tuple[str, str] | None:
+    def _mutate(self, job: "_Job", child: Program) -> tuple[str, str] | None:
         blocks = [i for i, b in enumerate(child.blocks) if b.mutable]
         kinds, thoughts = [], []
         while True:
-            i = rng.choices(blocks, [size(child.blocks[j].tree) for j in blocks])[0]
-            done = mutate(self._context(rng, child, i, seed_sizes), self.weights)
+            i = job.rng.choices(blocks, [size(child.blocks[j].tree) for j in blocks])[0]
+            done = mutate(job.context(child, i), self.weights)
             if done is None:
                 break
             kinds.append(done[0])
             thoughts.append(done[1])
-            if len(kinds) >= 4 or rng.random() >= self.extra_mutation:
+            if len(kinds) >= 4 or job.rng.random() >= self.extra_mutation:
                 break
         if not kinds:
             return None
         return "gp.mutate." + "+".join(kinds), "; ".join(thoughts)
 
-    def _cross(
-        self, rng: random.Random, child: Program, donor: Program, seed_sizes: list[int | None]
-    ) -> tuple[str, str] | None:
+    def _cross(self, job: "_Job", child: Program, donor: Program) -> tuple[str, str] | None:
         pairs = [
             i
             for i, (a, b) in enumerate(zip(child.blocks, donor.blocks))
@@ -160,33 +155,56 @@ class GPOperator:
         ]
         if not pairs:
             return None
-        i = rng.choice(pairs)
-        thought = crossover(self._context(rng, child, i, seed_sizes), donor.blocks[i], rng)
+        i = job.rng.choice(pairs)
+        thought = crossover(job.context(child, i), donor.blocks[i], job.rng)
         if thought is None:
             return None
-        if rng.random() < self.crossover_mutation:
-            done = mutate(self._context(rng, child, i, seed_sizes), self.weights)
+        if job.rng.random() < self.crossover_mutation:
+            done = mutate(job.context(child, i), self.weights)
             if done is not None:
                 thought += "; then " + done[1]
         return "gp.crossover", thought
 
-    def _node_limit(self, seed_block) -> int:
-        if self.max_nodes is not None:
-            return self.max_nodes
-        return max(150, 3 * size(seed_block.tree)) if seed_block.tree is not None else 150
-
-    def _within_limits(self, rng: random.Random, child: Program, parent: Program, limits: list[int]) -> bool:
+    def _within_limits(self, job: "_Job", child: Program, parent: Program) -> bool:
         """Hard caps on size and depth, plus parsimony pressure: growth beyond half the cap
         is accepted less and less often, so programs drift toward the shorter."""
-        for block, old, limit in zip(child.blocks, parent.blocks, limits):
+        for block, old, seed in zip(child.blocks, parent.blocks, job.seed.blocks):
             if block.tree is None:
                 continue
+            limit = self.max_nodes or (max(150, 3 * size(seed.tree)) if seed.tree is not None else 150)
             n = size(block.tree)
             if n > limit or expr_depth(block.tree) > self.max_depth:
                 return False
             soft = limit / 2
             grew = old.tree is not None and n > size(old.tree)
-            if grew and n > soft and rng.random() < (n - soft) / (limit - soft):
+            if grew and n > soft and job.rng.random() < (n - soft) / (limit - soft):
                 return False
         return True
 
+
+@dataclass
+class _Job:
+    """What one proposal's edits share: its random stream, the seed program, the hints."""
+
+    rng: random.Random
+    seed: Program
+    hints: tuple[float, ...]
+
+    def context(self, prog: Program, index: int) -> Context:
+        seed_tree = self.seed.blocks[index].tree
+        seed_size = size(seed_tree) if seed_tree is not None else None
+        return Context(self.rng, prog.blocks[index], prog.np_alias, prog.globals, seed_size, self.hints)
+
+
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+
+
+def hints(description: str, limit: int = 24) -> tuple[float, ...]:
+    """Distinct numbers of a problem description other than 0 and 1 (capacities, sizes,
+    counts): constants on the scale of the data, the way a reader would pick them."""
+    found: dict[float, None] = {}
+    for text in _NUMBER.findall(description or ""):
+        value = float(text)
+        if value not in (0.0, 1.0) and value < 1e6:
+            found.setdefault(value, None)
+    return tuple(list(found)[:limit])

@@ -121,9 +121,10 @@ class HFClient:
             n_in = int(enc["input_ids"].shape[1])
             if seed is not None:
                 torch.manual_seed(seed)
+            # top_p/top_k stay as the model's generation_config recommends.
             sampling: dict[str, Any] = {"do_sample": False}
             if temperature > 0:
-                sampling = {"do_sample": True, "temperature": float(temperature), "top_k": 0, "top_p": 1.0}
+                sampling = {"do_sample": True, "temperature": float(temperature)}
             with torch.no_grad():
                 out = self.model.generate(
                     **enc,

@@ -54,6 +54,8 @@ class ReplayClient:
     def __init__(self, records: Mapping[int, Iterable[Any]]) -> None:
         self._calls: dict[int, list[Recorded]] = {}
         for seq, calls in records.items():
+            if seq is None:  # calls recorded outside any proposal (none today): nothing to replay
+                continue
             ordered = sorted(list(calls), key=_order)  # stable: already-ordered lists stay as they are
             self._calls[int(seq)] = [
                 Recorded(

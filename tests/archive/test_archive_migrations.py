@@ -161,3 +161,34 @@ def test_processes_share_one_database(archive_url):
         for island in range(3):
             ok = {p.id for p in a.programs(cid, status="ok", island=island)}
             assert {p.id for p in a.sample_parents(cid, island, 1000, "uniform", random.Random(1))} == ok
+
+
+def test_old_database_is_migrated_on_open(archive_url):
+    from alembic import command
+    from sqlalchemy import text as sql
+
+    from archive.db import _alembic_config, make_engine
+
+    engine = make_engine(archive_url)
+    with engine.begin() as conn:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    with engine.begin() as conn:
+        tables = set(sql_names(conn))
+        assert "programs" in tables and "elite_cells" not in tables
+        conn.execute(sql("INSERT INTO campaigns (name, problem, config, status, state, spent_input_tokens, "
+                         "spent_output_tokens, spent_cost, n_calls, created_at, updated_at) VALUES "
+                         "('old', 'toy', '{}', 'done', '{}', 0, 0, 0, 0, '2024-01-01', '2024-01-01')"))
+    engine.dispose()
+    with Archive(archive_url) as a:
+        assert a.revision == head_revision()
+        assert a.get_campaign("old").status == "done"
+        with a._engine.connect() as conn:
+            assert "elite_cells" in set(sql_names(conn))
+
+
+def sql_names(conn):
+    from sqlalchemy import inspect
+
+    return inspect(conn).get_table_names()

@@ -111,6 +111,11 @@ def test_novelty_strategy_prefers_the_odd_one(arc, campaign):
     assert freqs[odd] == 200  # with one neighbour, identical descriptors have zero novelty
     two = arc.sample_parents(campaign.id, 0, 2, "novelty", random.Random(1), options=one_nn)
     assert two[0].id == odd and two[1].id in ids  # then weights are all zero: uniform
+    from archive.policies import Novelty
+
+    nov = Novelty(arc, k=1)
+    assert nov.score(campaign.id, 0, {"d": 0.0, "e": 1.0}) == 0.0
+    assert nov.score(campaign.id, 0, {"d": 20.0, "e": 1.0}) > nov.score(campaign.id, 0, {"d": 5.0, "e": 1.0}) > 0
     # Default k_nn=10 (5 here): the twins score D/5 each, the odd one D -> P(odd) = 1/2.
     freqs = Counter(arc.sample_parents(campaign.id, 0, 1, "novelty", rng)[0].id for _ in range(400))
     assert abs(freqs[odd] - 200) <= 45

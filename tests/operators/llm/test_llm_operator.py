@@ -13,7 +13,7 @@ from operators.llm import LLMConfig, ModelSpec, build_operator
 from tests.llm_servers import Reply
 
 from llm_helpers import SEED, parent, request
-from llm_scripts import CROSSED, DIFF, HINTS, INSIGHTS, NEW, OLD, REWRITTEN, kind_of, smart, user
+from llm_scripts import CROSSED, DIFF, HINTS, INSIGHTS, NEW, OLD, REWRITTEN, smart, user
 
 
 def run(coro):

@@ -8,8 +8,8 @@ from dataclasses import asdict
 from operators.llm import LLMConfig, build_operator
 from tests.llm_servers import Reply, ScriptedLLMServer
 
-from llm_helpers import SEED, parent, request
-from llm_scripts import REWRITTEN, kind_of, smart
+from llm_helpers import parent, request
+from llm_scripts import REWRITTEN, smart
 
 
 def requests():
