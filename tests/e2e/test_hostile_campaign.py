@@ -50,6 +50,7 @@ class ScriptedOperator:
 @pytest.mark.parametrize("backend", ["process", pytest.param("docker", marks=pytest.mark.docker)])
 def test_hostile_children_do_not_hurt_the_campaign(tmp_path, quadratic, monkeypatch, backend):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-should-never-leak")
+    before = set(_candidate_pids())
     c = evolve.create_campaign(quadratic, storage=f"sqlite:///{tmp_path}/h.db", name="h", islands=1,
                                workers=2, budget=len(HOSTILE), sandbox=backend)
     stats = c.run(operator=ScriptedOperator(list(HOSTILE.items())))
@@ -77,8 +78,11 @@ def test_hostile_children_do_not_hurt_the_campaign(tmp_path, quadratic, monkeypa
     assert c.best().thought in ("good", "fake_score")
     # nothing any of them started is still running
     if backend == "process":
-        leftovers = [pid for pid in os.listdir("/proc") if pid.isdigit() and _uid(pid) in range(61000, 62000)]
-        assert leftovers == []
+        assert set(_candidate_pids()) - before == set()
+
+
+def _candidate_pids():
+    return [pid for pid in os.listdir("/proc") if pid.isdigit() and _uid(pid) in range(61000, 62000)]
 
 
 def _uid(pid):
