@@ -21,8 +21,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from archive import db
 from archive import statements as S
-from archive.dedup import code_hash
 from archive.bulk import BulkMixin
+from archive.dedup import code_hash as hash_code
 from archive.leases import LeaseMixin
 from archive.lineage import LineageMixin
 from archive.models import Campaign, Event, Island, LLMCallRow, Program, utcnow
@@ -108,6 +108,7 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
             except DBAPIError as e:
                 code = getattr(getattr(e, "orig", None), "sqlstate", None)
                 if code in ("40P01", "40001") and attempt < 5:
+                    log.debug("write conflict %s on attempt %d; retrying", code, attempt + 1)
                     time.sleep(0.005 * 2**attempt)
                     continue
                 raise
@@ -173,13 +174,16 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
                     feedback: str | None = None, thought: str | None = None, stdout: str | None = None,
                     eval_time: float | None = None, proposal_time: float | None = None,
                     input_tokens: int = 0, output_tokens: int = 0, cost: float = 0.0,
-                    duplicate_of: int | None = None, llm_calls: Iterable[Any] = ()) -> ProgramRecord:
+                    duplicate_of: int | None = None, llm_calls: Iterable[Any] = (),
+                    code_hash: str | None = None) -> ProgramRecord:
         """Store one program, its LLM calls and its parents' child counts atomically.
 
         ``born_at`` (default 0: visible from the start) is the visibility point that
         sampling's ``max_born_at`` compares against. When the token/cost totals are all
-        left at zero they are summed from ``llm_calls``. Raises ``SeqConflict`` (and
-        stores nothing) when ``seq`` is already used in this campaign.
+        left at zero they are summed from ``llm_calls``. ``code_hash`` may be passed
+        when the caller already computed ``archive.code_hash(code)`` (for its dedup
+        lookup); it is trusted. Raises ``SeqConflict`` (and stores nothing) when ``seq``
+        is already used in this campaign.
         """
         if status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
@@ -192,7 +196,7 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
             cost = float(sum(float(c.cost or 0.0) for c in calls))
         values = dict(
             campaign_id=campaign_id, seq=seq, born_at=int(born_at or 0), island=int(island),
-            generation=int(generation), code=code, code_hash=code_hash(code),
+            generation=int(generation), code=code, code_hash=code_hash or hash_code(code),
             parent_ids=[int(p) for p in parent_ids], operator=operator or "", model=model, status=status,
             reason=reason, metrics=clean_json(dict(metrics or {})),
             objective=None if objective is None else float(objective),

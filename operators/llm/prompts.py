@@ -23,10 +23,10 @@ from operators.llm.client import Message
 # template name -> the placeholders it may use
 PLACEHOLDERS: dict[str, set[str]] = {
     "system": {"problem", "objective"},
-    "diff": {"problem", "program", "inspirations", "reflection", "objective"},
-    "rewrite": {"problem", "program", "inspirations", "reflection", "objective"},
-    "crossover_e1": {"problem", "parents", "inspirations", "reflection", "hints", "objective"},
-    "crossover_e2": {"problem", "parents", "inspirations", "reflection", "hints", "objective"},
+    "diff": {"problem", "program", "inspirations", "reflection", "objective", "target"},
+    "rewrite": {"problem", "program", "inspirations", "reflection", "objective", "target"},
+    "crossover_e1": {"problem", "parents", "inspirations", "reflection", "hints", "objective", "target"},
+    "crossover_e2": {"problem", "parents", "inspirations", "reflection", "hints", "objective", "target"},
     "reflect_short": {"problem", "better", "worse", "objective"},
     "reflect_long": {"problem", "prior", "hints", "objective"},
 }
@@ -71,6 +71,7 @@ class Prompts:
             program=render_program(request.parents[0], request.problem),
             inspirations=render_inspirations(request),
             reflection=render_reflection(request.reflection),
+            target=render_target(request),
         )
 
     def crossover(self, variant: str, request: ProposalRequest, hints: str | None) -> list[Message]:
@@ -85,6 +86,7 @@ class Prompts:
             inspirations=render_inspirations(request),
             reflection=render_reflection(request.reflection),
             hints=f"# Hints from comparing the parents\n{hints.strip()}\n\n" if hints else "",
+            target=render_target(request),
         )
 
     def reflect_short(self, request: ProposalRequest, better: Parent, worse: Parent) -> list[Message]:
@@ -144,3 +146,14 @@ def render_reflection(reflection: str | None) -> str:
     if not reflection or not reflection.strip():
         return ""
     return f"# Insights from earlier attempts\n{reflection.strip()}\n\n"
+
+
+def render_target(request: ProposalRequest) -> str:
+    """The hindsight line shared with fine-tuning (operators/finetune/hindsight.py):
+    ``Target: <objective> = <value>``, here the best score among the programs shown.
+    SFT rewrites the value to what the child actually reached."""
+    shown = [p.objective for p in [*request.parents, *request.inspirations] if p.objective is not None]
+    if not shown:
+        return ""
+    best = max(shown) if request.problem.direction == "max" else min(shown)
+    return f"Target: {request.problem.objective} = {_number(best)}"

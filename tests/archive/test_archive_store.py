@@ -129,6 +129,8 @@ def test_parents_children_counts_and_dedup(arc, campaign):
     assert arc.find_by_hash(other.id, rej.code_hash) is None  # rejected/duplicate never count as evaluated
     err = arc.add_program(other.id, code="def f(x):  return x", island=0, status="timeout")
     assert arc.find_by_hash(other.id, h).id == err.id  # failures do: no need to run them twice
+    given = arc.add_program(other.id, code="y = 2", island=0, status="error", code_hash=code_hash("y=2"))
+    assert given.code_hash == arc.get_program(given.id).code_hash == code_hash("y = 2")
 
 
 def test_counts_best_elites_and_listing(arc, campaign):
