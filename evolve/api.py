@@ -81,12 +81,19 @@ class Campaign:
             evaluator.sandbox.close()
 
     async def _run(self, operator, evaluator, on_tell):
+        retrain = None
+        if self.config.finetune_every:
+            from evolve.retrain import Retrainer
+
+            retrain = Retrainer(self, evaluator)
+            operator = retrain.current_operator() or operator
         await operator.start()
         try:
             loop = CampaignLoop(archive=self.archive, campaign=self.info, config=self.config, problem=self.problem,
-                                operator=operator, evaluator=evaluator, on_tell=on_tell)
+                                operator=operator, evaluator=evaluator, on_tell=on_tell, retrain=retrain)
             self.archive.update_campaign(self.info.id, status="running")
             stats = await loop.run(self.config.budget)
+            operator = loop.operator  # fine-tuning may have replaced it
             finished = stats.evaluations >= self.config.budget
             self.archive.update_campaign(self.info.id, status="finished" if finished else "stopped")
             return stats

@@ -87,7 +87,7 @@ def seed_islands(archive, campaign_id: int, islands: int, outcome: Outcome, code
 
 class CampaignLoop:
     def __init__(self, *, archive, campaign, config: Config, problem: Problem, operator: Operator,
-                 evaluator: Evaluator, on_tell: Callable | None = None):
+                 evaluator: Evaluator, on_tell: Callable | None = None, retrain=None):
         self.archive = archive
         self.cid = campaign.id
         self.config = config
@@ -97,6 +97,7 @@ class CampaignLoop:
         self.operator = operator
         self.evaluator = evaluator
         self.on_tell = on_tell
+        self.retrain = retrain  # evolve.retrain.Retrainer: the SOAR cycle, or None
         self.window = config.window
         self.stats = Stats()
         self._hashes: dict[int, asyncio.Future] = {}  # in-flight seq -> code hash (None: rejected)
@@ -126,6 +127,8 @@ class CampaignLoop:
         max_cost = getattr(self.config.llm, "max_cost", None) if self.config.llm else None
         self.stats.cost = a.spend(cid)["cost"]
         proposals_left = budget * MAX_PROPOSALS_PER_EVALUATION
+        if self.config.max_proposals is not None:
+            proposals_left = min(proposals_left, self.config.max_proposals - len(done))
 
         inflight: dict[int, asyncio.Task] = {}
         seq = 0
@@ -136,14 +139,22 @@ class CampaignLoop:
                     for s_ in inflight:
                         pending[s_ % k] += 1
                     open_islands = [i for i in owned if evaluated[i] + pending[i] < quota[i]]
+                    if self.retrain is not None and self.retrain.due(len(done) + len(inflight)):
+                        if inflight:  # fine-tune at an exact proposal count, on a settled archive
+                            open_islands = []
+                        else:
+                            self.operator = await self.retrain(self.operator, len(done))
                     while (open_islands and len(inflight) < self.window
                            and all(s_ > seq - self.window for s_ in inflight)):
                         if max_cost is not None and self.stats.cost >= max_cost:
                             self.stats.stopped_by = f"cost limit {max_cost:g} reached"
                             break
                         if proposals_left <= 0:
-                            self.stats.stopped_by = "the operator keeps proposing duplicates or rejects"
+                            self.stats.stopped_by = ("max_proposals reached" if self.config.max_proposals is not None
+                                                     else "the operator keeps proposing duplicates or rejects")
                             break
+                        if self.retrain is not None and self.retrain.due(len(done) + len(inflight)):
+                            break  # a fine-tuning round is due: drain first
                         if keep_going is not None and not keep_going():
                             self.stats.stopped_by = "told to stop"
                             break

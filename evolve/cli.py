@@ -50,6 +50,9 @@ def run(
     model: list[str] = typer.Option([], help="LLM operator model spec (repeat for an ensemble), e.g. openai:gpt-4o-mini."),
     max_cost: Optional[float] = typer.Option(None, help="Stop new LLM proposals once this many dollars are spent."),
     replay: Optional[str] = typer.Option(None, help="Re-run CAMPAIGN from its recorded LLM responses (no API calls)."),
+    finetune_every: Optional[int] = typer.Option(None, help="Fine-tune the operator model every N proposals (SOAR cycle)."),
+    finetune_method: Optional[str] = typer.Option(None, help="sft, dpo or grpo (default sft)."),
+    finetune_base: Optional[str] = typer.Option(None, help="Local model directory the fine-tuning starts from."),
     progress: bool = typer.Option(True, help="Show the progress display."),
 ) -> None:
     """Run an evolution campaign, or resume it: running the same command again continues it."""
@@ -58,7 +61,8 @@ def run(
 
     settings: dict[str, Any] = read_config_file(config) if config else {}
     flags = dict(budget=budget, time_limit=time_limit, islands=islands, workers=workers, seed=seed, storage=storage,
-                 case_set=case_set, sandbox=sandbox, selection=selection)
+                 case_set=case_set, sandbox=sandbox, selection=selection, finetune_every=finetune_every,
+                 finetune_method=finetune_method, finetune_base=finetune_base)
     settings.update({k: v for k, v in flags.items() if v is not None})
     if model or max_cost is not None:
         llm = dict(settings.get("llm") or {})
@@ -177,6 +181,45 @@ def score(file: Path, problem: str, case_set: Optional[str] = typer.Option(None,
                                    "metrics": outcome.metrics}))
     if outcome.status != "ok":
         raise typer.Exit(1)
+
+
+@app.command()
+def finetune(
+    name: str = typer.Argument(..., help="Campaign whose archive holds the training data."),
+    method: str = typer.Option("sft", help="sft (SOAR hindsight), dpo (EvoTune pairs) or grpo (sandboxed reward)."),
+    base: str = typer.Option(..., help="Local model directory to fine-tune (hf:DIR or DIR)."),
+    out: Path = typer.Option(..., help="Output directory: adapter/, merged/ and metrics.json."),
+    dump_dataset: Optional[Path] = typer.Option(None, help="Write the dataset as JSONL here first."),
+    dry_run: bool = typer.Option(False, help="Only build (and dump) the dataset."),
+    min_examples: int = typer.Option(8, help="Refuse to train on fewer examples."),
+    max_steps: Optional[int] = typer.Option(None, help="Training steps (default: one epoch)."),
+    storage: Optional[str] = typer.Option(None, help="Archive URL."),
+) -> None:
+    """Fine-tune the operator model on a campaign's discoveries (LoRA adapter + merged model)."""
+    from operators.finetune import run_finetune, sandbox_evaluator
+
+    campaign = _campaign(name, storage)
+    opts: dict[str, Any] = {"dry_run": dry_run}
+    if max_steps:
+        opts["max_steps"] = max_steps
+    sandbox_ = None
+    evaluate = None
+    if method == "grpo" and not dry_run:
+        from evolve.wiring import make_sandbox
+
+        sandbox_ = make_sandbox(campaign.config)
+        evaluate = sandbox_evaluator(campaign.problem, sandbox_)
+    try:
+        result = run_finetune(campaign.archive, name, method, base.removeprefix("hf:"), out,
+                              dump_dataset=dump_dataset, evaluate=evaluate, min_examples=min_examples, **opts)
+    finally:
+        if sandbox_ is not None:
+            sandbox_.close()
+    if result is None:
+        console.print(f"dataset written to {dump_dataset}" if dump_dataset else "dataset built")
+        return
+    console.print(f"{method}: {result.num_examples} examples · adapter {result.adapter_dir} · merged {result.merged_dir}")
+    console.print(f"use it: evolve run {campaign.problem.source or campaign.problem.name} --model {result.model_spec}")
 
 
 @app.command()

@@ -20,7 +20,7 @@ except ImportError:  # pragma: no cover - during early development
     LLMConfig = dict  # type: ignore[misc,assignment]
 
 # Settings a resumed campaign may change; everything else must match the stored config.
-RESUMABLE_CHANGES = {"budget", "workers", "storage", "sandbox", "progress"}
+RESUMABLE_CHANGES = {"budget", "max_proposals", "workers", "storage", "sandbox", "progress"}
 
 
 class Config(BaseModel):
@@ -32,6 +32,7 @@ class Config(BaseModel):
     storage: str = Field("sqlite:///evolve.db", description="SQLAlchemy URL of the archive")
 
     budget: int = Field(200, ge=0, description="child evaluations to run (the seed is not counted)")
+    max_proposals: int | None = Field(None, ge=0, description="stop after this many proposals in all, evaluated or not")
     seed: int = Field(0, description="random seed: same seed, operator and budget give the same result")
     workers: int = Field(2, ge=1, le=256, description="evaluations running in parallel")
     time_limit: float | None = Field(None, gt=0, description="seconds per case (default: the problem's)")
@@ -51,6 +52,12 @@ class Config(BaseModel):
     operator: Literal["gp", "llm"] | None = Field(None, description="default: llm when models are configured, else gp")
     llm: LLMConfig | None = None  # type: ignore[valid-type]
 
+    finetune_every: int = Field(0, ge=0, description="fine-tune the operator model every N proposals (0: never)")
+    finetune_method: Literal["sft", "dpo", "grpo"] = "sft"
+    finetune_base: str | None = Field(None, description="local model directory to fine-tune (hf:DIR or DIR)")
+    finetune_out: str | None = Field(None, description="where rounds are written (default: finetune/<campaign>)")
+    finetune_steps: int | None = Field(None, ge=1, description="training steps per round (default: one epoch)")
+
     sandbox: Literal["auto", "process", "docker"] = "auto"
     isolation: Literal["auto", "bwrap", "unshare", "none"] = "auto"
     docker_image: str | None = Field(None, description="image for the docker sandbox (default: offline host runtime)")
@@ -61,6 +68,14 @@ class Config(BaseModel):
     def _operator_choice(self) -> "Config":
         if self.operator == "llm" and self.llm is None:
             raise ValueError("operator 'llm' needs an [llm] section with at least one model")
+        return self
+
+    @model_validator(mode="after")
+    def _finetune_needs(self) -> "Config":
+        if self.finetune_every and self.finetune_base is None:
+            raise ValueError("finetune_every needs finetune_base: the local model directory to train")
+        if self.finetune_every and self.operator_kind != "llm":
+            raise ValueError("finetune_every needs an LLM operator (--model ...) whose model is then replaced")
         return self
 
     @property

@@ -196,7 +196,8 @@ class _Job:
         return Context(self.rng, prog.blocks[index], prog.np_alias, prog.globals, seed_size, self.hints)
 
 
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+# A number standing alone ("150", "5.37%", both ends of "20..100"), not part of a name.
+_NUMBER = re.compile(r"(?<!\w)(?<!\d\.)(?<![eE][-+])\d+(?:\.\d+)?(?!\w)(?!\.\d)")
 
 
 def hints(description: str, limit: int = 24) -> tuple[float, ...]:

@@ -285,3 +285,17 @@ def test_parent_with_a_changed_skeleton_is_refused():
 def test_unknown_mutation_kind_is_an_error():
     with pytest.raises(ValueError, match="unknown GP mutation"):
         GPOperator(weights={"teleport": 1.0})
+
+
+def test_numbers_of_the_description_become_constant_hints():
+    from operators.gp.operator import hints
+
+    assert hints("Capacity 150; sizes 20..100 (5.37%), v2 x3 1e-9, 0 or 1 times 150.") == (150.0, 20.0, 100.0, 5.37)
+    # A replacement constant drawn from the hints shows up near their scale.
+    op = GPOperator(weights={k: (1.0 if k == "constant" else 0.0) for k in DEFAULT_WEIGHTS}, extra_mutation=0.0)
+    described = request(BIN_PACKING, RICH)
+    described.problem.description = "bins hold 7777 units"
+    near = lambda code: any(5000 < abs(v) < 12000 for v in _numbers(code))  # noqa: E731
+    with_hint = sum(near(propose(op, ProposalRequest(described.problem, described.parents, seed=s)).code) for s in range(200))
+    without = sum(near(propose(op, request(BIN_PACKING, RICH, seed=s)).code) for s in range(200))
+    assert with_hint >= 3 and without == 0
