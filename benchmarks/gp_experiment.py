@@ -71,7 +71,7 @@ def excess(code: str, instances: list[dict], time_limit: float = 5.0) -> float |
 
 def campaign(seed: int, budget: int, instances: list[dict], islands: int = 4, crossover: float = 0.2,
              tournament: int = 3, island_size: int = 12, operator: GPOperator | None = None,
-             describe: bool = True) -> dict:
+             describe: bool = True, parsimony: bool = True) -> dict:
     """Evolve from best fit; returns the best program and when best fit was first beaten."""
     op = operator or GPOperator()
     rng = random.Random(seed)
@@ -83,13 +83,17 @@ def campaign(seed: int, budget: int, instances: list[dict], islands: int = 4, cr
     evals, proposals, first_beat, failed = 0, 0, None, 0
     baseline = seed_score
     kinds: dict[str, list[int]] = {}
+
+    def rank(p: Parent) -> tuple:
+        # Among equals prefer the shorter program (parsimony), then the newer (drift).
+        return (p.objective, len(normalise(p.code)) if parsimony else 0, -p.id)
     while evals < budget and proposals < 3 * budget:
         island = proposals % islands
         pop = pops[island]
 
         def pick() -> Parent:
             entrants = rng.sample(pop, min(tournament, len(pop)))
-            return max(entrants, key=lambda p: (-p.objective, p.id))  # ties: newest (drift)
+            return min(entrants, key=rank)
 
         parents = [pick()]
         if len(pop) > 1 and rng.random() < crossover:
@@ -116,7 +120,7 @@ def campaign(seed: int, budget: int, instances: list[dict], islands: int = 4, cr
         programs.append(child)
         pop.append(child)
         if len(pop) > island_size:  # keep the island's best (newest among equals)
-            pop.sort(key=lambda p: (p.objective, -p.id))
+            pop.sort(key=rank)
             del pop[island_size:]
         if first_beat is None and score < baseline - 1e-9:
             first_beat = evals
@@ -145,13 +149,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--island-size", type=int, default=12)
     ap.add_argument("--show-code", action="store_true")
     ap.add_argument("--no-description", action="store_true", help="hide the problem text (no constant hints)")
+    ap.add_argument("--no-parsimony", action="store_true", help="break ties by age only, not by length")
     args = ap.parse_args(argv)
     full = load_instances()
     runs = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         t0 = time.perf_counter()
         out = campaign(seed, args.budget, full[: args.instances], args.islands, args.crossover,
-                       args.tournament, args.island_size, describe=not args.no_description)
+                       args.tournament, args.island_size, describe=not args.no_description,
+                       parsimony=not args.no_parsimony)
         out["best_all20"] = excess(out["best_code"], full)
         out["seconds"] = round(time.perf_counter() - t0, 1)
         code = out.pop("best_code")

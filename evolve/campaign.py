@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from archive.dedup import code_hash
+from archive.store import SeqConflict
 from evolve import islands as island_policy
 from evolve.config import Config
 from evolve.evaluate import Evaluator, Outcome
@@ -230,7 +231,11 @@ class CampaignLoop:
             return seq, False
 
         outcome = await loop.run_in_executor(pool, self.evaluator.evaluate, code)
-        record = await self._in_db(store, status=outcome.status, outcome=outcome)
+        try:
+            record = await self._in_db(store, status=outcome.status, outcome=outcome)
+        except SeqConflict:  # another worker took this island over and stored it first
+            log.warning("proposal %d was stored by another worker; dropping this copy", seq)
+            return seq, False
         self._ids[seq].set_result(record.id)
         self._learn(proposal, request, outcome)
         return seq, True

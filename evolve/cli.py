@@ -124,6 +124,36 @@ def _campaign(name: str, storage: Optional[str]):
 
 
 @app.command()
+def worker(
+    name: str = typer.Argument(..., help="Campaign to work on (every worker points at the same storage)."),
+    storage: str = typer.Option(..., help="Archive URL shared by all workers, e.g. postgresql://host/db."),
+    problem: Optional[str] = typer.Option(None, help="Create the campaign with this problem if it does not exist."),
+    budget: Optional[int] = typer.Option(None, help="With --problem: the campaign's budget."),
+    islands: Optional[int] = typer.Option(None, help="With --problem: number of islands."),
+    workers: Optional[int] = typer.Option(None, help="Evaluations this worker runs in parallel."),
+    config: Optional[Path] = typer.Option(None, help="With --problem: TOML or YAML config file."),
+    worker_name: Optional[str] = typer.Option(None, help="This worker's name (default host:pid)."),
+    ttl: float = typer.Option(30.0, help="Seconds before a silent worker's island is taken over."),
+) -> None:
+    """Join a campaign as one of many workers: lease islands, evolve them, hand them back."""
+    from evolve.api import create_campaign, load_campaign
+    from evolve.config import read_config_file
+    from evolve.worker import run_worker
+
+    if problem is not None:
+        settings: dict[str, Any] = read_config_file(config) if config else {}
+        settings.update({k: v for k, v in dict(budget=budget, islands=islands, workers=workers).items() if v is not None})
+        campaign = create_campaign(problem, name=name, storage=storage, **settings)
+    else:
+        campaign = load_campaign(name, storage)
+        if workers:
+            campaign.config = campaign.config.model_copy(update={"workers": workers})
+    n = run_worker(campaign, worker_name, ttl=ttl)
+    console.print(f"worker done: stored {n} evaluations")
+    _print_best(campaign)
+
+
+@app.command()
 def status(name: str, storage: Optional[str] = typer.Option(None, help="Archive URL."),
            as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show a campaign's progress, best score, failures, islands and spend."""
