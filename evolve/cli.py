@@ -72,7 +72,11 @@ def run(
             llm["max_cost"] = max_cost
         settings["llm"] = llm
     settings.setdefault("storage", DEFAULT_STORAGE)
-    replay_calls = _load_replay(replay, settings["storage"]) if replay else None
+    replay_calls = None
+    if replay:  # same settings as the recorded campaign, its replies instead of model calls
+        original, replay_calls = _load_replay(replay, settings["storage"])
+        settings = {**original, **{k: v for k, v in settings.items() if k in ("storage", "budget", "progress")}}
+        name = name or f"{replay}-replay"
     campaign = create_campaign(problem, name=name or settings.pop("name", None), **settings)
     done = campaign.status()["evaluations"]
     cfg = campaign.config
@@ -93,7 +97,8 @@ def run(
                   + (f" · stopped early: {stats.stopped_by}" if stats.stopped_by else ""))
 
 
-def _load_replay(name: str, storage: str) -> dict:
+def _load_replay(name: str, storage: str) -> tuple[dict, dict]:
+    """The recorded campaign's settings and its LLM calls by proposal seq."""
     from archive import Archive
 
     archive = Archive(storage)
@@ -103,7 +108,8 @@ def _load_replay(name: str, storage: str) -> dict:
     calls: dict[int, list] = {}
     for call in archive.llm_calls(campaign_id=info.id):
         calls.setdefault(call.seq, []).append(call)
-    return calls
+    settings = {k: v for k, v in info.config.items() if k not in ("name", "problem")}
+    return settings, calls
 
 
 def _print_best(campaign) -> None:
