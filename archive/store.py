@@ -2,9 +2,9 @@
 transaction per call, plain dataclasses out.
 
 Safe to share between threads (each call checks a connection out of the engine's pool)
-and between processes on one SQLite file or PostgreSQL database. Sampling, lineage and
-island leases live in mixins next to this module; this file holds campaigns, adding
-and querying programs, island state and events.
+and between processes on one SQLite file or PostgreSQL database. Sampling, lineage,
+island state and events, island leases and bulk loading live in mixins next to this
+module; this file holds campaigns and adding and querying programs.
 """
 
 from __future__ import annotations
@@ -22,19 +22,18 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from archive import db
 from archive import statements as S
 from archive.bulk import BulkMixin
+from archive.islands import IslandsMixin
 from archive.dedup import code_hash as hash_code
 from archive.leases import LeaseMixin
 from archive.lineage import LineageMixin
-from archive.models import Campaign, Event, Island, LLMCallRow, Program, utcnow
+from archive.models import Campaign, LLMCallRow, Program, utcnow
 from archive.records import (
     STATUSES,
     CampaignInfo,
-    EventRecord,
     LLMCallRecord,
     ProgramRecord,
     campaign_from_row,
     clean_json,
-    event_from_row,
     llm_call_from_row,
     program_from_row,
     restore_floats,
@@ -63,7 +62,7 @@ def _statuses(statuses: str | Iterable[str] | None) -> list[str] | None:
     return [statuses] if isinstance(statuses, str) else list(statuses)
 
 
-class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
+class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin):
     """Everything persistent about campaigns; see the package docstring for the model."""
 
     def __init__(self, url: str):
@@ -166,7 +165,7 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
 
     # -- adding programs ----------------------------------------------------------
 
-    def add_program(self, campaign_id: int, *, code: str, island: int, status: str, seq: int | None = None,
+    def add_program(self, campaign_id: int, *, code: str | None, island: int, status: str, seq: int | None = None,
                     born_at: int | None = None, generation: int = 0, parent_ids: Iterable[int] = (),
                     operator: str = "", model: str | None = None, reason: str | None = None,
                     metrics: Mapping[str, float] | None = None, objective: float | None = None,
@@ -178,6 +177,7 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
                     code_hash: str | None = None) -> ProgramRecord:
         """Store one program, its LLM calls and its parents' child counts atomically.
 
+        ``code`` may be None for a rejected proposal (stored as "").
         ``born_at`` (default 0: visible from the start) is the visibility point that
         sampling's ``max_born_at`` compares against. When the token/cost totals are all
         left at zero they are summed from ``llm_calls``. ``code_hash`` may be passed
@@ -189,6 +189,7 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
         if status == "ok" and fitness is None:
             raise ValueError("a program with status 'ok' needs a fitness (its objective oriented so larger is better)")
+        code = code or ""  # a rejected proposal has no code
         calls = list(llm_calls)
         if calls and not (input_tokens or output_tokens or cost):
             input_tokens = sum(int(c.input_tokens or 0) for c in calls)
@@ -335,9 +336,13 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
         with self._read() as conn:
             return [program_from_row(r) for r in conn.execute(q.order_by(Program.fitness.desc(), Program.id).limit(k))]
 
-    def elites(self, campaign_id: int, island: int, k: int, max_born_at: int | None = None) -> list[ProgramRecord]:
-        """The ``k`` fittest ok programs of an island visible at ``max_born_at``."""
+    def elites(self, campaign_id: int, island: int, k: int, max_born_at: int | None = None,
+               min_born_at: int | None = None) -> list[ProgramRecord]:
+        """The ``k`` fittest ok programs of an island visible at ``max_born_at`` (and, after
+        an island reset, born at or after ``min_born_at``)."""
         q = select(Program).where(Program.campaign_id == campaign_id, Program.island == island, Program.status == "ok")
+        if min_born_at is not None:
+            q = q.where(Program.born_at >= min_born_at)
         if max_born_at is not None:
             q = q.where(Program.born_at <= max_born_at)
         with self._read() as conn:
@@ -370,35 +375,3 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin):
             q = q.where(LLMCallRow.program_id == program_id)
         with self._read() as conn:
             return [llm_call_from_row(r) for r in conn.execute(q)]
-
-    # -- islands and events -------------------------------------------------------
-
-    def get_island_state(self, campaign_id: int, island: int) -> dict:
-        with self._read() as conn:
-            state = conn.execute(select(Island.state).where(Island.campaign_id == campaign_id,
-                                                            Island.island == island)).scalar()
-        return dict(state or {})
-
-    def island_states(self, campaign_id: int) -> dict[int, dict]:
-        with self._read() as conn:
-            rows = conn.execute(select(Island.island, Island.state).where(Island.campaign_id == campaign_id)
-                                .order_by(Island.island))
-            return {i: dict(s or {}) for i, s in rows}
-
-    def set_island_state(self, campaign_id: int, island: int, state: dict) -> None:
-        state = clean_json(dict(state))
-        now = utcnow()
-        self._write(lambda c: c.execute(self._upsert(
-            c, Island.__table__, dict(campaign_id=campaign_id, island=island, state=state, n_ok=0, updated_at=now),
-            ["campaign_id", "island"], {"state": state, "updated_at": now})))
-
-    def log_event(self, campaign_id: int, kind: str, data: dict | None = None) -> int:
-        values = dict(campaign_id=campaign_id, kind=kind, data=clean_json(dict(data or {})), created_at=utcnow())
-        return self._write(lambda c: c.execute(insert(Event).values(**values).returning(Event.id)).scalar_one())
-
-    def events(self, campaign_id: int, kind: str | None = None) -> list[EventRecord]:
-        q = select(Event).where(Event.campaign_id == campaign_id).order_by(Event.id)
-        if kind is not None:
-            q = q.where(Event.kind == kind)
-        with self._read() as conn:
-            return [event_from_row(r) for r in conn.execute(q)]

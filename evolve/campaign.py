@@ -271,13 +271,18 @@ class CampaignLoop:
         island = seq % cfg.islands
         rng = random.Random(f"{cfg.seed}:{seq}")
         view = dict(max_born_at=seq - self.window)
-        if island in self._floors:  # the island was reset: its older programs are out of play
-            view["min_born_at"] = self._floors[island]
         rate = getattr(self.operator, "crossover_rate", None)
         crossover = self.operator.crossover_arity >= 2 and rng.random() < (cfg.crossover_rate if rate is None else rate)
-        parents = self.archive.sample_parents(self.cid, island, 2 if crossover else 1, cfg.selection, rng,
+        k = 2 if crossover else 1
+        parents = self.archive.sample_parents(self.cid, island, k, cfg.selection, rng,
                                               options={"size": cfg.tournament_size} if cfg.selection == "tournament"
                                               else None, **view)
+        if island in self._floors:  # the island was reset: programs from before are out of play
+            view["min_born_at"] = self._floors[island]
+            parents = [p for p in parents if p.born_at >= view["min_born_at"]]
+            if len(parents) < k:
+                pool = self.archive.elites(self.cid, island, 4 * k, **view)
+                parents += rng.sample(pool, min(k - len(parents), len(pool)))
         if not parents:  # an island of failures only: fall back to its best-known program
             parents = self.archive.elites(self.cid, island, 1, **view) or self.archive.best(self.cid, 1)
         ids = {p.id for p in parents}

@@ -126,6 +126,8 @@ def test_parents_children_counts_and_dedup(arc, campaign):
     other = arc.create_campaign("c2", "toy", {})
     assert arc.find_by_hash(other.id, h) is None
     rej = arc.add_program(other.id, code="def f(x): return x", island=0, status="rejected", reason="no diff")
+    none = arc.add_program(other.id, code=None, island=0, status="rejected", reason="SEARCH block did not match")
+    assert arc.get_program(none.id).code == "" and arc.get_program(none.id).reason.startswith("SEARCH")
     assert arc.find_by_hash(other.id, rej.code_hash) is None  # rejected/duplicate never count as evaluated
     err = arc.add_program(other.id, code="def f(x):  return x", island=0, status="timeout")
     assert arc.find_by_hash(other.id, h).id == err.id  # failures do: no need to run them twice
@@ -142,6 +144,7 @@ def test_counts_best_elites_and_listing(arc, campaign):
     assert arc.count(campaign.id, "ok") == 5 and arc.count(campaign.id, ["error", "timeout"]) == 2
     assert arc.count(campaign.id, island=1) == 3 and arc.count(campaign.id, "ok", island=0) == 4
     assert arc.status_counts(campaign.id) == {"ok": 5, "error": 1, "timeout": 1, "duplicate": 1}
+    assert arc.island_sizes(campaign.id) == {0: 4, 1: 1}
     assert [p.id for p in arc.best(campaign.id, k=3)] == [ids[3], ids[1], ids[2]]
     assert [p.id for p in arc.best(campaign.id, island=0)] == [ids[1]]  # tie 3.0: lowest id
     assert [p.id for p in arc.elites(campaign.id, 0, 10)] == [ids[1], ids[2], ids[7], ids[0]]

@@ -59,9 +59,10 @@ def campaign(seed: int, budget: int, instances: list[dict]) -> tuple[float, int 
     baseline = excess(SEED, instances)
     islands = [[Parent(0, SEED, baseline)] for _ in range(4)]
     seen, best, first, evals, n = {normalise(SEED)}, baseline, None, 0, 0
+    rank = lambda p: (p.objective, len(p.code), -p.id)  # noqa: E731  ties: shorter, then newer
     while evals < budget and n < 2 * budget:
         pop = islands[n % 4]
-        pick = lambda: max(rng.sample(pop, min(3, len(pop))), key=lambda p: (-p.objective, p.id))  # noqa: E731
+        pick = lambda: min(rng.sample(pop, min(3, len(pop))), key=rank)  # noqa: E731
         parents = [pick(), pick()] if len(pop) > 1 and rng.random() < 0.2 else [pick()]
         out = op.propose_now(ProposalRequest(brief, parents, seq=n, seed=seed * 100_003 + n))
         n += 1
@@ -73,7 +74,7 @@ def campaign(seed: int, budget: int, instances: list[dict]) -> tuple[float, int 
         if score is None:
             continue
         pop.append(Parent(n, out.code, score))
-        pop.sort(key=lambda p: (p.objective, -p.id))
+        pop.sort(key=rank)
         del pop[12:]
         if score < best:
             best = score
@@ -82,12 +83,14 @@ def campaign(seed: int, budget: int, instances: list[dict]) -> tuple[float, int 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1])
-def test_gp_campaign_beats_best_fit_on_or3(seed):
+def test_gp_campaigns_beat_best_fit_on_or3():
     data = json.loads(DATA.read_text())["OR3"]
     instances = [data[k] for k in sorted(data)][:5]
     best_fit = excess(SEED, instances)
     assert best_fit == pytest.approx(5.7369, abs=1e-3)  # best fit on these 5 instances
-    best, first = campaign(seed, 300, instances)
-    assert first is not None and first <= 300
-    assert best < best_fit - 0.1  # at least half a bin per instance better
+    results = [campaign(seed, 300, instances) for seed in range(4)]
+    beaten = [best for best, first in results if first is not None and best < best_fit - 1e-9]
+    # Most short campaigns must beat best fit (no problem text, so no constant hints),
+    # and the best of them by a clear margin (a bin per instance is 0.5 %).
+    assert len(beaten) >= 3, results
+    assert min(beaten) < best_fit - 0.5, results
