@@ -28,6 +28,7 @@ from archive.dedup import code_hash
 from archive.store import SeqConflict
 from evolve import islands as island_policy
 from evolve.config import Config
+from evolve.diversity import Diversity
 from evolve.evaluate import Evaluator, Outcome
 from operators.base import Operator, Parent, ProblemBrief, Proposal, ProposalRequest
 from problems.contract import Problem
@@ -105,6 +106,7 @@ class CampaignLoop:
         self._ids: dict[int, asyncio.Future] = {}  # in-flight seq -> stored program id
         self._db = ThreadPoolExecutor(1, thread_name_prefix="evolve-archive")
         self._island_state: dict[int, dict] = {}
+        self.diversity = Diversity(archive, campaign.id, config, self.window)
         self._floors: dict[int, int] = {}
         self._policy_done: set[int] = set()
 
@@ -223,7 +225,8 @@ class CampaignLoop:
             self.stats.rejected += 1
             return seq, False
 
-        original_id = await self._original(seq, h)
+        store = functools.partial(store, code_hash=h)
+        original_id = await self._original(seq, h, code)
         if original_id is not None:
             await self._in_db(store, status="duplicate", reason="identical to an archived program",
                               duplicate_of=original_id)
@@ -240,7 +243,7 @@ class CampaignLoop:
         self._learn(proposal, request, outcome)
         return seq, True
 
-    async def _original(self, seq: int, h: str) -> int | None:
+    async def _original(self, seq: int, h: str, code: str) -> int | None:
         """The id of the program this child repeats, if any. Earlier proposals win, in seq
         order, whatever order the operator answered in: so replays dedup identically."""
         for earlier in sorted(s for s in self._hashes if s < seq):
@@ -250,6 +253,8 @@ class CampaignLoop:
             except (asyncio.CancelledError, KeyError):
                 continue
         found = await self._in_db(self.archive.find_by_hash, self.cid, h)
+        if found is None and self.diversity.deduper is not None:  # optional: near-identical by embedding
+            return await self._in_db(self.diversity.near_duplicate, code)
         return found.id if found else None
 
     async def _in_db(self, fn, *args, **kwargs):
@@ -274,9 +279,12 @@ class CampaignLoop:
         rate = getattr(self.operator, "crossover_rate", None)
         crossover = self.operator.crossover_arity >= 2 and rng.random() < (cfg.crossover_rate if rate is None else rate)
         k = 2 if crossover else 1
-        parents = self.archive.sample_parents(self.cid, island, k, cfg.selection, rng,
-                                              options={"size": cfg.tournament_size} if cfg.selection == "tournament"
-                                              else None, **view)
+        if self.diversity.grid is not None:
+            parents = self.diversity.sample(island, k, rng, view["max_born_at"])
+        else:
+            parents = self.archive.sample_parents(self.cid, island, k, cfg.selection, rng,
+                                                  options={"size": cfg.tournament_size}
+                                                  if cfg.selection == "tournament" else None, **view)
         if island in self._floors:  # the island was reset: programs from before are out of play
             view["min_born_at"] = self._floors[island]
             parents = [p for p in parents if p.born_at >= view["min_born_at"]]
@@ -330,7 +338,8 @@ class CampaignLoop:
 
     # -- storing ----------------------------------------------------------------------
     def _store(self, *, seq: int, request: ProposalRequest, proposal: Proposal, proposal_time: float,
-               status: str, reason: str | None = None, outcome: Outcome | None = None, duplicate_of: int | None = None):
+               status: str, reason: str | None = None, outcome: Outcome | None = None, duplicate_of: int | None = None,
+               code_hash: str | None = None):
         o = outcome or Outcome(status=status, reason=reason)
         record = self.archive.add_program(
             self.cid, code=proposal.code or "", island=request.island, status=status, seq=seq, born_at=seq,
@@ -340,8 +349,9 @@ class CampaignLoop:
             thought=proposal.thought, stdout=o.stdout or None, eval_time=o.eval_time if outcome else None,
             proposal_time=proposal_time, input_tokens=sum(c.input_tokens for c in proposal.calls),
             output_tokens=sum(c.output_tokens for c in proposal.calls), cost=sum(c.cost for c in proposal.calls),
-            duplicate_of=duplicate_of, llm_calls=proposal.calls,
+            duplicate_of=duplicate_of, llm_calls=proposal.calls, code_hash=code_hash,
         )
+        self.diversity.stored(record)
         if proposal.reflection is not None:
             self._set_state(request.island, reflection=proposal.reflection)
         if status in EVALUATED and status != "ok":

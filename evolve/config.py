@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from evolve.diversity import GridConfig
 from evolve.errors import ConfigError
 
 try:  # the LLM operator's settings live with the operator
@@ -44,7 +45,12 @@ class Config(BaseModel):
     migration_size: int = Field(1, ge=1, description="best programs each island sends to the next")
     reset_interval: int = Field(0, ge=0, description="generations between FunSearch resets of the weaker half (0: never)")
 
-    selection: str = Field("tournament", description="parent selection: tournament, fitness_proportional, dgm, uniform, best")
+    selection: str = Field("tournament", description="parent selection: tournament, fitness_proportional, dgm, "
+                                                     "novelty, funsearch, map_elites, uniform, best")
+    map_elites: GridConfig = Field(default_factory=GridConfig, description="the grid when selection is map_elites")
+    near_duplicate_threshold: float | None = Field(None, gt=0, le=1, description="reject children whose code "
+                                                   "embedding is this similar to an archived one (needs [embeddings])")
+    embedding_model: str | None = Field(None, description="sentence-transformers model for near-duplicates")
     tournament_size: int = Field(4, ge=1)
     crossover_rate: float = Field(0.2, ge=0, le=1)
     inspirations: int = Field(2, ge=0, description="elite programs shown to LLM operators besides the parents")
@@ -68,6 +74,13 @@ class Config(BaseModel):
     def _operator_choice(self) -> "Config":
         if self.operator == "llm" and self.llm is None:
             raise ValueError("operator 'llm' needs an [llm] section with at least one model")
+        return self
+
+    @model_validator(mode="after")
+    def _selection_known(self) -> "Config":
+        known = ("tournament", "fitness_proportional", "dgm", "novelty", "funsearch", "map_elites", "uniform", "best")
+        if self.selection not in known:
+            raise ValueError(f"unknown selection {self.selection!r}; choose one of {', '.join(known)}")
         return self
 
     @model_validator(mode="after")

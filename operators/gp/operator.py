@@ -92,17 +92,22 @@ class GPOperator:
         donor, donor_parent = self._donor(request, template, job.rng)
         for _ in range(self.attempts):
             child = parent.copy()
-            if donor is not None:
-                made = self._cross(job, child, donor)
-                if made is None:
-                    donor = None  # nothing to graft: mutate instead from now on
-                    continue
-                ids = [primary.id, donor_parent.id]
-            else:
-                made = self._mutate(job, child)
-                if made is None:
-                    break
-                ids = [primary.id]
+            try:
+                if donor is not None:
+                    made = self._cross(job, child, donor)
+                    if made is None:
+                        donor = None  # nothing to graft: mutate instead from now on
+                        continue
+                    ids = [primary.id, donor_parent.id]
+                else:
+                    made = self._mutate(job, child)
+                    if made is None:
+                        break
+                    ids = [primary.id]
+            except (SyntaxError, ValueError, TypeError, AttributeError, RecursionError) as e:
+                # An odd tree the edit or ast.unparse cannot handle: try another edit.
+                log.debug("gp: edit failed on program %s: %s", primary.id, e)
+                continue
             code = child.rebuild()
             after = normalise(code)
             if after is None or after == before or (donor is not None and after == normalise(donor_parent.code)):

@@ -196,6 +196,7 @@ def test_crossover_mixes_material_from_both_parents():
         out = propose(op, request(BIN_PACKING, a, b, seed=s))
         assert out.operator == "gp.crossover" and out.parent_ids == [1, 2]
         assert normalise(out.code) not in (normalise(a), normalise(b))
+        assert split(out.code).skeleton == split(BIN_PACKING).skeleton
         nodes = {ast.dump(n) for n in ast.walk(ast.parse(out.code))}
         mixed += bool(nodes & a_only) and bool(nodes & b_only)
     assert mixed >= 36
@@ -299,3 +300,51 @@ def test_numbers_of_the_description_become_constant_hints():
     with_hint = sum(near(propose(op, ProposalRequest(described.problem, described.parents, seed=s)).code) for s in range(200))
     without = sum(near(propose(op, request(BIN_PACKING, RICH, seed=s)).code) for s in range(200))
     assert with_hint >= 3 and without == 0
+
+
+ODD = '''\
+import numpy as np
+
+LIMIT = 4
+
+
+# EVOLVE-BLOCK-START
+class Scorer:
+    """A class, a lambda, an f-string, a comprehension, try/except and a match."""
+
+    def __init__(self, k=2):
+        self.k = k
+
+    def score(self, xs):
+        f = lambda v: v * self.k
+        out = [f(x) + 0.5 for x in xs if x > 1]
+        try:
+            total = sum(out) / len(out)
+        except ZeroDivisionError:
+            total = 0.0
+        match LIMIT:
+            case 4:
+                total += 1
+            case _:
+                total -= 1
+        label = f"total={total:.2f}"
+        return total, label
+
+
+async def main(xs=(1, 2, 3)):
+    return Scorer(3).score(list(xs))
+# EVOLVE-BLOCK-END
+'''
+
+
+def test_unusual_code_never_breaks_the_operator():
+    op = GPOperator()
+    made = 0
+    for s in range(80):
+        out = propose(op, request(ODD, ODD, seed=s))
+        if out.code is not None:
+            ast.parse(out.code)
+            assert split(out.code).skeleton == split(ODD).skeleton
+            assert 'f"total=' in out.code or "f'total=" in out.code  # strings are not sites
+            made += 1
+    assert made >= 70
