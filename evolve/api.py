@@ -55,7 +55,7 @@ class Campaign:
         sandbox = wiring.make_sandbox(self.config)
         state = {**self.info.state, "sandbox": getattr(sandbox, "describe", lambda: sandbox.name)()}
         self.archive.update_campaign(self.info.id, state=state)
-        return Evaluator(self.problem, sandbox, self.config.time_limit, self.config.memory_mb)
+        return Evaluator(self.problem, sandbox, self.config.time_limit, self.config.memory_mb, self.config.parsimony)
 
     def _ensure_seeded(self, evaluator: Evaluator) -> None:
         if self.archive.count(self.info.id) == 0:
@@ -118,15 +118,53 @@ class Campaign:
             "by_status": self.archive.status_counts(cid),
             "best": best.objective if best else None, "objective": self.problem.objective,
             "direction": self.problem.direction, "spend": self.archive.spend(cid),
-            "islands": {i: (e[0].objective if (e := self.archive.elites(cid, i, 1)) else None)
-                        for i in range(self.config.islands)},
+            "islands": self.island_view(),
+            "cells": self.cell_view(),
             "sandbox": self.info.state.get("sandbox"),
         }
 
-    def export(self, out_dir: str, top: int = 5):
+    def island_view(self) -> dict[int, dict[str, Any]]:
+        """Per island: best objective, ok programs, lease holder (for workers)."""
+        cid = self.info.id
+        sizes = self.archive.island_sizes(cid)
+        owners = {lease.island: lease.owner for lease in self.archive.leases(cid)}
+        view = {}
+        for i in range(self.config.islands):
+            top = self.archive.elites(cid, i, 1)
+            view[i] = {"best": top[0].objective if top else None, "ok_programs": sizes.get(i, 0),
+                       "worker": owners.get(i)}
+        return view
+
+    def cell_view(self) -> dict[str, Any] | None:
+        """MAP-Elites cells (filled, coverage, QD score, best per cell) when the campaign uses them."""
+        if self.config.selection != "map_elites":
+            return None
+        from archive.policies.map_elites import MapElites
+        from evolve.diversity import make_grid
+
+        grid = MapElites(self.archive, make_grid(self.config.map_elites))
+        cells = {f"{island}:{cell}": p.objective for (island, cell), p in grid.elites(self.info.id).items()}
+        return {**grid.stats(self.info.id), "cells": cells}
+
+    def diverse_elites(self, k: int):
+        """Up to ``k`` programs from different MAP-Elites cells (or code-shape cells), best first."""
+        from archive.policies.descriptors import ast_shape_hash
+
+        picked, cells = [], set()
+        for program in self.archive.best(self.info.id, max(50, 20 * k)):
+            cell = ast_shape_hash(program.code)
+            if cell not in cells:
+                cells.add(cell)
+                picked.append(program)
+            if len(picked) == k:
+                break
+        return picked
+
+    def export(self, out_dir: str, top: int = 5, diverse: bool = False):
+        """Write the best ``top`` programs (``diverse``: one per code-shape cell)."""
         from evolve.export import export_programs
 
-        return export_programs(self, out_dir, top)
+        return export_programs(self, out_dir, top, diverse=diverse)
 
     # -- ask / tell ---------------------------------------------------------------------
     def ask(self) -> Trial:

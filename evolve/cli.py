@@ -171,7 +171,13 @@ def status(name: str, storage: Optional[str] = typer.Option(None, help="Archive 
     table.add_row("evaluations", f"{st['evaluations']} / {st['budget']}")
     table.add_row(f"best {st['objective']} ({st['direction']})", str(st["best"]))
     table.add_row("by status", ", ".join(f"{k} {v}" for k, v in sorted(st["by_status"].items())))
-    table.add_row("islands (best)", ", ".join(f"{i}: {v:.6g}" if v is not None else f"{i}: -" for i, v in st["islands"].items()))
+    for i, isl in st["islands"].items():
+        best_ = "-" if isl["best"] is None else f"{isl['best']:.6g}"
+        table.add_row(f"island {i}", f"best {best_} · {isl['ok_programs']} ok programs"
+                      + (f" · leased by {isl['worker']}" if isl["worker"] else ""))
+    if st["cells"]:
+        c = st["cells"]
+        table.add_row("MAP-Elites", f"{c['filled']} cells filled ({c['coverage']:.0%} coverage) · QD score {c['qd_score']:.6g}")
     sp = st["spend"]
     table.add_row("LLM spend", f"${sp.get('cost', 0):.4f} over {sp.get('calls', 0)} calls "
                   f"({sp.get('input_tokens', 0)} in / {sp.get('output_tokens', 0)} out tokens)")
@@ -193,9 +199,10 @@ def best(name: str, storage: Optional[str] = typer.Option(None, help="Archive UR
 @app.command()
 def export(name: str, out: Path = typer.Option(Path("export"), help="Output directory."),
            top: int = typer.Option(5, help="How many of the best programs."),
+           diverse: bool = typer.Option(False, help="One program per code-shape cell instead of the top scores."),
            storage: Optional[str] = typer.Option(None, help="Archive URL.")) -> None:
     """Write the best programs as runnable .py files plus JSON metrics and lineage."""
-    for path in _campaign(name, storage).export(str(out), top):
+    for path in _campaign(name, storage).export(str(out), top, diverse=diverse):
         console.print(str(path))
 
 

@@ -53,6 +53,8 @@ class Config(BaseModel):
     embedding_model: str | None = Field(None, description="sentence-transformers model for near-duplicates")
     tournament_size: int = Field(4, ge=1)
     crossover_rate: float = Field(0.2, ge=0, le=1)
+    parsimony: float = Field(1e-9, ge=0, description="fitness cost per character of code: breaks ties between "
+                                                      "equal scores in favour of shorter programs (bloat control)")
     inspirations: int = Field(2, ge=0, description="elite programs shown to LLM operators besides the parents")
 
     operator: Literal["gp", "llm"] | None = Field(None, description="default: llm when models are configured, else gp")

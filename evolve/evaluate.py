@@ -32,7 +32,9 @@ class Outcome:
 
 
 class Evaluator:
-    def __init__(self, problem: Problem, sandbox: Sandbox, time_limit: float | None = None, memory_mb: int | None = None):
+    def __init__(self, problem: Problem, sandbox: Sandbox, time_limit: float | None = None, memory_mb: int | None = None,
+                 parsimony: float = 0.0):
+        self.parsimony = parsimony  # fitness cost per character: among equal scores, shorter code wins
         self.strict = False  # True while checking the seed: a broken scorer is the problem's error
         self.problem = problem
         self.sandbox = sandbox
@@ -51,6 +53,8 @@ class Evaluator:
         out = Outcome(result.status, result.reason, stdout=result.stdout)
         if result.status == "ok":
             self._score(out, result.outputs or [])
+            if out.fitness is not None:
+                out.fitness -= self.parsimony * len(code)
         out.eval_time = time.monotonic() - start
         return out
 

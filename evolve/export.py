@@ -12,13 +12,14 @@ def _lineage(archive, program_id: int) -> list[dict]:
              "generation": p.generation, "thought": p.thought} for p in archive.lineage(program_id)]
 
 
-def export_programs(campaign, out_dir: str, top: int = 5) -> list[Path]:
+def export_programs(campaign, out_dir: str, top: int = 5, diverse: bool = False) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     problem = campaign.problem
     written: list[Path] = []
     seen: set[str] = set()
-    for program in campaign.archive.best(campaign.info.id, top * 4):
+    candidates = campaign.diverse_elites(top) if diverse else campaign.archive.best(campaign.info.id, top * 4)
+    for program in candidates:
         if program.code_hash in seen:  # migrants and seed copies share code: export it once
             continue
         seen.add(program.code_hash)
