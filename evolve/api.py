@@ -75,7 +75,6 @@ class Campaign:
         evaluator = self._open_evaluator()
         operator = operator or wiring.make_operator(self.config, replay=replay)
         try:
-            self._ensure_seeded(evaluator)
             return asyncio.run(self._run(operator, evaluator, on_tell))
         finally:
             evaluator.sandbox.close()
@@ -87,8 +86,9 @@ class Campaign:
 
             retrain = Retrainer(self, evaluator)
             operator = retrain.current_operator() or operator
-        await operator.start()
+        await operator.start()  # an unreachable model or missing key stops here, before any work
         try:
+            await asyncio.to_thread(self._ensure_seeded, evaluator)
             loop = CampaignLoop(archive=self.archive, campaign=self.info, config=self.config, problem=self.problem,
                                 operator=operator, evaluator=evaluator, on_tell=on_tell, retrain=retrain)
             self.archive.update_campaign(self.info.id, status="running")
