@@ -48,7 +48,7 @@ ISLAND_SIZE = select(I.c.n_ok).where(I.c.campaign_id == bindparam("cid"), I.c.is
 # index's columns the planner cannot pick another index (it did, without statistics).
 PROBE = select(*LIGHT).where(P.c.campaign_id == bindparam("cid"), P.c.island == bindparam("isl"),
                              P.c.ok_pos.in_(bindparam("pos", expanding=True)))
-_BY_FITNESS = (P.c.fitness.desc(), P.c.id)
+_BY_FITNESS = (P.c.fitness.desc(), P.c.born_at, P.c.id)  # ties: the older program (deterministic)
 TOP = select(*LIGHT).where(*_OK_ON_ISLAND).order_by(*_BY_FITNESS).limit(bindparam("lim"))
 TOP_VISIBLE = select(*LIGHT).where(*_OK_ON_ISLAND, P.c.born_at <= bindparam("mb")) \
     .order_by(*_BY_FITNESS).limit(bindparam("lim"))

@@ -48,7 +48,7 @@ _PROGRAM_ORDERS = {
     "id": (Program.id,),
     "-id": (Program.id.desc(),),
     "seq": (Program.seq.asc().nulls_last(), Program.id),
-    "fitness": (Program.fitness.desc(), Program.id),
+    "fitness": (Program.fitness.desc(), Program.born_at, Program.id),
 }
 
 
@@ -174,7 +174,7 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin):
                     eval_time: float | None = None, proposal_time: float | None = None,
                     input_tokens: int = 0, output_tokens: int = 0, cost: float = 0.0,
                     duplicate_of: int | None = None, llm_calls: Iterable[Any] = (),
-                    code_hash: str | None = None) -> ProgramRecord:
+                    code_hash: str | None = None, publish: bool = True) -> ProgramRecord:
         """Store one program, its LLM calls and its parents' child counts atomically.
 
         ``code`` may be None for a rejected proposal (stored as "").
@@ -184,6 +184,11 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin):
         when the caller already computed ``archive.code_hash(code)`` (for its dedup
         lookup); it is trusted. Raises ``SeqConflict`` (and stores nothing) when ``seq``
         is already used in this campaign.
+
+        ``publish=False`` stores the program durably but keeps it out of parent sampling
+        (no sampling position, parents' child counts unchanged) until ``publish`` is
+        called: the campaign loop publishes programs in proposal order, so what a
+        proposal samples never depends on which evaluation finished first.
         """
         if status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
@@ -209,7 +214,7 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin):
         )
 
         def tx(conn) -> int:
-            return self._insert_program(conn, values, calls)
+            return self._insert_program(conn, values, calls, publish)
 
         try:
             pid = self._write(tx)
@@ -221,19 +226,46 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin):
         values.pop("ok_pos")
         return ProgramRecord(**values)
 
-    def _insert_program(self, conn, values: dict, calls: list) -> int:
-        if values["status"] == "ok":
+    def _insert_program(self, conn, values: dict, calls: list, publish: bool = True) -> int:
+        if values["status"] == "ok" and publish:
             values["ok_pos"] = self._next_positions(conn, values["campaign_id"], values["island"], 1)
         pid = conn.execute(S.INSERT_PROGRAM, values).scalar_one()
         parents = values["parent_ids"]
         if parents:
             links = [{"child_id": pid, "rank": i, "parent_id": p} for i, p in enumerate(parents)]
             conn.execute(S.INSERT_LINKS, links if len(links) > 1 else links[0])
-            # Sorted, so concurrent writers lock parent rows in one order (no deadlock).
-            conn.execute(S.BUMP_PARENTS, {"ids": sorted(set(parents))})
+            if publish:
+                # Sorted, so concurrent writers lock parent rows in one order (no deadlock).
+                conn.execute(S.BUMP_PARENTS, {"ids": sorted(set(parents))})
         if calls:
             self._insert_calls(conn, values["campaign_id"], pid, values["seq"], calls, want_ids=False)
         return pid
+
+    def publish(self, programs: Iterable[ProgramRecord]) -> None:
+        """Make programs stored with ``publish=False`` count for sampling, in the given
+        order: ok ones get their island position, every one bumps its parents' child
+        counts. One transaction."""
+        programs = list(programs)
+        if not programs:
+            return
+
+        def tx(conn) -> None:
+            for p in programs:
+                if p.status == "ok":
+                    pos = self._next_positions(conn, p.campaign_id, p.island, 1)
+                    conn.execute(update(Program).where(Program.id == p.id, Program.ok_pos.is_(None))
+                                 .values(ok_pos=pos))
+                if p.parent_ids:
+                    conn.execute(S.BUMP_PARENTS, {"ids": sorted(set(p.parent_ids))})
+
+        self._write(tx)
+
+    def unpublished(self, campaign_id: int) -> list[ProgramRecord]:
+        """Ok programs stored with ``publish=False`` and not published yet (resume)."""
+        q = select(Program).where(Program.campaign_id == campaign_id, Program.status == "ok",
+                                  Program.ok_pos.is_(None)).order_by(Program.born_at, Program.id)
+        with self._read() as conn:
+            return [program_from_row(r) for r in conn.execute(q)]
 
     def _next_positions(self, conn, campaign_id: int, island: int, n: int) -> int:
         """Reserve ``n`` consecutive ok positions on an island; returns the first. The
@@ -334,7 +366,7 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin):
         if island is not None:
             q = q.where(Program.island == island)
         with self._read() as conn:
-            return [program_from_row(r) for r in conn.execute(q.order_by(Program.fitness.desc(), Program.id).limit(k))]
+            return [program_from_row(r) for r in conn.execute(q.order_by(Program.fitness.desc(), Program.born_at, Program.id).limit(k))]
 
     def elites(self, campaign_id: int, island: int, k: int, max_born_at: int | None = None,
                min_born_at: int | None = None) -> list[ProgramRecord]:
@@ -346,7 +378,7 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin):
         if max_born_at is not None:
             q = q.where(Program.born_at <= max_born_at)
         with self._read() as conn:
-            return [program_from_row(r) for r in conn.execute(q.order_by(Program.fitness.desc(), Program.id).limit(k))]
+            return [program_from_row(r) for r in conn.execute(q.order_by(Program.fitness.desc(), Program.born_at, Program.id).limit(k))]
 
     def programs(self, campaign_id: int, *, status: str | Iterable[str] | None = None, island: int | None = None,
                  limit: int | None = None, order: str = "id", after_id: int | None = None) -> list[ProgramRecord]:

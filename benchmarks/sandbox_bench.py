@@ -1,12 +1,14 @@
 """Per-evaluation overhead of the sandbox backends, against a bare ``python -c``.
 
-    python benchmarks/sandbox_bench.py [--n 40]
+    python benchmarks/sandbox_bench.py [--n 40] [--messages 2000]
 
 Prints JSON: p50/p95 milliseconds for one evaluation of a trivial candidate (one case)
 through the warm Docker pool, through a ``docker run`` per candidate (same lockdown
 options, offline host-runtime image), through the process backend, and for a bare
-``python -c`` of the same program. Backends that cannot run here are reported as
-skipped with the reason.
+``python -c`` of the same program; then, for interactive problems (bin packing sends
+one message per item), microseconds per message round trip between the trusted driver
+and the harness: process backend, Docker over its direct socket, Docker over the attach
+socket. Backends that cannot run here are reported as skipped with the reason.
 """
 
 from __future__ import annotations
@@ -69,6 +71,56 @@ def evaluate_with(sandbox, n: int) -> dict:
     return timed(once, n)
 
 
+PING = (
+    "def run(program, case, channel):\n"
+    "    while True:\n"
+    "        q = channel.recv()\n"
+    "        if q is None:\n"
+    "            return 0\n"
+    "        channel.send(q + 1)\n"
+)
+
+
+def _ping(case, channel):
+    channel.start(case)
+    for i in range(case):
+        if channel.exchange(i) != i + 1:
+            raise AssertionError("wrong answer")
+    channel.send(None)
+    return channel.result()
+
+
+def round_trip(sandbox, messages: int, repeats: int = 5) -> dict:
+    """Microseconds per driver -> harness -> driver message, over one evaluation."""
+    job = EvalJob(code=CODE, harness=PING, cases=[messages], drive=_ping, time_limit=120)
+    per = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        result = sandbox.evaluate(job)
+        per.append((time.perf_counter() - start) / messages * 1e6)
+        assert result.status == "ok", result
+    per = sorted(per[1:])  # the first is a warm-up
+    return {"backend": sandbox.describe(), "p50_us": round(statistics.median(per), 1),
+            "min_us": round(per[0], 1), "messages": messages, "n": repeats}
+
+
+def process_round_trip(messages: int) -> dict:
+    from sandbox.process import ProcessSandbox
+
+    with ProcessSandbox(hide=[os.getcwd()]) as sb:
+        return round_trip(sb, messages)
+
+
+def docker_round_trip(direct: bool):
+    def run(messages: int) -> dict:
+        from sandbox.docker import DockerSandbox
+
+        with DockerSandbox(pool_size=1, hide=[os.getcwd()], direct=direct) as sb:
+            return round_trip(sb, messages)
+
+    return run
+
+
 def process_backend(n: int) -> dict:
     from sandbox.process import ProcessSandbox
 
@@ -107,9 +159,11 @@ def docker_run(n: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=40, help="evaluations per backend")
+    parser.add_argument("--messages", type=int, default=2000, help="messages per interactive evaluation")
     args = parser.parse_args()
     report: dict = {
-        "what": "per-evaluation wall time of a trivial candidate (one case), milliseconds",
+        "what": "per-evaluation wall time of a trivial candidate (one case), milliseconds; "
+                "per-message round trip of an interactive job, microseconds",
         "cpus": os.cpu_count(),
         "load_avg_before": [round(x, 2) for x in os.getloadavg()],
         "python": sys.version.split()[0],
@@ -119,6 +173,9 @@ def main() -> None:
         ("process_backend", process_backend, args.n),
         ("docker_warm_pool", docker_pool, args.n),
         ("docker_run_per_candidate", docker_run, max(5, args.n // 4)),
+        ("process_round_trip", process_round_trip, args.messages),
+        ("docker_direct_round_trip", docker_round_trip(True), args.messages),
+        ("docker_attach_round_trip", docker_round_trip(False), args.messages),
     ):
         try:
             report[name] = fn(n)

@@ -199,7 +199,7 @@ class Campaign:
                             operator=wiring.make_operator(self.config), evaluator=None)
         del self._pending[trial.seq]
         return loop._store(seq=trial.seq, request=trial._request, proposal=trial._proposal, proposal_time=0.0,
-                           status=status, reason=reason, outcome=outcome)
+                           status=status, reason=reason, outcome=outcome, publish=True)
 
     def tell_seed(self, metrics: dict[str, float]) -> None:
         """Store the initial program's metrics (ask/tell campaigns evaluate the seed themselves)."""

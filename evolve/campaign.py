@@ -107,6 +107,7 @@ class CampaignLoop:
         self._db = ThreadPoolExecutor(1, thread_name_prefix="evolve-archive")
         self._island_state: dict[int, dict] = {}
         self.diversity = Diversity(archive, campaign.id, config, self.window)
+        self._unpublished: list = []  # stored, not yet sampleable (see _publish); archive thread only
         self._floors: dict[int, int] = {}
         self._policy_done: set[int] = set()
 
@@ -127,6 +128,7 @@ class CampaignLoop:
         self.stats.best = best[0].objective if best else None
         self._floors = {i: st["floor"] for i in range(k) if "floor" in (st := a.get_island_state(cid, i))}
         self._policy_done = {(e.data["island"], e.data["at"]) for e in a.events(cid, kind="islands")}
+        self._unpublished = [p for p in a.unpublished(cid) if p.seq is None or p.seq % k in owned]
         max_cost = getattr(self.config.llm, "max_cost", None) if self.config.llm else None
         self.stats.cost = a.spend(cid)["cost"]
         proposals_left = budget * MAX_PROPOSALS_PER_EVALUATION
@@ -165,7 +167,6 @@ class CampaignLoop:
                         if seq in done or island not in open_islands:
                             seq += 1
                             continue
-                        self._between_generations(seq)
                         self._hashes[seq] = asyncio.get_running_loop().create_future()
                         self._ids[seq] = asyncio.get_running_loop().create_future()
                         inflight[seq] = asyncio.create_task(self._one(seq, pool))
@@ -271,8 +272,18 @@ class CampaignLoop:
         return seq, evaluated
 
     # -- parents and context ----------------------------------------------------------
+    def _publish(self, visible: int) -> None:
+        """Make stored programs sampleable once proposals may see them, in proposal order:
+        sampling positions and child counts then never depend on evaluation timing."""
+        ready = [p for p in self._unpublished if p.born_at <= visible]
+        if ready:
+            self._unpublished = [p for p in self._unpublished if p.born_at > visible]
+            self.archive.publish(sorted(ready, key=lambda p: (p.born_at, p.id)))
+
     def _request(self, seq: int) -> ProposalRequest:
         cfg = self.config
+        self._publish(seq - self.window)
+        self._between_generations(seq)
         island = seq % cfg.islands
         rng = random.Random(f"{cfg.seed}:{seq}")
         view = dict(max_born_at=seq - self.window)
@@ -339,7 +350,7 @@ class CampaignLoop:
     # -- storing ----------------------------------------------------------------------
     def _store(self, *, seq: int, request: ProposalRequest, proposal: Proposal, proposal_time: float,
                status: str, reason: str | None = None, outcome: Outcome | None = None, duplicate_of: int | None = None,
-               code_hash: str | None = None):
+               code_hash: str | None = None, publish: bool = False):
         o = outcome or Outcome(status=status, reason=reason)
         record = self.archive.add_program(
             self.cid, code=proposal.code or "", island=request.island, status=status, seq=seq, born_at=seq,
@@ -349,8 +360,10 @@ class CampaignLoop:
             thought=proposal.thought, stdout=o.stdout or None, eval_time=o.eval_time if outcome else None,
             proposal_time=proposal_time, input_tokens=sum(c.input_tokens for c in proposal.calls),
             output_tokens=sum(c.output_tokens for c in proposal.calls), cost=sum(c.cost for c in proposal.calls),
-            duplicate_of=duplicate_of, llm_calls=proposal.calls, code_hash=code_hash,
+            duplicate_of=duplicate_of, llm_calls=proposal.calls, code_hash=code_hash, publish=publish,
         )
+        if not publish:
+            self._unpublished.append(record)
         self.diversity.stored(record)
         if proposal.reflection is not None:
             self._set_state(request.island, reflection=proposal.reflection)

@@ -3,8 +3,10 @@
 Every container runs ``worker.py`` as PID 1 (network none, read-only root, size-limited
 noexec tmpfs, memory = memory+swap, CPU and pids limits, uid 65534, no capabilities,
 no-new-privileges, an environment with nothing inherited). The engine talks to it over
-the container's attach socket; the worker forks a fresh child per candidate, so an
-evaluation costs a fork and a few socket round trips instead of a ``docker run``.
+a unix socket of its own, bind-mounted read-only into the container, without dockerd in
+the path (``docker_transport.py``; the attach socket is the fallback); the worker forks
+a fresh child per candidate, so an evaluation costs a fork and a few socket round trips
+instead of a ``docker run``.
 A container that saw a timeout, a crash, a memory kill or an unclean sweep, or that has
 served ``max_jobs`` jobs, is thrown away and replaced in the background.
 """
@@ -15,6 +17,7 @@ import json
 import logging
 import os
 import queue
+import select
 import socket
 import signal
 import threading
@@ -28,7 +31,8 @@ from evolve.errors import SandboxError
 from sandbox import docker_image
 from sandbox.base import EvalJob, EvalResult, Sandbox
 from sandbox.channel import MAX_LINE, ProtocolChannel, run_job
-from sandbox.docker_transport import AttachTransport
+from sandbox import docker_transport
+from sandbox.docker_transport import AttachTransport, DirectTransport, HostSocket
 from sandbox.process import CLEAN_ENV
 
 log = logging.getLogger(__name__)
@@ -71,7 +75,7 @@ def connect(timeout: float = 5.0):
 class _Container:
     """One warm container and its worker."""
 
-    def __init__(self, container, transport: AttachTransport, memory_mb: int):
+    def __init__(self, container, transport: AttachTransport | DirectTransport, memory_mb: int):
         self.container, self.transport, self.memory_mb = container, transport, memory_mb
         self.jobs = 0
 
@@ -117,6 +121,7 @@ class DockerSandbox(Sandbox):
         preload: tuple[str, ...] = ("numpy",),
         hide: list[str] | tuple[str, ...] = (),
         start_timeout: float = 60.0,
+        direct: bool | None = None,
         client=None,
     ):
         if pool_size < 1:
@@ -129,13 +134,15 @@ class DockerSandbox(Sandbox):
         self.pool_size, self.memory_mb, self.cpus = pool_size, memory_mb, cpus
         self.pids_limit, self.tmpfs_mb, self.max_jobs = pids_limit, tmpfs_mb, max_jobs
         self.preload, self.start_timeout = tuple(preload), start_timeout
+        # The direct socket needs the daemon to see this machine's files: a local daemon.
+        self.direct = _local_daemon(self.client) if direct is None else direct
         self._idle: queue.Queue[_Container | None] = queue.Queue()
         self._live: set[_Container] = set()
         self._lock = threading.Lock()
         self._closed = False
         self.pool_id = uuid.uuid4().hex[:12]
         self._threads: set[threading.Thread] = set()
-        # Containers die with the engine anyway (stdin_once), this only makes it prompt.
+        # Containers die with the engine anyway (their connection closes), this only makes it prompt.
         self._finalizer = weakref.finalize(self, _remove_all, self._live)
         starters = [threading.Thread(target=self._refill, daemon=True) for _ in range(pool_size)]
         for t in starters:
@@ -151,17 +158,58 @@ class DockerSandbox(Sandbox):
 
     def describe(self) -> str:
         what = "host runtime" if self.runtime.host_runtime else self.runtime.image
-        return f"docker ({what}, pool of {self.pool_size})"
+        return f"docker ({what}, pool of {self.pool_size}, {'direct socket' if self.direct else 'attach'})"
 
     # -- containers -------------------------------------------------------------------
     def _start(self, memory_mb: int) -> _Container:
+        import docker.errors
         import docker.types
 
         rt = self.runtime
         env = dict(CLEAN_ENV, HOME="/tmp")
         config = {"preload": list(self.preload), "env": env, "max_line": MAX_LINE}
         mem = f"{memory_mb + HEADROOM_MB}m"
-        container = self.client.containers.create(
+        host = None
+        if self.direct:
+            try:
+                host = HostSocket()
+            except OSError as e:
+                log.warning("docker sandbox: no direct socket (%s); using the attach socket", e)
+        try:
+            mounts = []
+            if host is not None:
+                config["host_socket"] = docker_transport.CONTAINER_SOCKET
+                mounts.append(docker.types.Mount(docker_transport.CONTAINER_DIR, host.dir, type="bind", read_only=True))
+            try:
+                container = self._create(rt, config, env, mem, mounts)
+            except docker.errors.APIError as e:
+                if host is None or "mount" not in str(e).lower():
+                    raise
+                # The daemon cannot see our directory (it runs elsewhere): attach from now on.
+                log.warning("docker sandbox: the daemon cannot mount the direct socket (%s); using the attach socket",
+                            str(e)[:200])
+                self.direct = False
+                host.close()
+                host = None
+                del config["host_socket"]
+                container = self._create(rt, config, env, mem, [])
+            try:
+                transport = self._connect(container, host)
+            except BaseException:
+                try:
+                    container.remove(force=True)
+                except Exception:
+                    pass
+                raise
+        finally:
+            if host is not None:
+                host.close()  # connected or failed: the socket and its directory go now
+        return _Container(container, transport, memory_mb)
+
+    def _create(self, rt, config: dict, env: dict, mem: str, mounts: list):
+        import docker.types
+
+        return self.client.containers.create(
             rt.image,
             command=boot_command(rt.python, config),
             user="65534:65534",
@@ -179,6 +227,7 @@ class DockerSandbox(Sandbox):
             security_opt=["no-new-privileges"],
             ulimits=[docker.types.Ulimit(name="core", soft=0, hard=0), docker.types.Ulimit(name="nofile", soft=256, hard=256)],
             volumes=rt.binds,
+            mounts=mounts,
             stdin_open=True,  # docker-py also sets StdinOnce: our socket closing ends the worker
             auto_remove=True,
             log_config=docker.types.LogConfig(type="json-file", config={"max-size": "1m"}),
@@ -186,21 +235,35 @@ class DockerSandbox(Sandbox):
             hostname="sandbox",
             init=False,  # the worker must be PID 1 (a daemon-wide --init would take that place)
         )
-        try:
-            # Attach before start so not a byte of the worker's output is missed.
-            sock = self.client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stream": 1})
-            transport = AttachTransport(sock)
-            container.start()
-            hello = transport.next_line(time.monotonic() + self.start_timeout)
-            if not hello or not hello.startswith(b'{"w":"hello"'):
-                raise SandboxError(f"the sandbox worker did not start: {_logs(container)}")
-        except BaseException:
-            try:
-                container.remove(force=True)
-            except Exception:
-                pass
-            raise
-        return _Container(container, transport, memory_mb)
+
+    def _connect(self, container, host: HostSocket | None):
+        """Start the container and wait for its worker's hello, on the direct socket if the
+        worker connected to it, else on the attach socket."""
+        # Attach before start so not a byte of the worker's output is missed.
+        sock = self.client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stream": 1})
+        attach = AttachTransport(sock)
+        container.start()
+        deadline = time.monotonic() + self.start_timeout
+        transport = attach
+        if host is not None:
+            while True:  # the worker connects first thing; it says hello on stdout only if it cannot
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise SandboxError(f"the sandbox worker did not start: {_logs(container)}")
+                ready, _, _ = select.select([host.listener, attach.sock], [], [], min(left, 1.0))
+                if host.listener in ready:
+                    pid = self.client.api.inspect_container(container.id)["State"]["Pid"]
+                    transport = DirectTransport(host.accept(pid))
+                    attach.close()  # StdinOnce: the worker's stdin closes; it does not read it
+                    break
+                if attach.sock in ready:
+                    log.warning("docker sandbox: the worker did not connect to the direct socket; using attach")
+                    break
+        hello = transport.next_line(deadline)
+        if not hello or not hello.startswith(b'{"w":"hello"'):
+            transport.close()
+            raise SandboxError(f"the sandbox worker did not start: {_logs(container)}")
+        return transport
 
     def _refill(self, memory_mb: int | None = None) -> None:
         try:
@@ -288,7 +351,7 @@ class DockerSandbox(Sandbox):
             else:
                 self._retire(c)
 
-    def _finish(self, t: AttachTransport) -> dict:
+    def _finish(self, t: AttachTransport | DirectTransport) -> dict:
         """Tell the worker the job is over and wait for its sweep report."""
         t.write(b'{"w":"finish"}\n')
         deadline = time.monotonic() + 15.0
@@ -311,8 +374,10 @@ class DockerSandbox(Sandbox):
 
 
 def remove_stale(client) -> int:
-    """Remove sandbox containers left by engines on this host that are no longer running
-    (a container created but never started outlives a crash); returns how many."""
+    """Remove sandbox containers (and direct-socket directories) left by engines on this
+    host that are no longer running (a container created but never started outlives a
+    crash); returns how many containers."""
+    docker_transport.remove_stale_sockets(_alive)  # the directories of an engine that crashed while starting one
     host = socket.gethostname()
     removed = 0
     for c in client.containers.list(all=True, filters={"label": LABEL}):
@@ -325,6 +390,12 @@ def remove_stale(client) -> int:
         except Exception:
             pass
     return removed
+
+
+def _local_daemon(client) -> bool:
+    """Whether the daemon is reached over a unix socket on this machine (so it can
+    bind-mount a directory of ours)."""
+    return str(getattr(client.api, "base_url", "")).startswith("http+docker://localhost")
 
 
 def _alive(pid: int) -> bool:

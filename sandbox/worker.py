@@ -1,7 +1,9 @@
 """The worker inside every warm Docker sandbox container (standard library only).
 
-It runs as the container's PID 1 and serves one job at a time on its stdin/stdout:
-for each job it forks a fresh child in a new session that calls ``runner.serve`` on
+It runs as the container's PID 1 and serves one job at a time to the engine, over the
+unix socket the engine bind-mounts into the container (``config["host_socket"]``; see
+``sandbox/docker_transport.py``) or, when that is absent, over its stdin/stdout. For
+each job it forks a fresh child in a new session that calls ``runner.serve`` on
 private pipes, relays the runner protocol (``sandbox/runner.py``) between the host and
 that child, enforces the time limit per load/case, and afterwards kills every other
 process in the container and wipes the scratch filesystems, so nothing one candidate
@@ -13,20 +15,23 @@ to it so ``kill(-1)`` plus ``waitpid`` reaps everything, and it is made non-dump
 candidate running as the same uid can neither ptrace it nor open its /proc fds.
 
 Host -> worker (one JSON object per line)     worker -> host
-{"w": "job", "time_limit": s}                 {"w": "hello", "pid": 1} once at start
+{"w": "job", "time_limit": s}                 {"w": "hello", "pid": 1, "direct": b} at start
 runner lines ({"op": ...} / {"msg": ...})      runner lines of the child, relayed as-is
 {"w": "finish"}                               {"w": "timeout"} | {"w": "exit", ...} |
                                               {"w": "overflow"} while a job runs, then
                                               {"w": "done", "stdout", "oom", "clean"}
 """
 
+import collections
 import ctypes
+import fcntl
 import json
 import os
 import resource
 import select
 import shutil
 import signal
+import socket
 import stat
 import sys
 import time
@@ -38,6 +43,8 @@ except ImportError:  # pragma: no cover - running from a source checkout
     from sandbox import runner
 
 _CHUNK = 1 << 16
+_BACKLOG = 1 << 20  # output queued for the host beyond which the child is not read
+_HOST_FD = 10  # the host connection's descriptor: above the child's 0-4, closed in the child
 _TAIL = 4000
 _SWEEP_SECONDS = 5.0
 _GRACE = 2.0
@@ -74,15 +81,36 @@ class _Lines:
         return len(self.buf) > self.cap
 
 
-def _send(obj):
-    os.write(1, json.dumps(obj, separators=(",", ":")).encode() + b"\n")
+class _Output:
+    """Bytes for the host, queued and written without blocking: the worker must keep
+    reading the host while the host is busy writing to it, or both would wait forever."""
 
+    def __init__(self, fd):
+        self.fd, self.chunks, self.size = fd, collections.deque(), 0
 
-def _write_all(fd, data):
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
+    def put(self, data):
+        self.chunks.append(memoryview(data))
+        self.size += len(data)
+        self.flush()
+
+    def flush(self):
+        while self.chunks:
+            head = self.chunks[0]
+            try:
+                n = os.write(self.fd, head)
+            except BlockingIOError:
+                return
+            self.size -= n
+            if n == len(head):
+                self.chunks.popleft()
+            else:
+                self.chunks[0] = head[n:]
+
+    def drain(self):
+        """Block until everything queued is written."""
+        while self.chunks:
+            select.select([], [self.fd], [])
+            self.flush()
 
 
 def _harden():
@@ -216,12 +244,17 @@ def _tail(path):
 
 
 class Worker:
-    def __init__(self, host_in, env, max_line):
+    def __init__(self, host_in, host_out, env, max_line, direct=False):
         self.host = _Lines(host_in, max_line)
-        self.env, self.max_line, self.jobs = env, max_line, 0
+        self.out = _Output(host_out)
+        self.env, self.max_line, self.jobs, self.direct = env, max_line, 0, direct
+
+    def _send(self, obj):
+        self.out.put(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
 
     def serve(self):
-        _send({"w": "hello", "pid": os.getpid()})
+        self._send({"w": "hello", "pid": os.getpid(), "direct": self.direct})
+        self.out.drain()
         while True:
             line = self._host_line()
             if line is None:
@@ -273,7 +306,8 @@ class Worker:
         clean = _sweep()
         clean = _wipe() and clean
         _remove_ipc()
-        _send({"w": "done", "stdout": tail, "oom": _oom_kills() > oom_before, "clean": clean})
+        self._send({"w": "done", "stdout": tail, "oom": _oom_kills() > oom_before, "clean": clean})
+        self.out.drain()
 
     def _relay(self, pid, c2p_r, p2c_w, time_limit, oom_before):
         """Pass lines both ways until the host says finish; report the child's end."""
@@ -289,20 +323,24 @@ class Worker:
                     return
                 if alive and deadline is not None and now >= deadline:
                     os.killpg(pid, signal.SIGKILL)
-                    _send({"w": "timeout"})
+                    self._send({"w": "timeout"})
                     deadline, alive = None, False
                     os.waitpid(pid, 0)
                     continue
                 rlist = [self.host.fd] if finishing is None else []
-                if not child.eof:
-                    rlist.append(c2p_r)
+                if not child.eof and self.out.size < _BACKLOG:
+                    rlist.append(c2p_r)  # else wait for the host to take what is queued
                 if alive:
                     rlist.append(pidfd)
                 wlist = [p2c_w] if to_child and alive else []
+                if self.out.chunks:
+                    wlist.append(self.out.fd)
                 waits = [t - now for t in (deadline, finishing) if t is not None]
                 if finishing is None and b"\n" in self.host.buf:
                     waits.append(0.0)  # lines already buffered (they came with the job line)
                 r, w, _ = select.select(rlist, wlist, [], max(0.0, min(waits)) if waits else None)
+                if self.out.fd in w:
+                    self.out.flush()
                 if p2c_w in w:
                     try:
                         del to_child[: os.write(p2c_w, to_child)]
@@ -315,10 +353,10 @@ class Worker:
                             continue  # what leftovers of a dead candidate write is dropped
                         if line.startswith(_TERMINAL):
                             deadline = None
-                        _write_all(1, line)
+                        self.out.put(line)
                     if child.overflowed() and alive:
                         os.killpg(pid, signal.SIGKILL)
-                        _send({"w": "overflow", "limit": self.max_line})
+                        self._send({"w": "overflow", "limit": self.max_line})
                         alive = False
                         os.waitpid(pid, 0)
                 if pidfd in r and alive:
@@ -326,9 +364,9 @@ class Worker:
                     alive = False
                     child.fill()
                     for line in child.take():
-                        _write_all(1, line)
+                        self.out.put(line)
                     code = os.waitstatus_to_exitcode(status)
-                    _send({"w": "exit", "code": code, "oom": _oom_kills() > oom_before})
+                    self._send({"w": "exit", "code": code, "oom": _oom_kills() > oom_before})
                 if finishing is None and (self.host.fd in r or b"\n" in self.host.buf):
                     if self.host.fd in r:
                         self.host.fill()
@@ -368,6 +406,7 @@ def main():
     # PID 1 gets only the signals it handles: keep none (Python handles SIGINT by default).
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    host = _connect(config.get("host_socket"))  # first: the engine waits for this connection
     for name in config.get("preload", ()):
         try:  # modules imported here are free for every forked candidate
             __import__(name)
@@ -377,8 +416,25 @@ def main():
     if np is not None:
         np.random.seed(0)  # the first seeding is slow (lazy set-up); pay it once, not per child
     env = dict(config.get("env", {}))
-    os.set_blocking(0, False)
-    Worker(0, env, int(config.get("max_line", 64 << 20))).serve()
+    host_in, host_out = host
+    for fd in set(host):
+        os.set_blocking(fd, False)
+    Worker(host_in, host_out, env, int(config.get("max_line", 64 << 20)), direct=host_in != 0).serve()
+
+
+def _connect(path):
+    """The engine's socket, on a fixed high descriptor, as (in, out); stdin/stdout if the
+    engine mounted none (a remote daemon) or it cannot be reached."""
+    if not path:
+        return 0, 1
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(path)
+            fd = fcntl.fcntl(s.fileno(), fcntl.F_DUPFD, _HOST_FD)  # the lowest free fd >= 10
+        return fd, fd
+    except OSError as e:
+        print(f"worker: no host socket at {path} ({e}); using stdin/stdout", file=sys.stderr)
+        return 0, 1
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def choose_funsearch(conn, campaign_id: int, island: int, k: int, rng: random.Ra
     if max_born_at is not None:
         q = q.where(_P.c.born_at <= bindparam("mb"))
         params["mb"] = max_born_at
-    q = q.order_by(_P.c.fitness.desc(), _P.c.id).limit(bindparam("lim"))
+    q = q.order_by(_P.c.fitness.desc(), _P.c.born_at, _P.c.id).limit(bindparam("lim"))
     signature: Callable[[Mapping[str, Any], float], tuple] = opts["signature"] or case_signature
     clusters: dict[tuple, list[tuple[int, float, int]]] = {}
     for row in conn.execute(q, params):  # fittest first, so cluster order is deterministic

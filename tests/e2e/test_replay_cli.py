@@ -24,7 +24,7 @@ def test_replay_reproduces_a_recorded_campaign(tmp_path, monkeypatch):
     replayed = evolve.load_campaign("live-replay", db)
 
     def trace(c):
-        return [(p.seq, p.code, p.status, p.objective, p.model) for p in c.archive.programs(c.info.id, order="seq")
+        return [(p.seq, p.code, p.status, p.objective, p.model, p.reason) for p in c.archive.programs(c.info.id, order="seq")
                 if p.seq is not None]
 
     assert trace(replayed) == trace(original) and len(trace(original)) >= 8
