@@ -25,6 +25,7 @@ from archive.bulk import BulkMixin
 from archive.islands import IslandsMixin
 from archive.dedup import code_hash as hash_code
 from archive.leases import LeaseMixin
+from archive.publish import PublishMixin
 from archive.lineage import LineageMixin
 from archive.models import Campaign, LLMCallRow, Program, utcnow
 from archive.records import (
@@ -62,7 +63,7 @@ def _statuses(statuses: str | Iterable[str] | None) -> list[str] | None:
     return [statuses] if isinstance(statuses, str) else list(statuses)
 
 
-class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin):
+class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, PublishMixin):
     """Everything persistent about campaigns; see the package docstring for the model."""
 
     def __init__(self, url: str):
@@ -240,32 +241,6 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin):
         if calls:
             self._insert_calls(conn, values["campaign_id"], pid, values["seq"], calls, want_ids=False)
         return pid
-
-    def publish(self, programs: Iterable[ProgramRecord]) -> None:
-        """Make programs stored with ``publish=False`` count for sampling, in the given
-        order: ok ones get their island position, every one bumps its parents' child
-        counts. One transaction."""
-        programs = list(programs)
-        if not programs:
-            return
-
-        def tx(conn) -> None:
-            for p in programs:
-                if p.status == "ok":
-                    pos = self._next_positions(conn, p.campaign_id, p.island, 1)
-                    conn.execute(update(Program).where(Program.id == p.id, Program.ok_pos.is_(None))
-                                 .values(ok_pos=pos))
-                if p.parent_ids:
-                    conn.execute(S.BUMP_PARENTS, {"ids": sorted(set(p.parent_ids))})
-
-        self._write(tx)
-
-    def unpublished(self, campaign_id: int) -> list[ProgramRecord]:
-        """Ok programs stored with ``publish=False`` and not published yet (resume)."""
-        q = select(Program).where(Program.campaign_id == campaign_id, Program.status == "ok",
-                                  Program.ok_pos.is_(None)).order_by(Program.born_at, Program.id)
-        with self._read() as conn:
-            return [program_from_row(r) for r in conn.execute(q)]
 
     def _next_positions(self, conn, campaign_id: int, island: int, n: int) -> int:
         """Reserve ``n`` consecutive ok positions on an island; returns the first. The

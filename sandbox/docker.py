@@ -380,7 +380,8 @@ def remove_stale(client) -> int:
     docker_transport.remove_stale_sockets(_alive)  # the directories of an engine that crashed while starting one
     host = socket.gethostname()
     removed = 0
-    for c in client.containers.list(all=True, filters={"label": LABEL}):
+    # ignore_removed: another pool may remove its containers while we list them
+    for c in client.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True):
         owner_host, _, pid = c.labels.get(f"{LABEL}.owner", "").rpartition(":")
         if owner_host != host or not pid.isdigit() or _alive(int(pid)):
             continue

@@ -145,14 +145,14 @@ def test_counts_best_elites_and_listing(arc, campaign):
     assert arc.count(campaign.id, island=1) == 3 and arc.count(campaign.id, "ok", island=0) == 4
     assert arc.status_counts(campaign.id) == {"ok": 5, "error": 1, "timeout": 1, "duplicate": 1}
     assert arc.island_sizes(campaign.id) == {0: 4, 1: 1}
-    assert [p.id for p in arc.best(campaign.id, k=3)] == [ids[3], ids[1], ids[2]]
-    assert [p.id for p in arc.best(campaign.id, island=0)] == [ids[1]]  # tie 3.0: lowest id
-    assert [p.id for p in arc.elites(campaign.id, 0, 10)] == [ids[1], ids[2], ids[7], ids[0]]
+    assert [p.id for p in arc.best(campaign.id, k=3)] == [ids[3], ids[2], ids[1]]
+    assert [p.id for p in arc.best(campaign.id, island=0)] == [ids[2]]  # tie 3.0: the older (born_at 1 < 4)
+    assert [p.id for p in arc.elites(campaign.id, 0, 10)] == [ids[2], ids[1], ids[7], ids[0]]
     assert [p.id for p in arc.elites(campaign.id, 0, 10, max_born_at=1)] == [ids[2], ids[0]]
     assert arc.best(arc.create_campaign("empty", "toy", {}).id) == []
     assert [p.id for p in arc.programs(campaign.id)] == ids
     assert [p.id for p in arc.programs(campaign.id, order="-id", limit=2)] == [ids[7], ids[6]]
-    assert [p.id for p in arc.programs(campaign.id, status="ok", island=0, order="fitness")] == [ids[1], ids[2], ids[7], ids[0]]
+    assert [p.id for p in arc.programs(campaign.id, status="ok", island=0, order="fitness")] == [ids[2], ids[1], ids[7], ids[0]]
     assert [p.id for p in arc.programs(campaign.id, status=["error", "duplicate"])] == [ids[4], ids[6]]
     assert [p.id for p in arc.programs(campaign.id, after_id=ids[5], order="seq")] == ids[6:]
     assert arc.done_seqs(campaign.id) == set(range(8))
