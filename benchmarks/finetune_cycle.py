@@ -58,7 +58,7 @@ def main() -> None:
         with ScriptedLLMServer(toward_three) as server:
             c = evolve.create_campaign(QUADRATIC, storage=storage, name="ft", budget=a.budget, islands=2,
                                        sandbox="process", progress=False,
-                                       llm={"models": [{"spec": "openai:scripted", "base_url": server.openai_url}],
+                                       llm={"models": [{"spec": "openai:test-model", "base_url": server.openai_url}],
                                             "concurrency": 8})
             t = time.perf_counter()
             c.run()

@@ -54,7 +54,7 @@ class Campaign:
     def _open_evaluator(self) -> Evaluator:
         sandbox = wiring.make_sandbox(self.config)
         state = {**self.info.state, "sandbox": getattr(sandbox, "describe", lambda: sandbox.name)()}
-        self.archive.update_campaign(self.info.id, state=state)
+        self.info = self.archive.update_campaign(self.info.id, state=state)
         return Evaluator(self.problem, sandbox, self.config.time_limit, self.config.memory_mb, self.config.parsimony)
 
     def _ensure_seeded(self, evaluator: Evaluator) -> None:
@@ -120,7 +120,7 @@ class Campaign:
             "direction": self.problem.direction, "spend": self.archive.spend(cid),
             "islands": self.island_view(),
             "cells": self.cell_view(),
-            "sandbox": self.info.state.get("sandbox"),
+            "sandbox": self.archive.get_campaign(self.name).state.get("sandbox"),
         }
 
     def island_view(self) -> dict[int, dict[str, Any]]:

@@ -46,6 +46,8 @@ def run(
     config: Optional[Path] = typer.Option(None, help="TOML or YAML config file; flags override it."),
     case_set: Optional[str] = typer.Option(None, help="Named case set of the problem."),
     sandbox: Optional[str] = typer.Option(None, help="auto, process or docker."),
+    executor: Optional[str] = typer.Option(None, help="local (default) or ray: run evaluations on a Ray cluster."),
+    ray_address: Optional[str] = typer.Option(None, help="Ray cluster address for --executor ray (default: local Ray)."),
     selection: Optional[str] = typer.Option(None, help="tournament, fitness_proportional, dgm, uniform, best."),
     model: list[str] = typer.Option([], help="LLM operator model spec (repeat for an ensemble), e.g. openai:gpt-4o-mini."),
     max_cost: Optional[float] = typer.Option(None, help="Stop new LLM proposals once this many dollars are spent."),
@@ -61,7 +63,8 @@ def run(
 
     settings: dict[str, Any] = read_config_file(config) if config else {}
     flags = dict(budget=budget, time_limit=time_limit, islands=islands, workers=workers, seed=seed, storage=storage,
-                 case_set=case_set, sandbox=sandbox, selection=selection, finetune_every=finetune_every,
+                 case_set=case_set, sandbox=sandbox, executor=executor, ray_address=ray_address,
+                 selection=selection, finetune_every=finetune_every,
                  finetune_method=finetune_method, finetune_base=finetune_base)
     settings.update({k: v for k, v in flags.items() if v is not None})
     if model or max_cost is not None:

@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - during early development
     LLMConfig = dict  # type: ignore[misc,assignment]
 
 # Settings a resumed campaign may change; everything else must match the stored config.
-RESUMABLE_CHANGES = {"budget", "max_proposals", "workers", "storage", "sandbox", "progress"}
+RESUMABLE_CHANGES = {"budget", "max_proposals", "workers", "storage", "sandbox", "executor", "ray_address", "progress"}
 
 
 class Config(BaseModel):
@@ -67,6 +67,8 @@ class Config(BaseModel):
     finetune_steps: int | None = Field(None, ge=1, description="training steps per round (default: one epoch)")
 
     sandbox: Literal["auto", "process", "docker"] = "auto"
+    executor: Literal["local", "ray"] = Field("local", description="where evaluations run: here, or on a Ray cluster")
+    ray_address: str | None = Field(None, description="Ray cluster address (default: start a local Ray instance)")
     isolation: Literal["auto", "bwrap", "unshare", "none"] = "auto"
     docker_image: str | None = Field(None, description="image for the docker sandbox (default: offline host runtime)")
 

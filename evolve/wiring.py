@@ -23,6 +23,12 @@ def storage_paths(url: str) -> list[str]:
 
 def make_sandbox(config: Config):
     hide = sorted(set(storage_paths(config.storage) + [os.getcwd()]))
+    if config.executor == "ray":
+        from sandbox.ray_executor import RaySandbox
+
+        backend = "process" if config.sandbox == "auto" else config.sandbox
+        options = {"hide": hide, "isolation": config.isolation} if backend == "process" else {"hide": hide}
+        return RaySandbox(config.ray_address, backend=backend, **options)
     try:
         from sandbox.select import make_sandbox as select
     except ImportError:  # the Docker backend is not part of this install
