@@ -37,6 +37,7 @@ def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks and
 def run(
     problem: str = typer.Argument(..., help="Built-in name (see `evolve problems`), a directory with problem.py, or a .py file."),
     budget: Optional[int] = typer.Option(None, help="Child evaluations to run (default 200)."),
+    max_proposals: Optional[int] = typer.Option(None, help="Stop after this many proposals, evaluated or not."),
     time_limit: Optional[float] = typer.Option(None, help="Seconds per case (default: the problem's)."),
     islands: Optional[int] = typer.Option(None, help="Number of islands (default 4)."),
     workers: Optional[int] = typer.Option(None, help="Evaluations in parallel (default 2)."),
@@ -62,7 +63,7 @@ def run(
     from evolve.config import read_config_file
 
     settings: dict[str, Any] = read_config_file(config) if config else {}
-    flags = dict(budget=budget, time_limit=time_limit, islands=islands, workers=workers, seed=seed, storage=storage,
+    flags = dict(budget=budget, max_proposals=max_proposals, time_limit=time_limit, islands=islands, workers=workers, seed=seed, storage=storage,
                  case_set=case_set, sandbox=sandbox, executor=executor, ray_address=ray_address,
                  selection=selection, finetune_every=finetune_every,
                  finetune_method=finetune_method, finetune_base=finetune_base)
