@@ -92,7 +92,11 @@ class Campaign:
             loop = CampaignLoop(archive=self.archive, campaign=self.info, config=self.config, problem=self.problem,
                                 operator=operator, evaluator=evaluator, on_tell=on_tell, retrain=retrain)
             self.archive.update_campaign(self.info.id, status="running")
-            stats = await loop.run(self.config.budget)
+            try:
+                stats = await loop.run(self.config.budget)
+            except asyncio.CancelledError:  # Ctrl-C: everything stored so far stays; resume later
+                self.archive.update_campaign(self.info.id, status="stopped")
+                raise
             operator = loop.operator  # fine-tuning may have replaced it
             finished = stats.evaluations >= self.config.budget
             self.archive.update_campaign(self.info.id, status="finished" if finished else "stopped")

@@ -302,7 +302,9 @@ def db_upgrade(storage: str = typer.Argument(DEFAULT_STORAGE, help="Archive URL.
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click hands back typer.Exit codes in this mode
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except EvolveError as e:
         if STATE["debug"]:
             raise

@@ -88,3 +88,33 @@ def test_score_returning_non_numbers_is_caught_at_start(tmp_path):
         'def score(outputs, cases):\n    return {"v": "high"}\n')
     proc = evolve_cli("run", str(d), "--storage", f"sqlite:///{tmp_path}/n.db", cwd=tmp_path, check=False)
     assert proc.returncode == 2 and "must be a number" in proc.stderr
+
+
+def test_ctrl_c_stops_cleanly_and_resumes(tmp_path, quadratic):
+    db = tmp_path / "c.db"
+    args = ["run", quadratic, "--budget", "400", "--islands", "2", "--storage", f"sqlite:///{db}", "--no-progress",
+            "--sandbox", "process"]
+    proc = subprocess.Popen([sys.executable, "-m", "evolve", *args], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 120
+    while time.time() < deadline and not (db.exists() and _count(db) >= 5):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "run the same command again to resume" in out
+    assert "Traceback" not in out
+    con = sqlite3.connect(db)
+    assert con.execute("select status from campaigns").fetchone()[0] == "stopped"
+    con.close()
+    stored = _children(db)
+    evolve_cli(*[a if a != "400" else "30" for a in args], cwd=tmp_path)  # resume with a smaller budget
+    after = _children(db)
+    assert set(stored) <= set(after) and len({s for s, _, _ in after}) == len(after)
+
+
+def _count(db):
+    try:
+        return len(_children(db))
+    except sqlite3.OperationalError:
+        return 0
