@@ -8,9 +8,10 @@
 
 Determinism: proposal n draws its randomness from (seed, n) and sees only programs born
 at or before n - window, and it is issued only once every proposal up to n - window is
-stored. So the same seed, operator and budget give the same campaign whatever the
-timing, and a campaign killed at any point and resumed redoes exactly the proposals it
-had not stored.
+stored. Stored programs become sampleable ("published") in proposal order, and dedup
+prefers the earlier proposal, so the same seed, operator and budget give the same
+campaign whatever the timing, and a campaign killed at any point and resumed redoes
+exactly the proposals it had not stored.
 """
 
 from __future__ import annotations
