@@ -32,13 +32,13 @@ from sandbox import docker_image
 from sandbox.base import EvalJob, EvalResult, Sandbox
 from sandbox.channel import MAX_LINE, ProtocolChannel, run_job
 from sandbox import docker_transport
+from sandbox.docker_cleanup import LABEL, remove_stale
 from sandbox.docker_transport import AttachTransport, DirectTransport, HostSocket
 from sandbox.process import CLEAN_ENV
 
 log = logging.getLogger(__name__)
 
 _HERE = Path(__file__).parent
-LABEL = "evolve.sandbox"
 _OWNER = f"{socket.gethostname()}:{os.getpid()}"
 HEADROOM_MB = 64  # the worker itself, on top of the candidate's memory limit
 _BOOT = (
@@ -373,40 +373,10 @@ class DockerSandbox(Sandbox):
         self._finalizer()
 
 
-def remove_stale(client) -> int:
-    """Remove sandbox containers (and direct-socket directories) left by engines on this
-    host that are no longer running (a container created but never started outlives a
-    crash); returns how many containers."""
-    docker_transport.remove_stale_sockets(_alive)  # the directories of an engine that crashed while starting one
-    host = socket.gethostname()
-    removed = 0
-    # ignore_removed: another pool may remove its containers while we list them
-    for c in client.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True):
-        owner_host, _, pid = c.labels.get(f"{LABEL}.owner", "").rpartition(":")
-        if owner_host != host or not pid.isdigit() or _alive(int(pid)):
-            continue
-        try:
-            c.remove(force=True)
-            removed += 1
-        except Exception:
-            pass
-    return removed
-
-
 def _local_daemon(client) -> bool:
     """Whether the daemon is reached over a unix socket on this machine (so it can
     bind-mount a directory of ours)."""
     return str(getattr(client.api, "base_url", "")).startswith("http+docker://localhost")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
 
 
 def _remove_all(live: set) -> None:
