@@ -36,5 +36,5 @@ fi
 test -S /var/run/docker.sock || { echo "no /var/run/docker.sock" >&2; exit 1; }
 
 # The image is made from a tarball of mount points; the interpreter is bind-mounted.
-python -c "import docker" 2>/dev/null || python -m pip install -q "docker>=7"
-python -m sandbox.docker_image
+python -c "import docker, evolve.sandbox.docker_image" 2>/dev/null || python -m pip install -q -e ".[docker]"
+python -m evolve.sandbox.docker_image

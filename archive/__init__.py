@@ -1,6 +1,6 @@
 """Everything persistent: campaigns, programs, LLM calls, islands, events.
 
-    from archive import Archive
+    from evolve.archive import Archive
     with Archive("sqlite:///runs.db") as arc:       # or postgresql://user@host/db
         c = arc.create_campaign("bp", "bin_packing", {"islands": 4})
         p = arc.add_program(c.id, code=seed, island=0, status="ok", objective=0.9, fitness=0.9)
@@ -11,13 +11,13 @@ Opening an archive creates or migrates its schema (alembic, shipped in
 dataclasses (``ProgramRecord``, ``CampaignInfo``, ...), never ORM objects.
 
 Quality-diversity policies (MAP-Elites grids, novelty, FunSearch clusters, embedding
-near-duplicates) live in ``archive.policies``; island leases for several workers are
+near-duplicates) live in ``evolve.archive.policies``; island leases for several workers are
 ``Archive.acquire_island`` / ``renew_island`` / ``release_island``.
 """
 
-from archive.db import normalize_url, upgrade
-from archive.dedup import code_hash
-from archive.records import (
+from evolve.archive.db import normalize_url, upgrade
+from evolve.archive.dedup import code_hash
+from evolve.archive.records import (
     STATUSES,
     CampaignInfo,
     EventRecord,
@@ -25,8 +25,8 @@ from archive.records import (
     LLMCallRecord,
     ProgramRecord,
 )
-from archive.sampling import STRATEGIES
-from archive.store import Archive, SeqConflict
+from evolve.archive.sampling import STRATEGIES
+from evolve.archive.store import Archive, SeqConflict
 
 __all__ = [
     "Archive",

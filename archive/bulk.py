@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from archive import statements as S
-from archive.dedup import code_hash
-from archive.models import utcnow
-from archive.records import STATUSES, clean_json
+from evolve.archive import statements as S
+from evolve.archive.dedup import code_hash
+from evolve.archive.models import utcnow
+from evolve.archive.records import STATUSES, clean_json
 
 
 class BulkMixin:
@@ -46,15 +46,41 @@ class BulkMixin:
     def _bulk_values(self, campaign_id: int, row: Mapping[str, Any]) -> dict:
         if row.get("status") not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {row.get('status')!r}")
-        v = {k: row.get(k) for k in ("seq", "model", "reason", "objective", "fitness", "feedback", "thought",
-                                     "stdout", "eval_time", "proposal_time", "duplicate_of")}
-        v.update(campaign_id=campaign_id, island=int(row["island"]), status=row["status"], code=row["code"],
-                 code_hash=row.get("code_hash") or code_hash(row["code"]), born_at=int(row.get("born_at") or 0),
-                 generation=int(row.get("generation", 0)), parent_ids=[int(p) for p in row.get("parent_ids", ())],
-                 operator=row.get("operator", ""), metrics=clean_json(dict(row.get("metrics") or {})),
-                 descriptor=None if row.get("descriptor") is None else clean_json(dict(row["descriptor"])),
-                 input_tokens=int(row.get("input_tokens", 0)), output_tokens=int(row.get("output_tokens", 0)),
-                 cost=float(row.get("cost", 0.0)), n_children=0, ok_pos=None, created_at=utcnow())
+        v = {
+            k: row.get(k)
+            for k in (
+                "seq",
+                "model",
+                "reason",
+                "objective",
+                "fitness",
+                "feedback",
+                "thought",
+                "stdout",
+                "eval_time",
+                "proposal_time",
+                "duplicate_of",
+            )
+        }
+        v.update(
+            campaign_id=campaign_id,
+            island=int(row["island"]),
+            status=row["status"],
+            code=row["code"],
+            code_hash=row.get("code_hash") or code_hash(row["code"]),
+            born_at=int(row.get("born_at") or 0),
+            generation=int(row.get("generation", 0)),
+            parent_ids=[int(p) for p in row.get("parent_ids", ())],
+            operator=row.get("operator", ""),
+            metrics=clean_json(dict(row.get("metrics") or {})),
+            descriptor=None if row.get("descriptor") is None else clean_json(dict(row["descriptor"])),
+            input_tokens=int(row.get("input_tokens", 0)),
+            output_tokens=int(row.get("output_tokens", 0)),
+            cost=float(row.get("cost", 0.0)),
+            n_children=0,
+            ok_pos=None,
+            created_at=utcnow(),
+        )
         if v["status"] == "ok" and v["fitness"] is None:
             raise ValueError("a program with status 'ok' needs a fitness")
         return v
@@ -75,8 +101,11 @@ class BulkMixin:
             conn.execute(S.INSERT_PROGRAMS_PLAIN, batch)
         else:
             ids = conn.execute(S.INSERT_PROGRAMS, batch).scalars().all()
-        links = [{"child_id": pid, "rank": i, "parent_id": p}
-                 for pid, v in zip(ids, batch) for i, p in enumerate(v["parent_ids"])]
+        links = [
+            {"child_id": pid, "rank": i, "parent_id": p}
+            for pid, v in zip(ids, batch)
+            for i, p in enumerate(v["parent_ids"])
+        ]
         if links:
             conn.execute(S.INSERT_LINKS, links)
             counts: dict[int, int] = {}

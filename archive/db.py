@@ -41,7 +41,7 @@ def normalize_url(url: str) -> str:
         return "sqlite:///" + str(Path(url).expanduser().absolute())
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -59,13 +59,15 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StorageError(f"cannot parse storage URL {url!r}: use e.g. sqlite:///runs.db or postgresql://user@host/db") from None
+        raise StorageError(
+            f"cannot parse storage URL {url!r}: use e.g. sqlite:///runs.db or postgresql://user@host/db"
+        ) from None
     try:
         if parsed.get_backend_name() == "sqlite":
             return _sqlite_engine(parsed)
         return create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=16)
     except (NoSuchModuleError, ModuleNotFoundError) as e:
-        hint = " (pip install 'evolve[postgres]')" if parsed.get_backend_name() == "postgresql" else ""
+        hint = " (pip install 'evolve-search[postgres]')" if parsed.get_backend_name() == "postgresql" else ""
         raise StorageError(f"no database driver for {safe_url(url)}{hint}: {e}") from None
 
 

@@ -4,37 +4,48 @@ from __future__ import annotations
 
 from sqlalchemy import insert, select
 
-from archive.models import Event, Island, utcnow
-from archive.records import EventRecord, clean_json, event_from_row
+from evolve.archive.models import Event, Island, utcnow
+from evolve.archive.records import EventRecord, clean_json, event_from_row
 
 
 class IslandsMixin:
     def get_island_state(self, campaign_id: int, island: int) -> dict:
         with self._read() as conn:
-            state = conn.execute(select(Island.state).where(Island.campaign_id == campaign_id,
-                                                            Island.island == island)).scalar()
+            state = conn.execute(
+                select(Island.state).where(Island.campaign_id == campaign_id, Island.island == island)
+            ).scalar()
         return dict(state or {})
 
     def island_states(self, campaign_id: int) -> dict[int, dict]:
         with self._read() as conn:
-            rows = conn.execute(select(Island.island, Island.state).where(Island.campaign_id == campaign_id)
-                                .order_by(Island.island))
+            rows = conn.execute(
+                select(Island.island, Island.state).where(Island.campaign_id == campaign_id).order_by(Island.island)
+            )
             return {i: dict(s or {}) for i, s in rows}
 
     def island_sizes(self, campaign_id: int) -> dict[int, int]:
         """Ok programs per island, from the islands' counters (no scan: cheap at any
         size, unlike ``count``)."""
         with self._read() as conn:
-            rows = conn.execute(select(Island.island, Island.n_ok).where(Island.campaign_id == campaign_id)
-                                .order_by(Island.island))
+            rows = conn.execute(
+                select(Island.island, Island.n_ok).where(Island.campaign_id == campaign_id).order_by(Island.island)
+            )
             return {int(i): int(n) for i, n in rows}
 
     def set_island_state(self, campaign_id: int, island: int, state: dict) -> None:
         state = clean_json(dict(state))
         now = utcnow()
-        self._write(lambda c: c.execute(self._upsert(
-            c, Island.__table__, dict(campaign_id=campaign_id, island=island, state=state, n_ok=0, updated_at=now),
-            ["campaign_id", "island"], {"state": state, "updated_at": now})))
+        self._write(
+            lambda c: c.execute(
+                self._upsert(
+                    c,
+                    Island.__table__,
+                    dict(campaign_id=campaign_id, island=island, state=state, n_ok=0, updated_at=now),
+                    ["campaign_id", "island"],
+                    {"state": state, "updated_at": now},
+                )
+            )
+        )
 
     def log_event(self, campaign_id: int, kind: str, data: dict | None = None) -> int:
         values = dict(campaign_id=campaign_id, kind=kind, data=clean_json(dict(data or {})), created_at=utcnow())

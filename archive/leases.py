@@ -14,8 +14,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import and_, or_, select, update
 
-from archive.models import Island, utcnow
-from archive.records import IslandLease
+from evolve.archive.models import Island, utcnow
+from evolve.archive.records import IslandLease
 
 _t = Island.__table__
 
@@ -25,8 +25,9 @@ def _free(now: float):
 
 
 class LeaseMixin:
-    def acquire_island(self, campaign_id: int, worker: str, ttl: float,
-                       islands: Iterable[int] | None = None) -> int | None:
+    def acquire_island(
+        self, campaign_id: int, worker: str, ttl: float, islands: Iterable[int] | None = None
+    ) -> int | None:
         """Lease the lowest-numbered free island to ``worker`` for ``ttl`` seconds and
         return it, or None when every island is leased. ``islands`` (the campaign's
         island numbers) creates rows for islands not seen yet and limits the choice."""
@@ -48,30 +49,42 @@ class LeaseMixin:
             island = conn.execute(q).scalar()
             if island is None:
                 return None
-            done = conn.execute(update(_t).where(_t.c.campaign_id == campaign_id, _t.c.island == island, _free(now))
-                                .values(lease_owner=worker, lease_expires=now + ttl, heartbeat_at=now,
-                                        updated_at=utcnow())).rowcount
+            done = conn.execute(
+                update(_t)
+                .where(_t.c.campaign_id == campaign_id, _t.c.island == island, _free(now))
+                .values(lease_owner=worker, lease_expires=now + ttl, heartbeat_at=now, updated_at=utcnow())
+            ).rowcount
             return island if done == 1 else None
 
         return self._write(tx)
 
     def renew_island(self, campaign_id: int, island: int, worker: str, ttl: float) -> bool:
         """Extend ``worker``'s lease; False if it no longer holds it (expired and taken)."""
+
         def tx(conn) -> bool:
             now = time.time()
             mine = and_(_t.c.campaign_id == campaign_id, _t.c.island == island, _t.c.lease_owner == worker)
             # An expired lease nobody took yet may still be renewed by its owner.
-            return conn.execute(update(_t).where(mine).values(
-                lease_expires=now + ttl, heartbeat_at=now)).rowcount == 1
+            return conn.execute(update(_t).where(mine).values(lease_expires=now + ttl, heartbeat_at=now)).rowcount == 1
 
         return self._write(tx)
 
     def release_island(self, campaign_id: int, island: int, worker: str) -> bool:
         """Give the island back; False if ``worker`` did not hold it."""
+
         def tx(conn) -> bool:
-            return conn.execute(update(_t).where(
-                _t.c.campaign_id == campaign_id, _t.c.island == island, _t.c.lease_owner == worker,
-            ).values(lease_owner=None, lease_expires=None)).rowcount == 1
+            return (
+                conn.execute(
+                    update(_t)
+                    .where(
+                        _t.c.campaign_id == campaign_id,
+                        _t.c.island == island,
+                        _t.c.lease_owner == worker,
+                    )
+                    .values(lease_owner=None, lease_expires=None)
+                ).rowcount
+                == 1
+            )
 
         return self._write(tx)
 
@@ -79,12 +92,19 @@ class LeaseMixin:
         """Every island row of the campaign with its current lease (expired ones too)."""
         with self._read() as conn:
             rows = conn.execute(select(_t).where(_t.c.campaign_id == campaign_id).order_by(_t.c.island))
-            return [IslandLease(r.campaign_id, r.island, r.lease_owner, r.lease_expires, r.heartbeat_at,
-                                dict(r.state or {})) for r in rows]
+            return [
+                IslandLease(
+                    r.campaign_id, r.island, r.lease_owner, r.lease_expires, r.heartbeat_at, dict(r.state or {})
+                )
+                for r in rows
+            ]
 
     def _insert_ignore_island(self, conn, campaign_id: int, island: int):
         from sqlalchemy.dialects import postgresql, sqlite
 
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        return dialect.insert(_t).values(campaign_id=campaign_id, island=island, state={}, n_ok=0,
-                                         updated_at=utcnow()).on_conflict_do_nothing()
+        return (
+            dialect.insert(_t)
+            .values(campaign_id=campaign_id, island=island, state={}, n_ok=0, updated_at=utcnow())
+            .on_conflict_do_nothing()
+        )

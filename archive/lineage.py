@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Integer, literal, select
 
-from archive.models import Program, ProgramParent
-from archive.records import ProgramRecord, program_from_row
+from evolve.archive.models import Program, ProgramParent
+from evolve.archive.records import ProgramRecord, program_from_row
 
 _MAX_DEPTH = 1_000_000  # guards a malformed (cyclic) parent chain
 _pp = ProgramParent.__table__
@@ -15,11 +15,14 @@ class LineageMixin:
     def lineage(self, program_id: int) -> list[ProgramRecord]:
         """The primary line (first parent each step) from the seed down to the program
         itself: ``[seed, ..., parent, program]``. Empty if the program is unknown."""
-        chain = select(literal(program_id, BigInteger).label("id"), literal(0, Integer).label("depth")) \
-            .cte("chain", recursive=True)
+        chain = select(literal(program_id, BigInteger).label("id"), literal(0, Integer).label("depth")).cte(
+            "chain", recursive=True
+        )
         chain = chain.union_all(
-            select(_pp.c.parent_id, chain.c.depth + 1)
-            .where(_pp.c.child_id == chain.c.id, _pp.c.rank == 0, chain.c.depth < _MAX_DEPTH))
+            select(_pp.c.parent_id, chain.c.depth + 1).where(
+                _pp.c.child_id == chain.c.id, _pp.c.rank == 0, chain.c.depth < _MAX_DEPTH
+            )
+        )
         q = select(Program).join(chain, Program.id == chain.c.id).order_by(chain.c.depth.desc())
         with self._read() as conn:
             return [program_from_row(r) for r in conn.execute(q)]
@@ -34,8 +37,11 @@ class LineageMixin:
 
     def children(self, program_id: int) -> list[ProgramRecord]:
         """Programs that list this one among their parents, by id."""
-        q = select(Program).where(Program.id.in_(select(_pp.c.child_id).where(_pp.c.parent_id == program_id))) \
+        q = (
+            select(Program)
+            .where(Program.id.in_(select(_pp.c.child_id).where(_pp.c.parent_id == program_id)))
             .order_by(Program.id)
+        )
         with self._read() as conn:
             return [program_from_row(r) for r in conn.execute(q)]
 

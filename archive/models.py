@@ -1,7 +1,7 @@
 """The archive's tables as SQLAlchemy 2.x ORM models.
 
 These classes describe the schema; the migrations under ``archive/migrations`` create
-it (a test checks that the two agree). The facade in ``archive.store`` runs Core
+it (a test checks that the two agree). The facade in ``evolve.archive.store`` runs Core
 statements against these tables and hands callers plain dataclasses, never ORM objects.
 
 The indexes exist for the hot paths at a million programs: adding (unique seq), dedup
@@ -12,7 +12,7 @@ and lineage (``program_parents``).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -45,15 +45,15 @@ class UTCDateTime(TypeDecorator):
 
     def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
         if value is not None and value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return value
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        return value.replace(tzinfo=timezone.utc) if value is not None else None
+        return value.replace(tzinfo=UTC) if value is not None else None
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):

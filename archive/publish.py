@@ -12,9 +12,9 @@ from collections.abc import Iterable
 
 from sqlalchemy import select, update
 
-from archive import statements as S
-from archive.models import Program
-from archive.records import ProgramRecord, program_from_row
+from evolve.archive import statements as S
+from evolve.archive.models import Program
+from evolve.archive.records import ProgramRecord, program_from_row
 
 
 class PublishMixin:
@@ -30,8 +30,7 @@ class PublishMixin:
             for p in programs:
                 if p.status == "ok":
                     pos = self._next_positions(conn, p.campaign_id, p.island, 1)
-                    conn.execute(update(Program).where(Program.id == p.id, Program.ok_pos.is_(None))
-                                 .values(ok_pos=pos))
+                    conn.execute(update(Program).where(Program.id == p.id, Program.ok_pos.is_(None)).values(ok_pos=pos))
                 if p.parent_ids:
                     conn.execute(S.BUMP_PARENTS, {"ids": sorted(set(p.parent_ids))})
 
@@ -39,8 +38,10 @@ class PublishMixin:
 
     def unpublished(self, campaign_id: int) -> list[ProgramRecord]:
         """Ok programs stored with ``publish=False`` and not published yet (resume)."""
-        q = select(Program).where(Program.campaign_id == campaign_id, Program.status == "ok",
-                                  Program.ok_pos.is_(None)).order_by(Program.born_at, Program.id)
+        q = (
+            select(Program)
+            .where(Program.campaign_id == campaign_id, Program.status == "ok", Program.ok_pos.is_(None))
+            .order_by(Program.born_at, Program.id)
+        )
         with self._read() as conn:
             return [program_from_row(r) for r in conn.execute(q)]
-

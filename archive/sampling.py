@@ -29,11 +29,11 @@ randomness only comes from ``rng``). None of them reads the whole island into Py
     The ``k`` fittest (no randomness).
 ``novelty`` (options ``pool`` = 256, ``k_nn`` = 10, ``keys`` = all shared)
     Among the pool's fittest programs, weight = kNN novelty of the program's
-    descriptor within the pool (``archive.policies.novelty``; programs without a
+    descriptor within the pool (``evolve.archive.policies.novelty``; programs without a
     descriptor use the built-in code descriptors): diverse elites get picked.
 ``funsearch`` (options ``pool`` = 2048, ``t_init`` = 0.1, ``period`` = 30000, ``signature``)
     FunSearch signature clusters with Boltzmann sampling and short programs preferred
-    (``archive.policies.clusters``).
+    (``evolve.archive.policies.clusters``).
 
 Weighted picks of several parents are sequential draws without replacement.
 """
@@ -47,8 +47,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from archive import statements as S
-from archive.records import ProgramRecord, program_from_row
+from evolve.archive import statements as S
+from evolve.archive.records import ProgramRecord, program_from_row
 
 STRATEGIES = ("tournament", "fitness_proportional", "dgm", "uniform", "best", "novelty", "funsearch")
 _OPTIONS = {
@@ -187,8 +187,8 @@ def linear_rank_weights(fitness: Sequence[float], pressure: float) -> list[float
         end = start
         while end + 1 < m and fitness[end + 1] == fitness[start]:
             end += 1
-        mean = math.fsum(raw[start:end + 1]) / (end + 1 - start)
-        out[start:end + 1] = [mean] * (end + 1 - start)
+        mean = math.fsum(raw[start : end + 1]) / (end + 1 - start)
+        out[start : end + 1] = [mean] * (end + 1 - start)
         start = end + 1
     return out
 
@@ -207,11 +207,18 @@ def dgm_weights(pool: Sequence[Candidate], top_m: int, lam: float, scale: float 
 
 
 class SamplingMixin:
-    def sample_parents(self, campaign_id: int, island: int, k: int, strategy: str = "tournament",
-                       rng: random.Random | None = None, max_born_at: int | None = None,
-                       options: Mapping[str, Any] | None = None) -> list[ProgramRecord]:
+    def sample_parents(
+        self,
+        campaign_id: int,
+        island: int,
+        k: int,
+        strategy: str = "tournament",
+        rng: random.Random | None = None,
+        max_born_at: int | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> list[ProgramRecord]:
         """Up to ``k`` distinct ok programs of ``island`` chosen by ``strategy`` (see
-        ``archive.sampling``); deterministic given ``rng``'s state and the archive."""
+        ``evolve.archive.sampling``); deterministic given ``rng``'s state and the archive."""
         opts = resolve_options(strategy, options)
         rng = rng if rng is not None else random.Random()
         if k <= 0:
@@ -242,7 +249,7 @@ def _choose(conn, campaign_id, island, k, strategy, rng, max_born_at, opts) -> l
             chosen.append(max(contestants, key=lambda c: (c.fitness, -c.id)).id)
         return chosen
     if strategy == "funsearch":
-        from archive.policies.clusters import choose_funsearch
+        from evolve.archive.policies.clusters import choose_funsearch
 
         size = IslandDraws(conn, campaign_id, island, max_born_at).n
         return choose_funsearch(conn, campaign_id, island, k, rng, max_born_at, opts, size)
@@ -259,7 +266,7 @@ def _choose(conn, campaign_id, island, k, strategy, rng, max_born_at, opts) -> l
 
 
 def _novelty_weights(conn, pool: list[Candidate], k_nn: int, keys) -> list[float]:
-    from archive.policies.novelty import descriptor_matrix, knn_novelty, program_descriptor
+    from evolve.archive.policies.novelty import descriptor_matrix, knn_novelty, program_descriptor
 
     rows = {r.id: r for r in conn.execute(S.DESCRIPTORS_BY_ID, {"ids": [c.id for c in pool]})}
     descs = [program_descriptor(rows[c.id].descriptor, rows[c.id].code) for c in pool]

@@ -12,23 +12,23 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from archive import db
-from archive import statements as S
-from archive.bulk import BulkMixin
-from archive.islands import IslandsMixin
-from archive.dedup import code_hash as hash_code
-from archive.leases import LeaseMixin
-from archive.publish import PublishMixin
-from archive.lineage import LineageMixin
-from archive.models import Campaign, LLMCallRow, Program, utcnow
-from archive.records import (
+from evolve.archive import db
+from evolve.archive import statements as S
+from evolve.archive.bulk import BulkMixin
+from evolve.archive.dedup import code_hash as hash_code
+from evolve.archive.islands import IslandsMixin
+from evolve.archive.leases import LeaseMixin
+from evolve.archive.lineage import LineageMixin
+from evolve.archive.models import Campaign, LLMCallRow, Program, utcnow
+from evolve.archive.publish import PublishMixin
+from evolve.archive.records import (
     STATUSES,
     CampaignInfo,
     LLMCallRecord,
@@ -39,7 +39,7 @@ from archive.records import (
     program_from_row,
     restore_floats,
 )
-from archive.sampling import SamplingMixin
+from evolve.archive.sampling import SamplingMixin
 from evolve.errors import ConfigError, StorageError
 
 log = logging.getLogger(__name__)
@@ -78,13 +78,16 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, 
         self.dialect = self._engine.dialect.name
         # PostgreSQL reads need no transaction (each statement sees committed data);
         # autocommit saves the BEGIN and ROLLBACK round trips on every call.
-        self._read_engine = (self._engine.execution_options(isolation_level="AUTOCOMMIT")
-                             if self.dialect == "postgresql" else self._engine)
+        self._read_engine = (
+            self._engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.dialect == "postgresql"
+            else self._engine
+        )
 
     def close(self) -> None:
         self._engine.dispose()
 
-    def __enter__(self) -> "Archive":
+    def __enter__(self) -> Archive:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -127,13 +130,27 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, 
 
     def create_campaign(self, name: str, problem: str, config: dict) -> CampaignInfo:
         now = utcnow()
-        values = dict(name=name, problem=problem, config=clean_json(dict(config)), status="created", state={},
-                      spent_input_tokens=0, spent_output_tokens=0, spent_cost=0.0, n_calls=0,
-                      created_at=now, updated_at=now)
+        values = dict(
+            name=name,
+            problem=problem,
+            config=clean_json(dict(config)),
+            status="created",
+            state={},
+            spent_input_tokens=0,
+            spent_output_tokens=0,
+            spent_cost=0.0,
+            n_calls=0,
+            created_at=now,
+            updated_at=now,
+        )
         try:
-            cid = self._write(lambda c: c.execute(insert(Campaign).values(**values).returning(Campaign.id)).scalar_one())
+            cid = self._write(
+                lambda c: c.execute(insert(Campaign).values(**values).returning(Campaign.id)).scalar_one()
+            )
         except IntegrityError:
-            raise ConfigError(f"a campaign named {name!r} already exists in this archive: resume it or pick another name") from None
+            raise ConfigError(
+                f"a campaign named {name!r} already exists in this archive: resume it or pick another name"
+            ) from None
         return self.get_campaign_by_id(cid)
 
     def get_campaign(self, name: str) -> CampaignInfo | None:
@@ -150,8 +167,9 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, 
         with self._read() as conn:
             return [campaign_from_row(r) for r in conn.execute(select(Campaign).order_by(Campaign.id))]
 
-    def update_campaign(self, campaign_id: int, *, status: str | None = None, state: dict | None = None,
-                        config: dict | None = None) -> CampaignInfo:
+    def update_campaign(
+        self, campaign_id: int, *, status: str | None = None, state: dict | None = None, config: dict | None = None
+    ) -> CampaignInfo:
         values: dict[str, Any] = {"updated_at": utcnow()}
         if status is not None:
             values["status"] = status
@@ -159,23 +177,46 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, 
             values["state"] = clean_json(dict(state))
         if config is not None:
             values["config"] = clean_json(dict(config))
-        n = self._write(lambda c: c.execute(update(Campaign).where(Campaign.id == campaign_id).values(**values)).rowcount)
+        n = self._write(
+            lambda c: c.execute(update(Campaign).where(Campaign.id == campaign_id).values(**values)).rowcount
+        )
         if n != 1:
             raise ValueError(f"no campaign with id {campaign_id}")
         return self.get_campaign_by_id(campaign_id)
 
     # -- adding programs ----------------------------------------------------------
 
-    def add_program(self, campaign_id: int, *, code: str | None, island: int, status: str, seq: int | None = None,
-                    born_at: int | None = None, generation: int = 0, parent_ids: Iterable[int] = (),
-                    operator: str = "", model: str | None = None, reason: str | None = None,
-                    metrics: Mapping[str, float] | None = None, objective: float | None = None,
-                    fitness: float | None = None, descriptor: Mapping[str, Any] | None = None,
-                    feedback: str | None = None, thought: str | None = None, stdout: str | None = None,
-                    eval_time: float | None = None, proposal_time: float | None = None,
-                    input_tokens: int = 0, output_tokens: int = 0, cost: float = 0.0,
-                    duplicate_of: int | None = None, llm_calls: Iterable[Any] = (),
-                    code_hash: str | None = None, publish: bool = True) -> ProgramRecord:
+    def add_program(
+        self,
+        campaign_id: int,
+        *,
+        code: str | None,
+        island: int,
+        status: str,
+        seq: int | None = None,
+        born_at: int | None = None,
+        generation: int = 0,
+        parent_ids: Iterable[int] = (),
+        operator: str = "",
+        model: str | None = None,
+        reason: str | None = None,
+        metrics: Mapping[str, float] | None = None,
+        objective: float | None = None,
+        fitness: float | None = None,
+        descriptor: Mapping[str, Any] | None = None,
+        feedback: str | None = None,
+        thought: str | None = None,
+        stdout: str | None = None,
+        eval_time: float | None = None,
+        proposal_time: float | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cost: float = 0.0,
+        duplicate_of: int | None = None,
+        llm_calls: Iterable[Any] = (),
+        code_hash: str | None = None,
+        publish: bool = True,
+    ) -> ProgramRecord:
         """Store one program, its LLM calls and its parents' child counts atomically.
 
         ``code`` may be None for a rejected proposal (stored as "").
@@ -202,16 +243,34 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, 
             output_tokens = sum(int(c.output_tokens or 0) for c in calls)
             cost = float(sum(float(c.cost or 0.0) for c in calls))
         values = dict(
-            campaign_id=campaign_id, seq=seq, born_at=int(born_at or 0), island=int(island),
-            generation=int(generation), code=code, code_hash=code_hash or hash_code(code),
-            parent_ids=[int(p) for p in parent_ids], operator=operator or "", model=model, status=status,
-            reason=reason, metrics=clean_json(dict(metrics or {})),
+            campaign_id=campaign_id,
+            seq=seq,
+            born_at=int(born_at or 0),
+            island=int(island),
+            generation=int(generation),
+            code=code,
+            code_hash=code_hash or hash_code(code),
+            parent_ids=[int(p) for p in parent_ids],
+            operator=operator or "",
+            model=model,
+            status=status,
+            reason=reason,
+            metrics=clean_json(dict(metrics or {})),
             objective=None if objective is None else float(objective),
             fitness=None if fitness is None else float(fitness),
             descriptor=None if descriptor is None else clean_json(dict(descriptor)),
-            feedback=feedback, thought=thought, stdout=stdout, eval_time=eval_time, proposal_time=proposal_time,
-            input_tokens=int(input_tokens), output_tokens=int(output_tokens), cost=float(cost),
-            duplicate_of=duplicate_of, n_children=0, ok_pos=None, created_at=utcnow(),
+            feedback=feedback,
+            thought=thought,
+            stdout=stdout,
+            eval_time=eval_time,
+            proposal_time=proposal_time,
+            input_tokens=int(input_tokens),
+            output_tokens=int(output_tokens),
+            cost=float(cost),
+            duplicate_of=duplicate_of,
+            n_children=0,
+            ok_pos=None,
+            created_at=utcnow(),
         )
 
         def tx(conn) -> int:
@@ -247,37 +306,66 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, 
         island row's counter is bumped atomically (a row lock on PostgreSQL, the write
         lock on SQLite), so positions stay dense and unique under concurrency."""
         stmt = S.bump_island(conn.dialect.name)
-        return conn.execute(stmt, {"cid": campaign_id, "isl": island, "n": n, "st": {}, "now": utcnow()}).scalar_one() - n
+        return (
+            conn.execute(stmt, {"cid": campaign_id, "isl": island, "n": n, "st": {}, "now": utcnow()}).scalar_one() - n
+        )
 
-    def _insert_calls(self, conn, campaign_id: int, program_id: int | None, seq: int | None, calls: list,
-                      want_ids: bool = True) -> list[int]:
+    def _insert_calls(
+        self, conn, campaign_id: int, program_id: int | None, seq: int | None, calls: list, want_ids: bool = True
+    ) -> list[int]:
         now = utcnow()
-        rows = [dict(campaign_id=campaign_id, program_id=program_id, seq=seq, model=str(c.model or ""),
-                     purpose=getattr(c, "purpose", None) or "propose", prompt=clean_json(c.prompt),
-                     response=c.response, input_tokens=int(c.input_tokens or 0),
-                     output_tokens=int(c.output_tokens or 0), cost=float(c.cost or 0.0),
-                     latency=float(getattr(c, "latency", 0.0) or 0.0), error=getattr(c, "error", None),
-                     created_at=now) for c in calls]
+        rows = [
+            dict(
+                campaign_id=campaign_id,
+                program_id=program_id,
+                seq=seq,
+                model=str(c.model or ""),
+                purpose=getattr(c, "purpose", None) or "propose",
+                prompt=clean_json(c.prompt),
+                response=c.response,
+                input_tokens=int(c.input_tokens or 0),
+                output_tokens=int(c.output_tokens or 0),
+                cost=float(c.cost or 0.0),
+                latency=float(getattr(c, "latency", 0.0) or 0.0),
+                error=getattr(c, "error", None),
+                created_at=now,
+            )
+            for c in calls
+        ]
         if want_ids:
             ids = list(conn.execute(S.INSERT_CALLS, rows).scalars())
         else:  # the cheaper plain INSERT (a single row needs no executemany either)
             ids = []
             conn.execute(S.INSERT_CALLS_PLAIN, rows if len(rows) > 1 else rows[0])
-        conn.execute(S.ADD_SPEND, {"cid": campaign_id, "d_in": sum(r["input_tokens"] for r in rows),
-                                   "d_out": sum(r["output_tokens"] for r in rows),
-                                   "d_cost": math.fsum(r["cost"] for r in rows), "d_calls": len(rows)})
+        conn.execute(
+            S.ADD_SPEND,
+            {
+                "cid": campaign_id,
+                "d_in": sum(r["input_tokens"] for r in rows),
+                "d_out": sum(r["output_tokens"] for r in rows),
+                "d_cost": math.fsum(r["cost"] for r in rows),
+                "d_calls": len(rows),
+            },
+        )
         return ids
 
     def _explain_integrity(self, campaign_id: int, seq: int | None) -> None:
         with self._read() as conn:
-            if seq is not None and conn.execute(select(Program.id).where(
-                    Program.campaign_id == campaign_id, Program.seq == seq)).first():
-                raise SeqConflict(f"campaign {campaign_id} already has a program with seq {seq}; nothing was stored") from None
+            if (
+                seq is not None
+                and conn.execute(
+                    select(Program.id).where(Program.campaign_id == campaign_id, Program.seq == seq)
+                ).first()
+            ):
+                raise SeqConflict(
+                    f"campaign {campaign_id} already has a program with seq {seq}; nothing was stored"
+                ) from None
             if not conn.execute(select(Campaign.id).where(Campaign.id == campaign_id)).first():
                 raise ValueError(f"no campaign with id {campaign_id}") from None
 
-    def add_llm_calls(self, campaign_id: int, calls: Iterable[Any], *, program_id: int | None = None,
-                      seq: int | None = None) -> list[int]:
+    def add_llm_calls(
+        self, campaign_id: int, calls: Iterable[Any], *, program_id: int | None = None, seq: int | None = None
+    ) -> list[int]:
         """Record calls that produced no program (reflection, failed proposals)."""
         calls = list(calls)
         if not calls:
@@ -308,8 +396,11 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, 
 
     def done_seqs(self, campaign_id: int) -> set[int]:
         with self._read() as conn:
-            return set(conn.execute(select(Program.seq).where(
-                Program.campaign_id == campaign_id, Program.seq.is_not(None))).scalars())
+            return set(
+                conn.execute(
+                    select(Program.seq).where(Program.campaign_id == campaign_id, Program.seq.is_not(None))
+                ).scalars()
+            )
 
     def count(self, campaign_id: int, statuses: str | Iterable[str] | None = None, island: int | None = None) -> int:
         q = select(func.count()).select_from(Program).where(Program.campaign_id == campaign_id)
@@ -322,15 +413,19 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, 
 
     def status_counts(self, campaign_id: int) -> dict[str, int]:
         with self._read() as conn:
-            rows = conn.execute(select(Program.status, func.count()).where(Program.campaign_id == campaign_id)
-                                .group_by(Program.status))
+            rows = conn.execute(
+                select(Program.status, func.count()).where(Program.campaign_id == campaign_id).group_by(Program.status)
+            )
             return {status: int(n) for status, n in rows}
 
     def spend(self, campaign_id: int) -> dict[str, Any]:
         """Totals over every recorded LLM call of the campaign (kept as running sums)."""
         with self._read() as conn:
-            row = conn.execute(select(Campaign.spent_input_tokens, Campaign.spent_output_tokens,
-                                      Campaign.spent_cost, Campaign.n_calls).where(Campaign.id == campaign_id)).first()
+            row = conn.execute(
+                select(
+                    Campaign.spent_input_tokens, Campaign.spent_output_tokens, Campaign.spent_cost, Campaign.n_calls
+                ).where(Campaign.id == campaign_id)
+            ).first()
         if row is None:
             raise ValueError(f"no campaign with id {campaign_id}")
         return {"input_tokens": int(row[0]), "output_tokens": int(row[1]), "cost": float(row[2]), "calls": int(row[3])}
@@ -341,10 +436,14 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, 
         if island is not None:
             q = q.where(Program.island == island)
         with self._read() as conn:
-            return [program_from_row(r) for r in conn.execute(q.order_by(Program.fitness.desc(), Program.born_at, Program.id).limit(k))]
+            return [
+                program_from_row(r)
+                for r in conn.execute(q.order_by(Program.fitness.desc(), Program.born_at, Program.id).limit(k))
+            ]
 
-    def elites(self, campaign_id: int, island: int, k: int, max_born_at: int | None = None,
-               min_born_at: int | None = None) -> list[ProgramRecord]:
+    def elites(
+        self, campaign_id: int, island: int, k: int, max_born_at: int | None = None, min_born_at: int | None = None
+    ) -> list[ProgramRecord]:
         """The ``k`` fittest ok programs of an island visible at ``max_born_at`` (and, after
         an island reset, born at or after ``min_born_at``)."""
         q = select(Program).where(Program.campaign_id == campaign_id, Program.island == island, Program.status == "ok")
@@ -353,10 +452,21 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, 
         if max_born_at is not None:
             q = q.where(Program.born_at <= max_born_at)
         with self._read() as conn:
-            return [program_from_row(r) for r in conn.execute(q.order_by(Program.fitness.desc(), Program.born_at, Program.id).limit(k))]
+            return [
+                program_from_row(r)
+                for r in conn.execute(q.order_by(Program.fitness.desc(), Program.born_at, Program.id).limit(k))
+            ]
 
-    def programs(self, campaign_id: int, *, status: str | Iterable[str] | None = None, island: int | None = None,
-                 limit: int | None = None, order: str = "id", after_id: int | None = None) -> list[ProgramRecord]:
+    def programs(
+        self,
+        campaign_id: int,
+        *,
+        status: str | Iterable[str] | None = None,
+        island: int | None = None,
+        limit: int | None = None,
+        order: str = "id",
+        after_id: int | None = None,
+    ) -> list[ProgramRecord]:
         """Programs of a campaign; ``order`` is id, -id, seq or fitness (best first).
         ``after_id`` pages through a big campaign in id order."""
         if order not in _PROGRAM_ORDERS:

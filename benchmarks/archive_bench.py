@@ -1,8 +1,8 @@
 """Archive throughput and sampling latency at 10k, 100k and 1M programs.
 
-    python benchmarks/archive_bench.py                       # SQLite and PostgreSQL
-    python benchmarks/archive_bench.py --backends sqlite --sizes 10000 100000
-    python benchmarks/archive_bench.py --pg-url postgresql://user@host/db
+    python -m benchmarks.archive_bench                       # SQLite and PostgreSQL
+    python -m benchmarks.archive_bench --backends sqlite --sizes 10000 100000
+    python -m benchmarks.archive_bench --pg-url postgresql://user@host/db
 
 Each backend starts empty and is filled in steps with ``add_programs_bulk`` (programs
 spread over islands, ~300 bytes of code, metrics, a parent each, 90 % ok). At each
@@ -25,13 +25,9 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from archive import Archive, STRATEGIES, code_hash  # noqa: E402
-from operators.base import LLMCall  # noqa: E402
+from evolve.archive import STRATEGIES, Archive, code_hash
+from evolve.operators.base import LLMCall
 
 CODE = '''def priority(item, bins):
     """Score each bin for the item; the highest score wins."""
@@ -47,11 +43,21 @@ def synthetic(i: int, seq: int, rng: random.Random, islands: int, n_before: int)
     fit = rng.gauss(0.0, 1.0) if ok else None
     code = CODE.format(a=rng.random(), b=rng.random(), i=i)
     # Prefill skips the ast normalisation (a hash of the raw text is as unique here).
-    return dict(code=code, code_hash=hashlib.sha256(code.encode()).hexdigest(), island=i % islands,
-                status="ok" if ok else "error", fitness=fit, objective=fit, seq=seq, born_at=i,
-                parent_ids=[rng.randrange(1, n_before + 1)] if n_before else [],
-                metrics={"score": fit or 0.0, "bins": 200.0 + rng.random()}, operator="llm.diff",
-                generation=rng.randrange(50), reason=None if ok else "Traceback: boom")
+    return dict(
+        code=code,
+        code_hash=hashlib.sha256(code.encode()).hexdigest(),
+        island=i % islands,
+        status="ok" if ok else "error",
+        fitness=fit,
+        objective=fit,
+        seq=seq,
+        born_at=i,
+        parent_ids=[rng.randrange(1, n_before + 1)] if n_before else [],
+        metrics={"score": fit or 0.0, "bins": 200.0 + rng.random()},
+        operator="llm.diff",
+        generation=rng.randrange(50),
+        reason=None if ok else "Traceback: boom",
+    )
 
 
 def pct(values: list[float], q: float) -> float:
@@ -60,8 +66,11 @@ def pct(values: list[float], q: float) -> float:
 
 
 def ms(values: list[float]) -> dict:
-    return {"p50_ms": round(pct(values, 0.5) * 1e3, 3), "p95_ms": round(pct(values, 0.95) * 1e3, 3),
-            "mean_ms": round(statistics.fmean(values) * 1e3, 3)}
+    return {
+        "p50_ms": round(pct(values, 0.5) * 1e3, 3),
+        "p95_ms": round(pct(values, 0.95) * 1e3, 3),
+        "mean_ms": round(statistics.fmean(values) * 1e3, 3),
+    }
 
 
 def measure(arc: Archive, cid: int, size: int, islands: int, adds: int, samples: int, rng: random.Random) -> dict:
@@ -72,13 +81,30 @@ def measure(arc: Archive, cid: int, size: int, islands: int, adds: int, samples:
     t_all = time.perf_counter()
     for j in range(adds):
         seq = size + j  # also its born_at: the newest programs are the least visible
-        call = LLMCall(model="bench", prompt=[{"role": "user", "content": "improve"}], response="```diff```",
-                       input_tokens=1200, output_tokens=300, cost=0.001, latency=1.0)
+        call = LLMCall(
+            model="bench",
+            prompt=[{"role": "user", "content": "improve"}],
+            response="```diff```",
+            input_tokens=1200,
+            output_tokens=300,
+            cost=0.001,
+            latency=1.0,
+        )
         fit = rng.gauss(0.0, 1.0)
         t = time.perf_counter()
-        arc.add_program(cid, code=CODE.format(a=rng.random(), b=rng.random(), i=seq), island=seq % islands,
-                        status="ok", fitness=fit, objective=fit, seq=seq, born_at=seq,
-                        parent_ids=[rng.randrange(1, size + 1)], metrics={"score": fit}, llm_calls=[call])
+        arc.add_program(
+            cid,
+            code=CODE.format(a=rng.random(), b=rng.random(), i=seq),
+            island=seq % islands,
+            status="ok",
+            fitness=fit,
+            objective=fit,
+            seq=seq,
+            born_at=seq,
+            parent_ids=[rng.randrange(1, size + 1)],
+            metrics={"score": fit},
+            llm_calls=[call],
+        )
         times.append(time.perf_counter() - t)
     wall = time.perf_counter() - t_all
     # CPU of this process per add: on SQLite all of the work, on PostgreSQL the client side;
@@ -149,9 +175,16 @@ def main() -> None:
     ap.add_argument("--dir", default=None, help="where the SQLite file goes (default: a temp dir)")
     args = ap.parse_args()
     sizes = sorted(args.sizes)
-    report = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
-                          "load_avg_at_start": os.getloadavg()},
-              "islands": args.islands, "backends": []}
+    report = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_avg_at_start": os.getloadavg(),
+        },
+        "islands": args.islands,
+        "backends": [],
+    }
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for backend in args.backends:
             server = None

@@ -1,6 +1,6 @@
 """Datasets and training figures from a real campaign's archive.
 
-    python benchmarks/finetune_cycle.py [--budget 120] [--steps 4]
+    python -m benchmarks.finetune_cycle [--budget 120] [--steps 4]
 
 Runs a real LLM campaign (the scripted OpenAI-compatible server from the tests, whose
 replies are SEARCH/REPLACE diffs and rewrites moving the program's number toward the
@@ -17,26 +17,23 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OPENAI_API_KEY", "sk-bench")
 
-import evolve  # noqa: E402
-from operators.finetune import run_finetune, sandbox_evaluator  # noqa: E402
-from operators.finetune.data import build_dataset  # noqa: E402
-from operators.finetune.records import load_campaign  # noqa: E402
-from operators.llm.hf import HFClient  # noqa: E402
-from tests.llm_servers import ScriptedLLMServer  # noqa: E402
-from tests.operators.llm.test_llm_campaign import toward_three  # noqa: E402
-from tests.tiny_model import build_tiny_model  # noqa: E402
+import evolve
+from evolve.finetune import run_finetune, sandbox_evaluator
+from evolve.finetune.data import build_dataset
+from evolve.finetune.records import load_campaign
+from evolve.operators.llm.hf import HFClient
+from tests.llm_servers import ScriptedLLMServer
+from tests.operators.llm.test_llm_campaign import toward_three
+from tests.tiny_model import build_tiny_model
 
-QUADRATIC = str(ROOT / "tests" / "e2e" / "quadratic")
+QUADRATIC = str(Path(__file__).resolve().parents[1] / "tests" / "e2e" / "quadratic")
 
 
 async def tokens_per_second(spec: str) -> float:
@@ -56,10 +53,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         storage = f"sqlite:///{tmp}/ft.db"
         with ScriptedLLMServer(toward_three) as server:
-            c = evolve.create_campaign(QUADRATIC, storage=storage, name="ft", budget=a.budget, islands=2,
-                                       sandbox="process", progress=False,
-                                       llm={"models": [{"spec": "openai:test-model", "base_url": server.openai_url}],
-                                            "concurrency": 8})
+            c = evolve.create_campaign(
+                QUADRATIC,
+                storage=storage,
+                name="ft",
+                budget=a.budget,
+                islands=2,
+                sandbox="process",
+                progress=False,
+                llm={"models": [{"spec": "openai:test-model", "base_url": server.openai_url}], "concurrency": 8},
+            )
             t = time.perf_counter()
             c.run()
             campaign_s = time.perf_counter() - t
@@ -67,22 +70,45 @@ def main() -> None:
         sizes = {m: len(build_dataset(m, data)) for m in ("sft", "dpo", "grpo")}
         base = build_tiny_model(Path(tmp) / "base")
         training = {}
-        from sandbox.process import ProcessSandbox
+        from evolve.sandbox.process import ProcessSandbox
 
         with ProcessSandbox() as sb:
             for method in ("sft", "dpo", "grpo"):
                 t = time.perf_counter()
-                result = run_finetune(c.archive, "ft", method, base, Path(tmp) / method, max_steps=a.steps,
-                                      evaluate=sandbox_evaluator(c.problem, sb) if method == "grpo" else None,
-                                      **({"num_generations": 2, "max_completion_length": 32} if method == "grpo" else {}))
+                result = run_finetune(
+                    c.archive,
+                    "ft",
+                    method,
+                    base,
+                    Path(tmp) / method,
+                    max_steps=a.steps,
+                    evaluate=sandbox_evaluator(c.problem, sb) if method == "grpo" else None,
+                    **({"num_generations": 2, "max_completion_length": 32} if method == "grpo" else {}),
+                )
                 wall = time.perf_counter() - t
-                training[method] = {"examples": result.num_examples, "steps": a.steps, "wall_s": round(wall, 2),
-                                    "train_s_per_step": round(result.metrics.get("train_runtime", wall) / a.steps, 3),
-                                    "merged_tokens_per_s": round(asyncio.run(tokens_per_second(result.model_spec)), 1)}
+                training[method] = {
+                    "examples": result.num_examples,
+                    "steps": a.steps,
+                    "wall_s": round(wall, 2),
+                    "train_s_per_step": round(result.metrics.get("train_runtime", wall) / a.steps, 3),
+                    "merged_tokens_per_s": round(asyncio.run(tokens_per_second(result.model_spec)), 1),
+                }
         status = c.archive.status_counts(c.info.id)
-        print(json.dumps({"campaign": {"budget": a.budget, "wall_s": round(campaign_s, 1), "by_status": status,
-                                       "llm_calls": c.archive.spend(c.info.id)["calls"]},
-                          "datasets": sizes, "training": training}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "campaign": {
+                        "budget": a.budget,
+                        "wall_s": round(campaign_s, 1),
+                        "by_status": status,
+                        "llm_calls": c.archive.spend(c.info.id)["calls"],
+                    },
+                    "datasets": sizes,
+                    "training": training,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ some crossover, and the FunSearch packing loop run on exec'd candidate code. Pri
 JSON object per seed and a summary. Scratch tooling for tuning the operator; the real
 engine evaluates candidates in the sandbox.
 
-    nice -n 10 python benchmarks/gp_experiment.py --seeds 5 --budget 300
+    nice -n 10 python -m benchmarks.gp_experiment --seeds 5 --budget 300
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from operators.base import Parent, ProblemBrief, ProposalRequest
-from operators.gp import GPOperator
-from operators.gp.source import normalise
+from evolve.operators.base import Parent, ProblemBrief, ProposalRequest
+from evolve.operators.gp import GPOperator
+from evolve.operators.gp.source import normalise
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path("/work/shared/data/binpacking_or3_weibull5k.json")
@@ -34,7 +34,7 @@ BEST_FIT = 5.367793240556666  # best fit on all 20 OR3 instances
 
 def description() -> str:
     """The built-in problem's description (the GP takes constant hints from it)."""
-    from problems.bin_packing.problem import DESCRIPTION
+    from evolve.problems.bin_packing.problem import DESCRIPTION
 
     return DESCRIPTION
 
@@ -69,9 +69,18 @@ def excess(code: str, instances: list[dict], time_limit: float = 5.0) -> float |
     return 100.0 * (np.mean(used) - np.mean(bound)) / np.mean(bound)
 
 
-def campaign(seed: int, budget: int, instances: list[dict], islands: int = 4, crossover: float = 0.2,
-             tournament: int = 3, island_size: int = 12, operator: GPOperator | None = None,
-             describe: bool = True, parsimony: bool = True) -> dict:
+def campaign(
+    seed: int,
+    budget: int,
+    instances: list[dict],
+    islands: int = 4,
+    crossover: float = 0.2,
+    tournament: int = 3,
+    island_size: int = 12,
+    operator: GPOperator | None = None,
+    describe: bool = True,
+    parsimony: bool = True,
+) -> dict:
     """Evolve from best fit; returns the best program and when best fit was first beaten."""
     op = operator or GPOperator()
     rng = random.Random(seed)
@@ -87,18 +96,21 @@ def campaign(seed: int, budget: int, instances: list[dict], islands: int = 4, cr
     def rank(p: Parent) -> tuple:
         # Among equals prefer the shorter program (parsimony), then the newer (drift).
         return (p.objective, len(normalise(p.code)) if parsimony else 0, -p.id)
+
     while evals < budget and proposals < 3 * budget:
         island = proposals % islands
         pop = pops[island]
 
-        def pick() -> Parent:
+        def pick(pop: list[Parent] = pop) -> Parent:
             entrants = rng.sample(pop, min(tournament, len(pop)))
             return min(entrants, key=rank)
 
         parents = [pick()]
         if len(pop) > 1 and rng.random() < crossover:
             parents.append(pick())
-        proposal = op.propose_now(ProposalRequest(brief, parents, island=island, seq=proposals, seed=seed * 100_003 + proposals))
+        proposal = op.propose_now(
+            ProposalRequest(brief, parents, island=island, seq=proposals, seed=seed * 100_003 + proposals)
+        )
         proposals += 1
         if proposal.code is None:
             continue
@@ -155,9 +167,17 @@ def main(argv: list[str] | None = None) -> None:
     runs = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         t0 = time.perf_counter()
-        out = campaign(seed, args.budget, full[: args.instances], args.islands, args.crossover,
-                       args.tournament, args.island_size, describe=not args.no_description,
-                       parsimony=not args.no_parsimony)
+        out = campaign(
+            seed,
+            args.budget,
+            full[: args.instances],
+            args.islands,
+            args.crossover,
+            args.tournament,
+            args.island_size,
+            describe=not args.no_description,
+            parsimony=not args.no_parsimony,
+        )
         out["best_all20"] = excess(out["best_code"], full)
         out["seconds"] = round(time.perf_counter() - t0, 1)
         code = out.pop("best_code")
@@ -166,14 +186,18 @@ def main(argv: list[str] | None = None) -> None:
         runs.append(out)
         print(json.dumps(out), flush=True)
     beats = [r for r in runs if r["best_all20"] is not None and r["best_all20"] < BEST_FIT - 1e-9]
-    print(json.dumps({
-        "summary": True,
-        "budget": args.budget,
-        "seeds": len(runs),
-        "beat_best_fit": len(beats),
-        "best_all20": [round(r["best_all20"], 3) for r in runs],
-        "first_beat": [r["first_beat_best_fit"] for r in runs],
-    }))
+    print(
+        json.dumps(
+            {
+                "summary": True,
+                "budget": args.budget,
+                "seeds": len(runs),
+                "beat_best_fit": len(beats),
+                "best_all20": [round(r["best_all20"], 3) for r in runs],
+                "first_beat": [r["first_beat_best_fit"] for r in runs],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

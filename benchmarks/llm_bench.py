@@ -1,7 +1,7 @@
 """Campaign throughput with an LLM operator: completed proposals per second against C/L.
 
-    python benchmarks/llm_bench.py                         # C = 32 and 256, archive 0 and 100k
-    python benchmarks/llm_bench.py --concurrency 32 --sizes 0 --evaluator sandbox
+    python -m benchmarks.llm_bench                         # C = 32 and 256, archive 0 and 100k
+    python -m benchmarks.llm_bench --concurrency 32 --sizes 0 --evaluator sandbox
 
 A scripted OpenAI-compatible server on 127.0.0.1 answers every call after a fixed
 latency L (1 s) with a SEARCH/REPLACE diff that makes a new, distinct child, and the
@@ -28,19 +28,14 @@ import os
 import platform
 import re
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import evolve  # noqa: E402
-from evolve import campaign as campaign_module  # noqa: E402
-from evolve.evaluate import Evaluator, Outcome  # noqa: E402
-from problems.contract import Problem  # noqa: E402
-from tests.llm_servers import ScriptedLLMServer  # noqa: E402
+import evolve
+from evolve import campaign as campaign_module
+from evolve.evaluate import Evaluator, Outcome
+from evolve.problems.contract import Problem
+from tests.llm_servers import ScriptedLLMServer
 
 SEED_PROGRAM = "# EVOLVE-BLOCK-START\nK = 0\n# EVOLVE-BLOCK-END\n\n\ndef main():\n    return K\n"
 HARNESS = "def run(program, case):\n    return program.main()\n"
@@ -48,15 +43,23 @@ _K = re.compile(r"^K = (-?\d+)$", re.MULTILINE)
 
 
 def trivial_problem() -> Problem:
-    return Problem(name="bench_trivial", description="Return a number; larger is better.", initial_program=SEED_PROGRAM,
-                   harness=HARNESS, cases=[0], score=lambda outputs, cases: {"score": float(outputs[0])},
-                   objective="score", direction="max", time_limit=5.0)
+    return Problem(
+        name="bench_trivial",
+        description="Return a number; larger is better.",
+        initial_program=SEED_PROGRAM,
+        harness=HARNESS,
+        cases=[0],
+        score=lambda outputs, cases: {"score": float(outputs[0])},
+        objective="score",
+        direction="max",
+        time_limit=5.0,
+    )
 
 
 def script(req) -> str:
     """A diff turning the current program's K into a number no other call uses."""
     prompt = req.messages[-1]["content"]
-    current = prompt[prompt.rfind("# Current program"):]
+    current = prompt[prompt.rfind("# Current program") :]
     old = _K.search(current).group(1)
     return f"THOUGHT: try K={req.call + 1}\n<<<<<<< SEARCH\nK = {old}\n=======\nK = {req.call + 1}\n>>>>>>> REPLACE\n"
 
@@ -69,8 +72,16 @@ def stub_evaluate(self, code: str) -> Outcome:
 class Timers:
     """Wall time of the archive calls the loop makes on its event-loop thread."""
 
-    NAMES = ("add_program", "sample_parents", "elites", "best", "get_island_state", "set_island_state",
-             "find_by_hash", "done_seqs")
+    NAMES = (
+        "add_program",
+        "sample_parents",
+        "elites",
+        "best",
+        "get_island_state",
+        "set_island_state",
+        "find_by_hash",
+        "done_seqs",
+    )
 
     def __init__(self) -> None:
         self.total: dict[str, float] = {n: 0.0 for n in self.NAMES}
@@ -95,9 +106,19 @@ def prefill(campaign, size: int, islands: int) -> float:
     if size <= 0:
         return 0.0
     started = time.perf_counter()
-    rows = ({"code": f"# EVOLVE-BLOCK-START\nK = {-i - 1}\n# EVOLVE-BLOCK-END\n\n\ndef main():\n    return K\n",
-             "island": i % islands, "status": "ok", "objective": -float(i + 1), "fitness": -float(i + 1),
-             "metrics": {"score": -float(i + 1)}, "born_at": -(10**9), "operator": "prefill"} for i in range(size))
+    rows = (
+        {
+            "code": f"# EVOLVE-BLOCK-START\nK = {-i - 1}\n# EVOLVE-BLOCK-END\n\n\ndef main():\n    return K\n",
+            "island": i % islands,
+            "status": "ok",
+            "objective": -float(i + 1),
+            "fitness": -float(i + 1),
+            "metrics": {"score": -float(i + 1)},
+            "born_at": -(10**9),
+            "operator": "prefill",
+        }
+        for i in range(size)
+    )
     campaign.archive.add_programs_bulk(campaign.info.id, rows)
     return time.perf_counter() - started
 
@@ -116,7 +137,7 @@ class ServerProcess:
     def __init__(self, latency: float) -> None:
         self.latency = latency
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         ctx = multiprocessing.get_context("fork")
         parent, child = ctx.Pipe()
         self.proc = ctx.Process(target=_serve, args=(self.latency, child), daemon=True)
@@ -144,15 +165,20 @@ def _serve(latency: float, pipe) -> None:
 
 def operator_only(concurrency: int, latency: float, rounds: int) -> dict:
     """The operator's own ceiling: C proposals in flight, no campaign, no archive."""
-    from operators.base import Parent, ProblemBrief, ProposalRequest
-    from operators.llm import LLMConfig, build_operator
+    from evolve.operators.base import Parent, ProblemBrief, ProposalRequest
+    from evolve.operators.llm import LLMConfig, build_operator
 
     p = trivial_problem()
     brief = ProblemBrief(p.name, p.description, p.initial_program, p.objective, p.direction, p.entry_point)
     with ServerProcess(latency) as server:
         os.environ["OPENAI_API_KEY"] = "sk-bench"
-        op = build_operator(LLMConfig(models=[{"spec": "openai:bench", "base_url": server.openai_url, "timeout": 60,
-                                               "max_retries": 0}], concurrency=concurrency, mix={"diff": 1.0}))
+        op = build_operator(
+            LLMConfig(
+                models=[{"spec": "openai:bench", "base_url": server.openai_url, "timeout": 60, "max_retries": 0}],
+                concurrency=concurrency,
+                mix={"diff": 1.0},
+            )
+        )
         n = concurrency * rounds
 
         async def go():
@@ -174,21 +200,42 @@ def operator_only(concurrency: int, latency: float, rounds: int) -> dict:
         out, elapsed = asyncio.run(go())
         cpu = time.process_time() - cpu
     ok = sum(pr.code is not None for pr in out)
-    return {"mode": "operator_only", "concurrency": concurrency, "latency_s": latency, "proposals": n, "ok": ok,
-            "elapsed_s": round(elapsed, 3), "proposals_per_s": round(n / elapsed, 2), "ideal_per_s": concurrency / latency,
-            "efficiency": round(n / elapsed / (concurrency / latency), 3),
-            "cpu_ms_per_proposal": round(1000 * cpu / n, 2)}
+    return {
+        "mode": "operator_only",
+        "concurrency": concurrency,
+        "latency_s": latency,
+        "proposals": n,
+        "ok": ok,
+        "elapsed_s": round(elapsed, 3),
+        "proposals_per_s": round(n / elapsed, 2),
+        "ideal_per_s": concurrency / latency,
+        "efficiency": round(n / elapsed / (concurrency / latency), 3),
+        "cpu_ms_per_proposal": round(1000 * cpu / n, 2),
+    }
 
 
 def run_one(concurrency: int, size: int, latency: float, evaluator: str, rounds: int, islands: int) -> dict:
     budget = concurrency * rounds
     with tempfile.TemporaryDirectory() as tmp, ServerProcess(latency) as server:
         os.environ["OPENAI_API_KEY"] = "sk-bench"
-        llm = {"models": [{"spec": "openai:bench", "base_url": server.openai_url, "timeout": 60, "max_retries": 0}],
-               "concurrency": concurrency, "mix": {"diff": 1.0}, "reflection": False}
-        campaign = evolve.create_campaign(trivial_problem(), storage=f"sqlite:///{tmp}/bench.db", budget=budget,
-                                          islands=islands, workers=min(concurrency, 32), crossover_rate=0.0,
-                                          inspirations=2, llm=llm, progress=False, sandbox="process")
+        llm = {
+            "models": [{"spec": "openai:bench", "base_url": server.openai_url, "timeout": 60, "max_retries": 0}],
+            "concurrency": concurrency,
+            "mix": {"diff": 1.0},
+            "reflection": False,
+        }
+        campaign = evolve.create_campaign(
+            trivial_problem(),
+            storage=f"sqlite:///{tmp}/bench.db",
+            budget=budget,
+            islands=islands,
+            workers=min(concurrency, 32),
+            crossover_rate=0.0,
+            inspirations=2,
+            llm=llm,
+            progress=False,
+            sandbox="process",
+        )
         fill_s = prefill(campaign, size, islands)
         timers = Timers()
         timers.wrap(campaign.archive)
@@ -224,10 +271,16 @@ def run_one(concurrency: int, size: int, latency: float, evaluator: str, rounds:
         ideal_elapsed = math.ceil(len(stored) / concurrency) * latency
         archive_s = sum(timers.total.values())
         return {
-            "mode": "campaign", "concurrency": concurrency, "latency_s": latency, "archive_programs": size,
+            "mode": "campaign",
+            "concurrency": concurrency,
+            "latency_s": latency,
+            "archive_programs": size,
             "evaluator": evaluator,
-            "proposals": len(stored), "evaluations": stats.evaluations, "duplicates": stats.duplicates,
-            "rejected": stats.rejected, "elapsed_s": round(elapsed, 3),
+            "proposals": len(stored),
+            "evaluations": stats.evaluations,
+            "duplicates": stats.duplicates,
+            "rejected": stats.rejected,
+            "elapsed_s": round(elapsed, 3),
             "proposals_per_s": round(len(stored) / elapsed, 2),
             "ideal_per_s": concurrency / latency,
             "ideal_for_this_run_per_s": round(len(stored) / ideal_elapsed, 2),
@@ -238,8 +291,9 @@ def run_one(concurrency: int, size: int, latency: float, evaluator: str, rounds:
             "loop_thread": {
                 "archive_s": round(archive_s, 3),
                 "archive_share_of_elapsed": round(archive_s / elapsed, 3),
-                "archive_ms_per_proposal": {n: round(1000 * t / max(len(stored), 1), 3)
-                                            for n, t in timers.total.items() if timers.calls[n]},
+                "archive_ms_per_proposal": {
+                    n: round(1000 * t / max(len(stored), 1), 3) for n, t in timers.total.items() if timers.calls[n]
+                },
                 "event_loop_lag_ms_p50": round(1000 * statistics.median(lag), 2) if lag else None,
                 "event_loop_lag_ms_max": round(1000 * max(lag), 2) if lag else None,
             },
@@ -259,10 +313,22 @@ def main() -> None:
 
     logging.basicConfig(level=logging.WARNING)
     results = [operator_only(c, args.latency, args.rounds) for c in args.concurrency]
-    results += [run_one(c, n, args.latency, args.evaluator, args.rounds, args.islands)
-                for n in args.sizes for c in args.concurrency]
-    print(json.dumps({"benchmark": "llm_campaign_throughput", "python": platform.python_version(),
-                      "cpus": os.cpu_count(), "results": results}, indent=2))
+    results += [
+        run_one(c, n, args.latency, args.evaluator, args.rounds, args.islands)
+        for n in args.sizes
+        for c in args.concurrency
+    ]
+    print(
+        json.dumps(
+            {
+                "benchmark": "llm_campaign_throughput",
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "results": results,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Offline campaign throughput on bin packing, and the process sandbox's overhead.
 
-    python benchmarks/offline_loop.py [--budget 40] [--workers 2]
+    python -m benchmarks.offline_loop [--budget 40] [--workers 2]
 
 Prints JSON: evaluations per second of the GP campaign loop on bin packing (OR3, the
 default case set, and or3_small), the per-evaluation overhead of the process sandbox on a
@@ -19,9 +19,9 @@ import tempfile
 import time
 
 import evolve
-from problems.contract import default_drive
-from sandbox.base import EvalJob
-from sandbox.process import ProcessSandbox
+from evolve.problems.contract import default_drive
+from evolve.sandbox.base import EvalJob
+from evolve.sandbox.process import ProcessSandbox
 
 TRIVIAL = "def main():\n    return 1\n"
 HARNESS = "def run(program, case):\n    return program.main()\n"
@@ -43,23 +43,39 @@ def sandbox_overhead(n: int) -> dict:
         t = time.perf_counter()
         assert sb.evaluate(job).status == "ok"
         boxed.append(time.perf_counter() - t)
-    return {"isolation": sb.describe(), "n": n,
-            "bare_python_c_s": {"p50": pct(bare, .5), "p95": pct(bare, .95)},
-            "process_sandbox_s": {"p50": pct(boxed, .5), "p95": pct(boxed, .95)},
-            "ratio_p50": pct(boxed, .5) / pct(bare, .5)}
+    return {
+        "isolation": sb.describe(),
+        "n": n,
+        "bare_python_c_s": {"p50": pct(bare, 0.5), "p95": pct(bare, 0.95)},
+        "process_sandbox_s": {"p50": pct(boxed, 0.5), "p95": pct(boxed, 0.95)},
+        "ratio_p50": pct(boxed, 0.5) / pct(bare, 0.5),
+    }
 
 
 def campaign_rate(case_set: str, budget: int, workers: int) -> dict:
     with tempfile.TemporaryDirectory() as d:
-        c = evolve.create_campaign("bin_packing", storage=f"sqlite:///{d}/b.db", name="bench", budget=budget,
-                                   workers=workers, case_set=case_set, sandbox="process")
+        c = evolve.create_campaign(
+            "bin_packing",
+            storage=f"sqlite:///{d}/b.db",
+            name="bench",
+            budget=budget,
+            workers=workers,
+            case_set=case_set,
+            sandbox="process",
+        )
         t = time.perf_counter()
         stats = c.run()
         wall = time.perf_counter() - t
         evals = [p.eval_time for p in c.archive.programs(c.info.id) if p.seq is not None and p.eval_time]
-        return {"case_set": case_set, "budget": budget, "workers": workers, "wall_s": wall,
-                "evaluations_per_s": stats.evaluations / wall, "eval_time_p50_s": statistics.median(evals),
-                "best_excess": stats.best}
+        return {
+            "case_set": case_set,
+            "budget": budget,
+            "workers": workers,
+            "wall_s": wall,
+            "evaluations_per_s": stats.evaluations / wall,
+            "eval_time_p50_s": statistics.median(evals),
+            "best_excess": stats.best,
+        }
 
 
 def main() -> None:
@@ -68,8 +84,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--overhead-n", type=int, default=30)
     a = ap.parse_args()
-    out = {"sandbox_overhead": sandbox_overhead(a.overhead_n),
-           "campaign": [campaign_rate(cs, a.budget, a.workers) for cs in ("or3", "or3_small")]}
+    out = {
+        "sandbox_overhead": sandbox_overhead(a.overhead_n),
+        "campaign": [campaign_rate(cs, a.budget, a.workers) for cs in ("or3", "or3_small")],
+    }
     print(json.dumps(out, indent=2))
 
 

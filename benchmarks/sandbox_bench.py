@@ -1,6 +1,6 @@
 """Per-evaluation overhead of the sandbox backends, against a bare ``python -c``.
 
-    python benchmarks/sandbox_bench.py [--n 40] [--messages 2000]
+    python -m benchmarks.sandbox_bench [--n 40] [--messages 2000]
 
 Prints JSON: p50/p95 milliseconds for one evaluation of a trivial candidate (one case)
 through the warm Docker pool, through a ``docker run`` per candidate (same lockdown
@@ -20,12 +20,9 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from problems.contract import default_drive  # noqa: E402
-from sandbox.base import EvalJob  # noqa: E402
+from evolve.problems.contract import default_drive
+from evolve.sandbox.base import EvalJob
 
 CODE = "def main(x):\n    return x + 1\n"
 HARNESS = "def run(program, case):\n    return program.main(case)\n"
@@ -100,12 +97,17 @@ def round_trip(sandbox, messages: int, repeats: int = 5) -> dict:
         per.append((time.perf_counter() - start) / messages * 1e6)
         assert result.status == "ok", result
     per = sorted(per[1:])  # the first is a warm-up
-    return {"backend": sandbox.describe(), "p50_us": round(statistics.median(per), 1),
-            "min_us": round(per[0], 1), "messages": messages, "n": repeats}
+    return {
+        "backend": sandbox.describe(),
+        "p50_us": round(statistics.median(per), 1),
+        "min_us": round(per[0], 1),
+        "messages": messages,
+        "n": repeats,
+    }
 
 
 def process_round_trip(messages: int) -> dict:
-    from sandbox.process import ProcessSandbox
+    from evolve.sandbox.process import ProcessSandbox
 
     with ProcessSandbox(hide=[os.getcwd()]) as sb:
         return round_trip(sb, messages)
@@ -113,7 +115,7 @@ def process_round_trip(messages: int) -> dict:
 
 def docker_round_trip(direct: bool):
     def run(messages: int) -> dict:
-        from sandbox.docker import DockerSandbox
+        from evolve.sandbox.docker import DockerSandbox
 
         with DockerSandbox(pool_size=1, hide=[os.getcwd()], direct=direct) as sb:
             return round_trip(sb, messages)
@@ -122,14 +124,14 @@ def docker_round_trip(direct: bool):
 
 
 def process_backend(n: int) -> dict:
-    from sandbox.process import ProcessSandbox
+    from evolve.sandbox.process import ProcessSandbox
 
     with ProcessSandbox(hide=[os.getcwd()]) as sb:
         return {"backend": sb.describe(), **evaluate_with(sb, n)}
 
 
 def docker_pool(n: int) -> dict:
-    from sandbox.docker import DockerSandbox
+    from evolve.sandbox.docker import DockerSandbox
 
     with DockerSandbox(pool_size=2, hide=[os.getcwd()]) as sb:
         return {"backend": sb.describe(), **evaluate_with(sb, n)}
@@ -137,16 +139,24 @@ def docker_pool(n: int) -> dict:
 
 def docker_run(n: int) -> dict:
     """A fresh container per candidate: what the warm pool saves."""
-    from sandbox.docker import connect
-    from sandbox.docker_image import resolve
+    from evolve.sandbox.docker import connect
+    from evolve.sandbox.docker_image import resolve
 
     client = connect()
     rt = resolve(client, None)
     opts = dict(
-        user="65534:65534", network_mode="none", read_only=True, cap_drop=["ALL"],
-        security_opt=["no-new-privileges"], mem_limit="2112m", memswap_limit="2112m",
-        pids_limit=128, nano_cpus=10**9, tmpfs={"/tmp": "size=256m,mode=1777,noexec"},
-        volumes=rt.binds, environment={"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1"},
+        user="65534:65534",
+        network_mode="none",
+        read_only=True,
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        mem_limit="2112m",
+        memswap_limit="2112m",
+        pids_limit=128,
+        nano_cpus=10**9,
+        tmpfs={"/tmp": "size=256m,mode=1777,noexec"},
+        volumes=rt.binds,
+        environment={"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1"},
     )
 
     def once():
@@ -163,7 +173,7 @@ def main() -> None:
     args = parser.parse_args()
     report: dict = {
         "what": "per-evaluation wall time of a trivial candidate (one case), milliseconds; "
-                "per-message round trip of an interactive job, microseconds",
+        "per-message round trip of an interactive job, microseconds",
         "cpus": os.cpu_count(),
         "load_avg_before": [round(x, 2) for x in os.getloadavg()],
         "python": sys.version.split()[0],

@@ -1,26 +1,27 @@
 """The public Python API, in the spirit of Optuna: a campaign lives in a storage URL.
 
-    campaign = evolve.create_campaign("bin_packing", storage="sqlite:///bp.db", budget=200)
-    campaign.run()                 # resumes if the campaign already exists
-    best = campaign.best()         # ProgramRecord: code, objective, metrics, ...
+campaign = evolve.create_campaign("bin_packing", storage="sqlite:///bp.db", budget=200)
+campaign.run()                 # resumes if the campaign already exists
+best = campaign.best()         # ProgramRecord: code, objective, metrics, ...
 
-    trial = campaign.ask()         # for users who evaluate candidates themselves
-    campaign.tell(trial, metrics={"score": 1.0})
+trial = campaign.ask()         # for users who evaluate candidates themselves
+campaign.tell(trial, metrics={"score": 1.0})
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
+from evolve import wiring
 from evolve.campaign import CampaignLoop, evaluations_done, seed_islands
 from evolve.config import Config, build_config, merge_for_resume
 from evolve.errors import CampaignNotFound, ConfigError, ProblemError
 from evolve.evaluate import Evaluator, Outcome, check_seed
-from evolve import wiring
-from problems.contract import Problem
+from evolve.problems.contract import Problem
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +64,13 @@ class Campaign:
             seed_islands(self.archive, self.info.id, self.config.islands, outcome, self.problem.initial_program)
             self.archive.log_event(self.info.id, "seeded", {"objective": outcome.objective})
 
-    def run(self, budget: int | None = None, on_tell: Callable | None = None, replay: dict | None = None,
-            operator=None):
+    def run(
+        self, budget: int | None = None, on_tell: Callable | None = None, replay: dict | None = None, operator=None
+    ):
         """Run (or resume) until ``budget`` child evaluations are stored. Returns the stats.
 
         ``operator`` replaces the configured one with any object implementing
-        ``operators.base.Operator`` (your own mutation strategy)."""
+        ``evolve.operators.base.Operator`` (your own mutation strategy)."""
         if budget is not None and budget != self.config.budget:
             self.config = merge_for_resume(self.config.model_dump(mode="json"), {"budget": budget})
             self.archive.update_campaign(self.info.id, config=self.config.model_dump(mode="json"))
@@ -89,8 +91,16 @@ class Campaign:
         await operator.start()  # an unreachable model or missing key stops here, before any work
         try:
             await asyncio.to_thread(self._ensure_seeded, evaluator)
-            loop = CampaignLoop(archive=self.archive, campaign=self.info, config=self.config, problem=self.problem,
-                                operator=operator, evaluator=evaluator, on_tell=on_tell, retrain=retrain)
+            loop = CampaignLoop(
+                archive=self.archive,
+                campaign=self.info,
+                config=self.config,
+                problem=self.problem,
+                operator=operator,
+                evaluator=evaluator,
+                on_tell=on_tell,
+                retrain=retrain,
+            )
             self.archive.update_campaign(self.info.id, status="running")
             try:
                 stats = await loop.run(self.config.budget)
@@ -116,12 +126,16 @@ class Campaign:
         cid = self.info.id
         best = self.best()
         return {
-            "name": self.name, "problem": self.problem.name, "status": self.archive.get_campaign(self.name).status,
+            "name": self.name,
+            "problem": self.problem.name,
+            "status": self.archive.get_campaign(self.name).status,
             "budget": self.config.budget,
             "evaluations": evaluations_done(self.archive, cid),
             "by_status": self.archive.status_counts(cid),
-            "best": best.objective if best else None, "objective": self.problem.objective,
-            "direction": self.problem.direction, "spend": self.archive.spend(cid),
+            "best": best.objective if best else None,
+            "objective": self.problem.objective,
+            "direction": self.problem.direction,
+            "spend": self.archive.spend(cid),
             "islands": self.island_view(),
             "cells": self.cell_view(),
             "sandbox": self.archive.get_campaign(self.name).state.get("sandbox"),
@@ -135,15 +149,18 @@ class Campaign:
         view = {}
         for i in range(self.config.islands):
             top = self.archive.elites(cid, i, 1)
-            view[i] = {"best": top[0].objective if top else None, "ok_programs": sizes.get(i, 0),
-                       "worker": owners.get(i)}
+            view[i] = {
+                "best": top[0].objective if top else None,
+                "ok_programs": sizes.get(i, 0),
+                "worker": owners.get(i),
+            }
         return view
 
     def cell_view(self) -> dict[str, Any] | None:
         """MAP-Elites cells (filled, coverage, QD score, best per cell) when the campaign uses them."""
         if self.config.selection != "map_elites":
             return None
-        from archive.policies.map_elites import MapElites
+        from evolve.archive.policies.map_elites import MapElites
         from evolve.diversity import make_grid
 
         grid = MapElites(self.archive, make_grid(self.config.map_elites))
@@ -152,7 +169,7 @@ class Campaign:
 
     def diverse_elites(self, k: int):
         """Up to ``k`` programs from different MAP-Elites cells (or code-shape cells), best first."""
-        from archive.policies.descriptors import ast_shape_hash
+        from evolve.archive.policies.descriptors import ast_shape_hash
 
         picked, cells = [], set()
         for program in self.archive.best(self.info.id, max(50, 20 * k)):
@@ -174,21 +191,35 @@ class Campaign:
     def ask(self) -> Trial:
         """Propose the next child without evaluating it."""
         operator = wiring.make_operator(self.config)
-        loop = CampaignLoop(archive=self.archive, campaign=self.info, config=self.config, problem=self.problem,
-                            operator=operator, evaluator=None)
+        loop = CampaignLoop(
+            archive=self.archive,
+            campaign=self.info,
+            config=self.config,
+            problem=self.problem,
+            operator=operator,
+            evaluator=None,
+        )
         if self.archive.count(self.info.id) == 0:
             raise ProblemError("the campaign has no seed yet: call tell_seed(metrics) or run() first")
         done = self.archive.done_seqs(self.info.id)
         seq = next(s for s in range(len(done) + len(self._pending) + 1) if s not in done and s not in self._pending)
         request = loop._request(seq)
         proposal = asyncio.run(_propose(operator, request))
-        trial = Trial(seq, proposal.code or "", request.island, [p.id for p in request.parents], proposal.operator,
-                      request, proposal)
+        trial = Trial(
+            seq,
+            proposal.code or "",
+            request.island,
+            [p.id for p in request.parents],
+            proposal.operator,
+            request,
+            proposal,
+        )
         self._pending[seq] = trial
         return trial
 
-    def tell(self, trial: Trial, metrics: dict[str, float] | None = None, *, status: str = "ok",
-             reason: str | None = None):
+    def tell(
+        self, trial: Trial, metrics: dict[str, float] | None = None, *, status: str = "ok", reason: str | None = None
+    ):
         """Store the user's evaluation of an asked trial (metrics must hold the objective)."""
         if trial.seq not in self._pending:
             raise ConfigError(f"trial {trial.seq} was not asked by this campaign object or was told already")
@@ -199,20 +230,38 @@ class Campaign:
             outcome.metrics = {k: float(v) for k, v in metrics.items()}
             outcome.objective = outcome.metrics[self.problem.objective]
             outcome.fitness = self.problem.fitness(outcome.objective)
-        loop = CampaignLoop(archive=self.archive, campaign=self.info, config=self.config, problem=self.problem,
-                            operator=wiring.make_operator(self.config), evaluator=None)
+        loop = CampaignLoop(
+            archive=self.archive,
+            campaign=self.info,
+            config=self.config,
+            problem=self.problem,
+            operator=wiring.make_operator(self.config),
+            evaluator=None,
+        )
         del self._pending[trial.seq]
-        return loop._store(seq=trial.seq, request=trial._request, proposal=trial._proposal, proposal_time=0.0,
-                           status=status, reason=reason, outcome=outcome, publish=True)
+        return loop._store(
+            seq=trial.seq,
+            request=trial._request,
+            proposal=trial._proposal,
+            proposal_time=0.0,
+            status=status,
+            reason=reason,
+            outcome=outcome,
+            publish=True,
+        )
 
     def tell_seed(self, metrics: dict[str, float]) -> None:
         """Store the initial program's metrics (ask/tell campaigns evaluate the seed themselves)."""
         if self.archive.count(self.info.id):
             return
         objective = float(metrics[self.problem.objective])
-        seed_islands(self.archive, self.info.id, self.config.islands,
-                     Outcome("ok", metrics=dict(metrics), objective=objective,
-                             fitness=self.problem.fitness(objective)), self.problem.initial_program)
+        seed_islands(
+            self.archive,
+            self.info.id,
+            self.config.islands,
+            Outcome("ok", metrics=dict(metrics), objective=objective, fitness=self.problem.fitness(objective)),
+            self.problem.initial_program,
+        )
 
 
 async def _propose(operator, request):
@@ -224,19 +273,25 @@ async def _propose(operator, request):
 
 
 def _open(storage: str):
-    from archive import Archive
+    from evolve.archive import Archive
 
     return Archive(storage)
 
 
 def _load(spec, case_set):
-    from problems.loader import load_problem
+    from evolve.problems.loader import load_problem
 
     return load_problem(spec, case_set=case_set)
 
 
-def create_campaign(problem: str | Problem = "bin_packing", *, storage: str | None = None, name: str | None = None,
-                    config: Config | dict | None = None, **settings) -> Campaign:
+def create_campaign(
+    problem: str | Problem = "bin_packing",
+    *,
+    storage: str | None = None,
+    name: str | None = None,
+    config: Config | dict | None = None,
+    **settings,
+) -> Campaign:
     """Create a campaign, or load it if one with that name exists (then it resumes).
 
     ``settings`` are Config fields (budget=, islands=, seed=, workers=, ...). On resume,
@@ -257,8 +312,10 @@ def create_campaign(problem: str | Problem = "bin_packing", *, storage: str | No
     existing = archive.get_campaign(cname)
     if existing is not None:
         if existing.problem != prob.name:
-            raise ConfigError(f"campaign {cname!r} in {first.storage} evolves {existing.problem!r}, "
-                              f"not {prob.name!r}: pass --name to start a new campaign")
+            raise ConfigError(
+                f"campaign {cname!r} in {first.storage} evolves {existing.problem!r}, "
+                f"not {prob.name!r}: pass --name to start a new campaign"
+            )
         cfg = merge_for_resume(existing.config, given)
         if cfg.model_dump(mode="json") != existing.config:
             archive.update_campaign(existing.id, config=cfg.model_dump(mode="json"))

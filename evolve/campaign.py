@@ -21,18 +21,18 @@ import functools
 import logging
 import random
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
 
-from archive.dedup import code_hash
-from archive.store import SeqConflict
 from evolve import islands as island_policy
+from evolve.archive.dedup import code_hash
+from evolve.archive.store import SeqConflict
 from evolve.config import Config
 from evolve.diversity import Diversity
 from evolve.evaluate import Evaluator, Outcome
-from operators.base import Operator, Parent, ProblemBrief, Proposal, ProposalRequest
-from problems.contract import Problem
+from evolve.operators.base import Operator, Parent, ProblemBrief, Proposal, ProposalRequest
+from evolve.problems.contract import Problem
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +65,28 @@ def island_evaluations(archive, campaign_id: int, island: int, islands: int, don
 
 
 def to_parent(record) -> Parent:
-    return Parent(id=record.id, code=record.code, objective=record.objective, metrics=record.metrics or {},
-                  status=record.status, reason=record.reason, feedback=record.feedback,
-                  thought=record.thought, generation=record.generation)
+    return Parent(
+        id=record.id,
+        code=record.code,
+        objective=record.objective,
+        metrics=record.metrics or {},
+        status=record.status,
+        reason=record.reason,
+        feedback=record.feedback,
+        thought=record.thought,
+        generation=record.generation,
+    )
 
 
 def brief(problem: Problem) -> ProblemBrief:
-    return ProblemBrief(name=problem.name, description=problem.description, initial_program=problem.initial_program,
-                        objective=problem.objective, direction=problem.direction, entry_point=problem.entry_point)
+    return ProblemBrief(
+        name=problem.name,
+        description=problem.description,
+        initial_program=problem.initial_program,
+        objective=problem.objective,
+        direction=problem.direction,
+        entry_point=problem.entry_point,
+    )
 
 
 def seed_islands(archive, campaign_id: int, islands: int, outcome: Outcome, code: str) -> None:
@@ -80,17 +94,37 @@ def seed_islands(archive, campaign_id: int, islands: int, outcome: Outcome, code
     first = None
     for island in range(islands):
         rec = archive.add_program(
-            campaign_id, code=code, island=island, status="ok", born_at=SEED_BORN_AT, operator="seed",
-            metrics=outcome.metrics, objective=outcome.objective, fitness=outcome.fitness,
-            descriptor=outcome.descriptor, feedback=outcome.feedback, stdout=outcome.stdout,
-            eval_time=outcome.eval_time if first is None else None, duplicate_of=first,
+            campaign_id,
+            code=code,
+            island=island,
+            status="ok",
+            born_at=SEED_BORN_AT,
+            operator="seed",
+            metrics=outcome.metrics,
+            objective=outcome.objective,
+            fitness=outcome.fitness,
+            descriptor=outcome.descriptor,
+            feedback=outcome.feedback,
+            stdout=outcome.stdout,
+            eval_time=outcome.eval_time if first is None else None,
+            duplicate_of=first,
         )
         first = first or rec.id
 
 
 class CampaignLoop:
-    def __init__(self, *, archive, campaign, config: Config, problem: Problem, operator: Operator,
-                 evaluator: Evaluator, on_tell: Callable | None = None, retrain=None):
+    def __init__(
+        self,
+        *,
+        archive,
+        campaign,
+        config: Config,
+        problem: Problem,
+        operator: Operator,
+        evaluator: Evaluator,
+        on_tell: Callable | None = None,
+        retrain=None,
+    ):
         self.archive = archive
         self.cid = campaign.id
         self.config = config
@@ -113,7 +147,9 @@ class CampaignLoop:
         self._policy_done: set[int] = set()
 
     # -- the loop ---------------------------------------------------------------------
-    async def run(self, budget: int, islands: list[int] | None = None, keep_going: Callable[[], bool] | None = None) -> Stats:
+    async def run(
+        self, budget: int, islands: list[int] | None = None, keep_going: Callable[[], bool] | None = None
+    ) -> Stats:
         """Run proposals until each owned island has its share of ``budget`` evaluations.
 
         ``islands`` limits the loop to some islands (a worker's leased ones); proposal n
@@ -150,14 +186,18 @@ class CampaignLoop:
                             open_islands = []
                         else:
                             self.operator = await self.retrain(self.operator, len(done))
-                    while (open_islands and len(inflight) < self.window
-                           and all(s_ > seq - self.window for s_ in inflight)):
+                    while (
+                        open_islands and len(inflight) < self.window and all(s_ > seq - self.window for s_ in inflight)
+                    ):
                         if max_cost is not None and self.stats.cost >= max_cost:
                             self.stats.stopped_by = f"cost limit {max_cost:g} reached"
                             break
                         if proposals_left <= 0:
-                            self.stats.stopped_by = ("max_proposals reached" if self.config.max_proposals is not None
-                                                     else "the operator keeps proposing duplicates or rejects")
+                            self.stats.stopped_by = (
+                                "max_proposals reached"
+                                if self.config.max_proposals is not None
+                                else "the operator keeps proposing duplicates or rejects"
+                            )
                             break
                         if self.retrain is not None and self.retrain.due(len(done) + len(inflight)):
                             break  # a fine-tuning round is due: drain first
@@ -230,8 +270,9 @@ class CampaignLoop:
         store = functools.partial(store, code_hash=h)
         original_id = await self._original(seq, h, code)
         if original_id is not None:
-            await self._in_db(store, status="duplicate", reason="identical to an archived program",
-                              duplicate_of=original_id)
+            await self._in_db(
+                store, status="duplicate", reason="identical to an archived program", duplicate_of=original_id
+            )
             self.stats.duplicates += 1
             return seq, False
 
@@ -294,9 +335,15 @@ class CampaignLoop:
         if self.diversity.grid is not None:
             parents = self.diversity.sample(island, k, rng, view["max_born_at"])
         else:
-            parents = self.archive.sample_parents(self.cid, island, k, cfg.selection, rng,
-                                                  options={"size": cfg.tournament_size}
-                                                  if cfg.selection == "tournament" else None, **view)
+            parents = self.archive.sample_parents(
+                self.cid,
+                island,
+                k,
+                cfg.selection,
+                rng,
+                options={"size": cfg.tournament_size} if cfg.selection == "tournament" else None,
+                **view,
+            )
         if island in self._floors:  # the island was reset: programs from before are out of play
             view["min_born_at"] = self._floors[island]
             parents = [p for p in parents if p.born_at >= view["min_born_at"]]
@@ -306,13 +353,18 @@ class CampaignLoop:
         if not parents:  # an island of failures only: fall back to its best-known program
             parents = self.archive.elites(self.cid, island, 1, **view) or self.archive.best(self.cid, 1)
         ids = {p.id for p in parents}
-        inspirations = [p for p in self.archive.elites(self.cid, island, cfg.inspirations + len(parents), **view)
-                        if p.id not in ids][: cfg.inspirations]
+        inspirations = [
+            p for p in self.archive.elites(self.cid, island, cfg.inspirations + len(parents), **view) if p.id not in ids
+        ][: cfg.inspirations]
         state = self._state(island)
         return ProposalRequest(
-            problem=self.brief, parents=[to_parent(p) for p in parents],
-            inspirations=[to_parent(p) for p in inspirations], island=island, seq=seq,
-            seed=rng.getrandbits(63), reflection=state.get("reflection"),
+            problem=self.brief,
+            parents=[to_parent(p) for p in parents],
+            inspirations=[to_parent(p) for p in inspirations],
+            island=island,
+            seq=seq,
+            seed=rng.getrandbits(63),
+            reflection=state.get("reflection"),
             context={"crossover": len(parents) > 1, "generation": max(p.generation for p in parents) + 1},
         )
 
@@ -328,8 +380,9 @@ class CampaignLoop:
         visible = seq - self.window
         data: dict = {"island": island, "at": seq, "generation": generation}
         if cfg.migration_interval and generation % cfg.migration_interval == 0:
-            data["migrated"] = island_policy.pull_migrants(self.archive, self.cid, island, cfg.islands,
-                                                           cfg.migration_size, visible, self._floors)
+            data["migrated"] = island_policy.pull_migrants(
+                self.archive, self.cid, island, cfg.islands, cfg.migration_size, visible, self._floors
+            )
         if cfg.reset_interval and generation % cfg.reset_interval == 0:
             rng = random.Random(f"{cfg.seed}:reset:{seq}")
             if island_policy.reset_if_weak(self.archive, self.cid, island, cfg.islands, visible, self._floors, rng):
@@ -349,19 +402,49 @@ class CampaignLoop:
         self.archive.set_island_state(self.cid, island, state)
 
     # -- storing ----------------------------------------------------------------------
-    def _store(self, *, seq: int, request: ProposalRequest, proposal: Proposal, proposal_time: float,
-               status: str, reason: str | None = None, outcome: Outcome | None = None, duplicate_of: int | None = None,
-               code_hash: str | None = None, publish: bool = False):
+    def _store(
+        self,
+        *,
+        seq: int,
+        request: ProposalRequest,
+        proposal: Proposal,
+        proposal_time: float,
+        status: str,
+        reason: str | None = None,
+        outcome: Outcome | None = None,
+        duplicate_of: int | None = None,
+        code_hash: str | None = None,
+        publish: bool = False,
+    ):
         o = outcome or Outcome(status=status, reason=reason)
         record = self.archive.add_program(
-            self.cid, code=proposal.code or "", island=request.island, status=status, seq=seq, born_at=seq,
-            generation=request.context["generation"], parent_ids=[p.id for p in request.parents],
-            operator=proposal.operator, model=proposal.model, reason=o.reason or reason, metrics=o.metrics or None,
-            objective=o.objective, fitness=o.fitness, descriptor=o.descriptor, feedback=o.feedback,
-            thought=proposal.thought, stdout=o.stdout or None, eval_time=o.eval_time if outcome else None,
-            proposal_time=proposal_time, input_tokens=sum(c.input_tokens for c in proposal.calls),
-            output_tokens=sum(c.output_tokens for c in proposal.calls), cost=sum(c.cost for c in proposal.calls),
-            duplicate_of=duplicate_of, llm_calls=proposal.calls, code_hash=code_hash, publish=publish,
+            self.cid,
+            code=proposal.code or "",
+            island=request.island,
+            status=status,
+            seq=seq,
+            born_at=seq,
+            generation=request.context["generation"],
+            parent_ids=[p.id for p in request.parents],
+            operator=proposal.operator,
+            model=proposal.model,
+            reason=o.reason or reason,
+            metrics=o.metrics or None,
+            objective=o.objective,
+            fitness=o.fitness,
+            descriptor=o.descriptor,
+            feedback=o.feedback,
+            thought=proposal.thought,
+            stdout=o.stdout or None,
+            eval_time=o.eval_time if outcome else None,
+            proposal_time=proposal_time,
+            input_tokens=sum(c.input_tokens for c in proposal.calls),
+            output_tokens=sum(c.output_tokens for c in proposal.calls),
+            cost=sum(c.cost for c in proposal.calls),
+            duplicate_of=duplicate_of,
+            llm_calls=proposal.calls,
+            code_hash=code_hash,
+            publish=publish,
         )
         if not publish:
             self._unpublished.append(record)

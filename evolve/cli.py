@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -26,8 +26,10 @@ DEFAULT_STORAGE = "sqlite:///evolve.db"
 
 
 @app.callback()
-def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
-          verbose: bool = typer.Option(False, "--verbose", "-v", help="Show info logs.")) -> None:
+def _main(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show info logs."),
+) -> None:
     STATE["debug"] = debug
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
@@ -35,27 +37,33 @@ def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks and
 
 @app.command()
 def run(
-    problem: str = typer.Argument(..., help="Built-in name (see `evolve problems`), a directory with problem.py, or a .py file."),
-    budget: Optional[int] = typer.Option(None, help="Child evaluations to run (default 200)."),
-    max_proposals: Optional[int] = typer.Option(None, help="Stop after this many proposals, evaluated or not."),
-    time_limit: Optional[float] = typer.Option(None, help="Seconds per case (default: the problem's)."),
-    islands: Optional[int] = typer.Option(None, help="Number of islands (default 4)."),
-    workers: Optional[int] = typer.Option(None, help="Evaluations in parallel (default 2)."),
-    seed: Optional[int] = typer.Option(None, help="Random seed (default 0)."),
-    storage: Optional[str] = typer.Option(None, help=f"Archive URL (default {DEFAULT_STORAGE})."),
-    name: Optional[str] = typer.Option(None, help="Campaign name (default: the problem's name)."),
-    config: Optional[Path] = typer.Option(None, help="TOML or YAML config file; flags override it."),
-    case_set: Optional[str] = typer.Option(None, help="Named case set of the problem."),
-    sandbox: Optional[str] = typer.Option(None, help="auto, process or docker."),
-    executor: Optional[str] = typer.Option(None, help="local (default) or ray: run evaluations on a Ray cluster."),
-    ray_address: Optional[str] = typer.Option(None, help="Ray cluster address for --executor ray (default: local Ray)."),
-    selection: Optional[str] = typer.Option(None, help="tournament, fitness_proportional, dgm, uniform, best."),
-    model: list[str] = typer.Option([], help="LLM operator model spec (repeat for an ensemble), e.g. openai:gpt-4o-mini."),
-    max_cost: Optional[float] = typer.Option(None, help="Stop new LLM proposals once this many dollars are spent."),
-    replay: Optional[str] = typer.Option(None, help="Re-run CAMPAIGN from its recorded LLM responses (no API calls)."),
-    finetune_every: Optional[int] = typer.Option(None, help="Fine-tune the operator model every N proposals (SOAR cycle)."),
-    finetune_method: Optional[str] = typer.Option(None, help="sft, dpo or grpo (default sft)."),
-    finetune_base: Optional[str] = typer.Option(None, help="Local model directory the fine-tuning starts from."),
+    problem: str = typer.Argument(
+        ..., help="Built-in name (see `evolve problems`), a directory with problem.py, or a .py file."
+    ),
+    budget: int | None = typer.Option(None, help="Child evaluations to run (default 200)."),
+    max_proposals: int | None = typer.Option(None, help="Stop after this many proposals, evaluated or not."),
+    time_limit: float | None = typer.Option(None, help="Seconds per case (default: the problem's)."),
+    islands: int | None = typer.Option(None, help="Number of islands (default 4)."),
+    workers: int | None = typer.Option(None, help="Evaluations in parallel (default 2)."),
+    seed: int | None = typer.Option(None, help="Random seed (default 0)."),
+    storage: str | None = typer.Option(None, help=f"Archive URL (default {DEFAULT_STORAGE})."),
+    name: str | None = typer.Option(None, help="Campaign name (default: the problem's name)."),
+    config: Path | None = typer.Option(None, help="TOML or YAML config file; flags override it."),
+    case_set: str | None = typer.Option(None, help="Named case set of the problem."),
+    sandbox: str | None = typer.Option(None, help="auto, process or docker."),
+    executor: str | None = typer.Option(None, help="local (default) or ray: run evaluations on a Ray cluster."),
+    ray_address: str | None = typer.Option(None, help="Ray cluster address for --executor ray (default: local Ray)."),
+    selection: str | None = typer.Option(None, help="tournament, fitness_proportional, dgm, uniform, best."),
+    model: list[str] = typer.Option(
+        [], help="LLM operator model spec (repeat for an ensemble), e.g. openai:gpt-4o-mini."
+    ),
+    max_cost: float | None = typer.Option(None, help="Stop new LLM proposals once this many dollars are spent."),
+    replay: str | None = typer.Option(None, help="Re-run CAMPAIGN from its recorded LLM responses (no API calls)."),
+    finetune_every: int | None = typer.Option(
+        None, help="Fine-tune the operator model every N proposals (SOAR cycle)."
+    ),
+    finetune_method: str | None = typer.Option(None, help="sft, dpo or grpo (default sft)."),
+    finetune_base: str | None = typer.Option(None, help="Local model directory the fine-tuning starts from."),
     progress: bool = typer.Option(True, help="Show the progress display."),
 ) -> None:
     """Run an evolution campaign, or resume it: running the same command again continues it."""
@@ -63,10 +71,23 @@ def run(
     from evolve.config import read_config_file
 
     settings: dict[str, Any] = read_config_file(config) if config else {}
-    flags = dict(budget=budget, max_proposals=max_proposals, time_limit=time_limit, islands=islands, workers=workers, seed=seed, storage=storage,
-                 case_set=case_set, sandbox=sandbox, executor=executor, ray_address=ray_address,
-                 selection=selection, finetune_every=finetune_every,
-                 finetune_method=finetune_method, finetune_base=finetune_base)
+    flags = dict(
+        budget=budget,
+        max_proposals=max_proposals,
+        time_limit=time_limit,
+        islands=islands,
+        workers=workers,
+        seed=seed,
+        storage=storage,
+        case_set=case_set,
+        sandbox=sandbox,
+        executor=executor,
+        ray_address=ray_address,
+        selection=selection,
+        finetune_every=finetune_every,
+        finetune_method=finetune_method,
+        finetune_base=finetune_base,
+    )
     settings.update({k: v for k, v in flags.items() if v is not None})
     if model or max_cost is not None:
         llm = dict(settings.get("llm") or {})
@@ -84,9 +105,11 @@ def run(
     campaign = create_campaign(problem, name=name or settings.pop("name", None), **settings)
     done = campaign.status()["evaluations"]
     cfg = campaign.config
-    console.print(f"campaign [bold]{campaign.name}[/] · {campaign.problem.name} · budget {cfg.budget} "
-                  f"· {cfg.islands} islands · {cfg.workers} workers · operator {cfg.operator_kind} · {cfg.storage}"
-                  + (f" · resuming at {done}" if done else ""))
+    console.print(
+        f"campaign [bold]{campaign.name}[/] · {campaign.problem.name} · budget {cfg.budget} "
+        f"· {cfg.islands} islands · {cfg.workers} workers · operator {cfg.operator_kind} · {cfg.storage}"
+        + (f" · resuming at {done}" if done else "")
+    )
     from evolve.progress import RunDisplay
 
     display = RunDisplay(console, cfg.budget, done, campaign.problem.objective, enabled=progress and cfg.progress)
@@ -95,15 +118,17 @@ def run(
             stats = campaign.run(on_tell=display.on_tell, replay=replay_calls)
     except KeyboardInterrupt:
         err.print(f"stopped; run the same command again to resume campaign {campaign.name!r}")
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     _print_best(campaign)
-    console.print(f"sandbox: {campaign.archive.get_campaign(campaign.name).state.get('sandbox')}"
-                  + (f" · stopped early: {stats.stopped_by}" if stats.stopped_by else ""))
+    console.print(
+        f"sandbox: {campaign.archive.get_campaign(campaign.name).state.get('sandbox')}"
+        + (f" · stopped early: {stats.stopped_by}" if stats.stopped_by else "")
+    )
 
 
 def _load_replay(name: str, storage: str) -> tuple[dict, dict]:
     """The recorded campaign's settings and its LLM calls by proposal seq."""
-    from archive import Archive
+    from evolve.archive import Archive
 
     archive = Archive(storage)
     info = archive.get_campaign(name)
@@ -123,11 +148,13 @@ def _print_best(campaign) -> None:
         return
     seed = campaign.archive.programs(campaign.info.id, limit=1)
     seed_obj = seed[0].objective if seed else None
-    console.print(f"best {campaign.problem.objective}: [bold green]{best.objective:.6g}[/] (program {best.id}, "
-                  f"island {best.island}, generation {best.generation}; seed {seed_obj if seed_obj is None else f'{seed_obj:.6g}'})")
+    console.print(
+        f"best {campaign.problem.objective}: [bold green]{best.objective:.6g}[/] (program {best.id}, "
+        f"island {best.island}, generation {best.generation}; seed {seed_obj if seed_obj is None else f'{seed_obj:.6g}'})"
+    )
 
 
-def _campaign(name: str, storage: Optional[str]):
+def _campaign(name: str, storage: str | None):
     from evolve.api import load_campaign
 
     return load_campaign(name, storage or DEFAULT_STORAGE)
@@ -137,12 +164,12 @@ def _campaign(name: str, storage: Optional[str]):
 def worker(
     name: str = typer.Argument(..., help="Campaign to work on (every worker points at the same storage)."),
     storage: str = typer.Option(..., help="Archive URL shared by all workers, e.g. postgresql://host/db."),
-    problem: Optional[str] = typer.Option(None, help="Create the campaign with this problem if it does not exist."),
-    budget: Optional[int] = typer.Option(None, help="With --problem: the campaign's budget."),
-    islands: Optional[int] = typer.Option(None, help="With --problem: number of islands."),
-    workers: Optional[int] = typer.Option(None, help="Evaluations this worker runs in parallel."),
-    config: Optional[Path] = typer.Option(None, help="With --problem: TOML or YAML config file."),
-    worker_name: Optional[str] = typer.Option(None, help="This worker's name (default host:pid)."),
+    problem: str | None = typer.Option(None, help="Create the campaign with this problem if it does not exist."),
+    budget: int | None = typer.Option(None, help="With --problem: the campaign's budget."),
+    islands: int | None = typer.Option(None, help="With --problem: number of islands."),
+    workers: int | None = typer.Option(None, help="Evaluations this worker runs in parallel."),
+    config: Path | None = typer.Option(None, help="With --problem: TOML or YAML config file."),
+    worker_name: str | None = typer.Option(None, help="This worker's name (default host:pid)."),
     ttl: float = typer.Option(30.0, help="Seconds before a silent worker's island is taken over."),
 ) -> None:
     """Join a campaign as one of many workers: lease islands, evolve them, hand them back."""
@@ -152,7 +179,9 @@ def worker(
 
     if problem is not None:
         settings: dict[str, Any] = read_config_file(config) if config else {}
-        settings.update({k: v for k, v in dict(budget=budget, islands=islands, workers=workers).items() if v is not None})
+        settings.update(
+            {k: v for k, v in dict(budget=budget, islands=islands, workers=workers).items() if v is not None}
+        )
         campaign = create_campaign(problem, name=name, storage=storage, **settings)
     else:
         campaign = load_campaign(name, storage)
@@ -164,8 +193,11 @@ def worker(
 
 
 @app.command()
-def status(name: str, storage: Optional[str] = typer.Option(None, help="Archive URL."),
-           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def status(
+    name: str,
+    storage: str | None = typer.Option(None, help="Archive URL."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
     """Show a campaign's progress, best score, failures, islands and spend."""
     st = _campaign(name, storage).status()
     if as_json:
@@ -177,21 +209,32 @@ def status(name: str, storage: Optional[str] = typer.Option(None, help="Archive 
     table.add_row("by status", ", ".join(f"{k} {v}" for k, v in sorted(st["by_status"].items())))
     for i, isl in st["islands"].items():
         best_ = "-" if isl["best"] is None else f"{isl['best']:.6g}"
-        table.add_row(f"island {i}", f"best {best_} · {isl['ok_programs']} ok programs"
-                      + (f" · leased by {isl['worker']}" if isl["worker"] else ""))
+        table.add_row(
+            f"island {i}",
+            f"best {best_} · {isl['ok_programs']} ok programs"
+            + (f" · leased by {isl['worker']}" if isl["worker"] else ""),
+        )
     if st["cells"]:
         c = st["cells"]
-        table.add_row("MAP-Elites", f"{c['filled']} cells filled ({c['coverage']:.0%} coverage) · QD score {c['qd_score']:.6g}")
+        table.add_row(
+            "MAP-Elites", f"{c['filled']} cells filled ({c['coverage']:.0%} coverage) · QD score {c['qd_score']:.6g}"
+        )
     sp = st["spend"]
-    table.add_row("LLM spend", f"${sp.get('cost', 0):.4f} over {sp.get('calls', 0)} calls "
-                  f"({sp.get('input_tokens', 0)} in / {sp.get('output_tokens', 0)} out tokens)")
+    table.add_row(
+        "LLM spend",
+        f"${sp.get('cost', 0):.4f} over {sp.get('calls', 0)} calls "
+        f"({sp.get('input_tokens', 0)} in / {sp.get('output_tokens', 0)} out tokens)",
+    )
     table.add_row("sandbox", str(st.get("sandbox")))
     console.print(table)
 
 
 @app.command()
-def best(name: str, storage: Optional[str] = typer.Option(None, help="Archive URL."),
-         k: int = typer.Option(1, "--top", help="How many programs.")) -> None:
+def best(
+    name: str,
+    storage: str | None = typer.Option(None, help="Archive URL."),
+    k: int = typer.Option(1, "--top", help="How many programs."),
+) -> None:
     """Print the best program(s): code and metrics."""
     campaign = _campaign(name, storage)
     for program in campaign.best(k):
@@ -201,31 +244,46 @@ def best(name: str, storage: Optional[str] = typer.Option(None, help="Archive UR
 
 
 @app.command()
-def export(name: str, out: Path = typer.Option(Path("export"), help="Output directory."),
-           top: int = typer.Option(5, help="How many of the best programs."),
-           diverse: bool = typer.Option(False, help="One program per code-shape cell instead of the top scores."),
-           storage: Optional[str] = typer.Option(None, help="Archive URL.")) -> None:
+def export(
+    name: str,
+    out: Path = typer.Option(Path("export"), help="Output directory."),
+    top: int = typer.Option(5, help="How many of the best programs."),
+    diverse: bool = typer.Option(False, help="One program per code-shape cell instead of the top scores."),
+    storage: str | None = typer.Option(None, help="Archive URL."),
+) -> None:
     """Write the best programs as runnable .py files plus JSON metrics and lineage."""
     for path in _campaign(name, storage).export(str(out), top, diverse=diverse):
         console.print(str(path))
 
 
 @app.command()
-def score(file: Path, problem: str, case_set: Optional[str] = typer.Option(None, help="Named case set."),
-          sandbox: str = typer.Option("auto", help="auto, process or docker.")) -> None:
+def score(
+    file: Path,
+    problem: str,
+    case_set: str | None = typer.Option(None, help="Named case set."),
+    sandbox: str = typer.Option("auto", help="auto, process or docker."),
+) -> None:
     """Re-score a program file independently, in the sandbox, with the problem's trusted scorer."""
     from evolve.config import Config
     from evolve.evaluate import Evaluator
+    from evolve.problems.loader import load_problem
     from evolve.wiring import make_sandbox
-    from problems.loader import load_problem
 
     if not file.is_file():
         raise EvolveError(f"no such file: {file}")
     prob = load_problem(problem, case_set=case_set)
     with make_sandbox(Config(problem=problem, sandbox=sandbox, storage="sqlite://")) as sb:
         outcome = Evaluator(prob, sb).evaluate(file.read_text())
-    console.print_json(json.dumps({"status": outcome.status, "reason": outcome.reason, "objective": outcome.objective,
-                                   "metrics": outcome.metrics}))
+    console.print_json(
+        json.dumps(
+            {
+                "status": outcome.status,
+                "reason": outcome.reason,
+                "objective": outcome.objective,
+                "metrics": outcome.metrics,
+            }
+        )
+    )
     if outcome.status != "ok":
         raise typer.Exit(1)
 
@@ -236,14 +294,14 @@ def finetune(
     method: str = typer.Option("sft", help="sft (SOAR hindsight), dpo (EvoTune pairs) or grpo (sandboxed reward)."),
     base: str = typer.Option(..., help="Local model directory to fine-tune (hf:DIR or DIR)."),
     out: Path = typer.Option(..., help="Output directory: adapter/, merged/ and metrics.json."),
-    dump_dataset: Optional[Path] = typer.Option(None, help="Write the dataset as JSONL here first."),
+    dump_dataset: Path | None = typer.Option(None, help="Write the dataset as JSONL here first."),
     dry_run: bool = typer.Option(False, help="Only build (and dump) the dataset."),
     min_examples: int = typer.Option(8, help="Refuse to train on fewer examples."),
-    max_steps: Optional[int] = typer.Option(None, help="Training steps (default: one epoch)."),
-    storage: Optional[str] = typer.Option(None, help="Archive URL."),
+    max_steps: int | None = typer.Option(None, help="Training steps (default: one epoch)."),
+    storage: str | None = typer.Option(None, help="Archive URL."),
 ) -> None:
     """Fine-tune the operator model on a campaign's discoveries (LoRA adapter + merged model)."""
-    from operators.finetune import run_finetune, sandbox_evaluator
+    from evolve.finetune import run_finetune, sandbox_evaluator
 
     campaign = _campaign(name, storage)
     opts: dict[str, Any] = {"dry_run": dry_run}
@@ -257,22 +315,33 @@ def finetune(
         sandbox_ = make_sandbox(campaign.config)
         evaluate = sandbox_evaluator(campaign.problem, sandbox_)
     try:
-        result = run_finetune(campaign.archive, name, method, base.removeprefix("hf:"), out,
-                              dump_dataset=dump_dataset, evaluate=evaluate, min_examples=min_examples, **opts)
+        result = run_finetune(
+            campaign.archive,
+            name,
+            method,
+            base.removeprefix("hf:"),
+            out,
+            dump_dataset=dump_dataset,
+            evaluate=evaluate,
+            min_examples=min_examples,
+            **opts,
+        )
     finally:
         if sandbox_ is not None:
             sandbox_.close()
     if result is None:
         console.print(f"dataset written to {dump_dataset}" if dump_dataset else "dataset built")
         return
-    console.print(f"{method}: {result.num_examples} examples · adapter {result.adapter_dir} · merged {result.merged_dir}")
+    console.print(
+        f"{method}: {result.num_examples} examples · adapter {result.adapter_dir} · merged {result.merged_dir}"
+    )
     console.print(f"use it: evolve run {campaign.problem.source or campaign.problem.name} --model {result.model_spec}")
 
 
 @app.command()
 def problems() -> None:
     """List the built-in problems."""
-    from problems.loader import builtin_problems
+    from evolve.problems.loader import builtin_problems
 
     for pname, summary in builtin_problems().items():
         console.print(f"[bold]{pname}[/]  {summary}")
@@ -282,9 +351,9 @@ def problems() -> None:
 def sandbox_check() -> None:
     """Tell which sandbox backends work on this machine, and why not."""
     try:
-        from sandbox.check import check_backends
+        from evolve.sandbox.check import check_backends
     except ImportError:
-        from sandbox import isolation
+        from evolve.sandbox import isolation
 
         console.print(f"process: ok ({isolation.detect()} isolation)")
         return
@@ -295,7 +364,7 @@ def sandbox_check() -> None:
 @db_app.command("upgrade")
 def db_upgrade(storage: str = typer.Argument(DEFAULT_STORAGE, help="Archive URL.")) -> None:
     """Create or migrate the archive schema to the latest version."""
-    from archive import upgrade
+    from evolve.archive import upgrade
 
     console.print(f"archive at revision {upgrade(storage)}")
 
@@ -315,7 +384,7 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as e:
         sys.exit(e.exit_code)
-    except (typer.Abort,):
+    except typer.Abort:
         sys.exit(1)
     except Exception as e:  # click usage errors
         import click

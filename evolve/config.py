@@ -16,7 +16,7 @@ from evolve.diversity import GridConfig
 from evolve.errors import ConfigError
 
 try:  # the LLM operator's settings live with the operator
-    from operators.llm.config import LLMConfig
+    from evolve.operators.llm.config import LLMConfig
 except ImportError:  # pragma: no cover - during early development
     LLMConfig = dict  # type: ignore[misc,assignment]
 
@@ -43,18 +43,31 @@ class Config(BaseModel):
     generation_size: int = Field(8, ge=1, description="proposals per island that make one generation")
     migration_interval: int = Field(4, ge=0, description="generations between ring migrations (0: never)")
     migration_size: int = Field(1, ge=1, description="best programs each island sends to the next")
-    reset_interval: int = Field(0, ge=0, description="generations between FunSearch resets of the weaker half (0: never)")
+    reset_interval: int = Field(
+        0, ge=0, description="generations between FunSearch resets of the weaker half (0: never)"
+    )
 
-    selection: str = Field("tournament", description="parent selection: tournament, fitness_proportional, dgm, "
-                                                     "novelty, funsearch, map_elites, uniform, best")
+    selection: str = Field(
+        "tournament",
+        description="parent selection: tournament, fitness_proportional, dgm, "
+        "novelty, funsearch, map_elites, uniform, best",
+    )
     map_elites: GridConfig = Field(default_factory=GridConfig, description="the grid when selection is map_elites")
-    near_duplicate_threshold: float | None = Field(None, gt=0, le=1, description="reject children whose code "
-                                                   "embedding is this similar to an archived one (needs [embeddings])")
+    near_duplicate_threshold: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="reject children whose code embedding is this similar to an archived one (needs [embeddings])",
+    )
     embedding_model: str | None = Field(None, description="sentence-transformers model for near-duplicates")
     tournament_size: int = Field(4, ge=1)
     crossover_rate: float = Field(0.2, ge=0, le=1)
-    parsimony: float = Field(1e-9, ge=0, description="fitness cost per character of code: breaks ties between "
-                                                      "equal scores in favour of shorter programs (bloat control)")
+    parsimony: float = Field(
+        1e-9,
+        ge=0,
+        description="fitness cost per character of code: breaks ties between "
+        "equal scores in favour of shorter programs (bloat control)",
+    )
     inspirations: int = Field(2, ge=0, description="elite programs shown to LLM operators besides the parents")
 
     operator: Literal["gp", "llm"] | None = Field(None, description="default: llm when models are configured, else gp")
@@ -75,20 +88,20 @@ class Config(BaseModel):
     progress: bool = True
 
     @model_validator(mode="after")
-    def _operator_choice(self) -> "Config":
+    def _operator_choice(self) -> Config:
         if self.operator == "llm" and self.llm is None:
             raise ValueError("operator 'llm' needs an [llm] section with at least one model")
         return self
 
     @model_validator(mode="after")
-    def _selection_known(self) -> "Config":
+    def _selection_known(self) -> Config:
         known = ("tournament", "fitness_proportional", "dgm", "novelty", "funsearch", "map_elites", "uniform", "best")
         if self.selection not in known:
             raise ValueError(f"unknown selection {self.selection!r}; choose one of {', '.join(known)}")
         return self
 
     @model_validator(mode="after")
-    def _finetune_needs(self) -> "Config":
+    def _finetune_needs(self) -> Config:
         if self.finetune_every and self.finetune_base is None:
             raise ValueError("finetune_every needs finetune_base: the local model directory to train")
         if self.finetune_every and self.operator_kind != "llm":

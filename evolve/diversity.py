@@ -24,12 +24,13 @@ class GridConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dims: list[tuple[str, float, float, int]] = Field(
         default_factory=lambda: [("code_length", 0.0, 2000.0, 10), ("ast_depth", 0.0, 20.0, 10)],
-        description="descriptor name, low, high, bins (from the problem's descriptors or the built-in code ones)")
+        description="descriptor name, low, high, bins (from the problem's descriptors or the built-in code ones)",
+    )
     cvt_cells: int | None = Field(None, ge=2, description="use CVT with this many cells over the dims' boxes")
 
 
 def make_grid(cfg: GridConfig):
-    from archive.policies.map_elites import Grid
+    from evolve.archive.policies.map_elites import Grid
 
     if cfg.cvt_cells:
         return Grid.cvt([d[0] for d in cfg.dims], [d[1] for d in cfg.dims], [d[2] for d in cfg.dims], cfg.cvt_cells)
@@ -43,17 +44,18 @@ class Diversity:
         self.deduper = None
         self._pending: list[Any] = []  # stored ok programs not yet offered to the grid
         if config.selection == "map_elites":
-            from archive.policies.map_elites import MapElites
+            from evolve.archive.policies.map_elites import MapElites
 
             self.grid = MapElites(archive, make_grid(config.map_elites))
             # a resumed campaign re-offers its newest programs (offering is idempotent)
             recent = archive.programs(campaign_id, status="ok", order="-id", limit=2 * window)
             self._pending = sorted(recent, key=lambda p: p.born_at)
         if config.near_duplicate_threshold is not None:
-            from archive.policies.embeddings import DEFAULT_MODEL, EmbeddingDeduper
+            from evolve.archive.policies.embeddings import DEFAULT_MODEL, EmbeddingDeduper
 
-            self.deduper = EmbeddingDeduper(archive, config.near_duplicate_threshold,
-                                            model=config.embedding_model or DEFAULT_MODEL)
+            self.deduper = EmbeddingDeduper(
+                archive, config.near_duplicate_threshold, model=config.embedding_model or DEFAULT_MODEL
+            )
 
     def stored(self, record) -> None:
         """After a program is stored (archive thread)."""

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evolve.errors import ProblemError
-from problems.contract import InvalidOutput, Problem
-from sandbox.base import EvalJob, Sandbox
+from evolve.problems.contract import InvalidOutput, Problem
+from evolve.sandbox.base import EvalJob, Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,14 @@ class Outcome:
 
 
 class Evaluator:
-    def __init__(self, problem: Problem, sandbox: Sandbox, time_limit: float | None = None, memory_mb: int | None = None,
-                 parsimony: float = 0.0):
+    def __init__(
+        self,
+        problem: Problem,
+        sandbox: Sandbox,
+        time_limit: float | None = None,
+        memory_mb: int | None = None,
+        parsimony: float = 0.0,
+    ):
         self.parsimony = parsimony  # fitness cost per character: among equal scores, shorter code wins
         self.strict = False  # True while checking the seed: a broken scorer is the problem's error
         self.problem = problem
@@ -43,8 +49,14 @@ class Evaluator:
 
     def job(self, code: str) -> EvalJob:
         p = self.problem
-        return EvalJob(code=code, harness=p.harness, cases=p.cases, drive=p.drive,
-                       time_limit=self.time_limit, memory_mb=self.memory_mb)
+        return EvalJob(
+            code=code,
+            harness=p.harness,
+            cases=p.cases,
+            drive=p.drive,
+            time_limit=self.time_limit,
+            memory_mb=self.memory_mb,
+        )
 
     def evaluate(self, code: str) -> Outcome:
         """Thread-safe: runs in the evaluation pool."""

@@ -8,8 +8,17 @@ from pathlib import Path
 
 
 def _lineage(archive, program_id: int) -> list[dict]:
-    return [{"id": p.id, "operator": p.operator, "objective": p.objective, "island": p.island,
-             "generation": p.generation, "thought": p.thought} for p in archive.lineage(program_id)]
+    return [
+        {
+            "id": p.id,
+            "operator": p.operator,
+            "objective": p.objective,
+            "island": p.island,
+            "generation": p.generation,
+            "thought": p.thought,
+        }
+        for p in archive.lineage(program_id)
+    ]
 
 
 def export_programs(campaign, out_dir: str, top: int = 5, diverse: bool = False) -> list[Path]:
@@ -28,14 +37,22 @@ def export_programs(campaign, out_dir: str, top: int = 5, diverse: bool = False)
         py = out / f"{stem}.py"
         py.write_text(program.code)
         meta = {
-            "campaign": campaign.name, "problem": problem.name, "problem_source": problem.source,
-            "case_set": campaign.config.case_set, "program_id": program.id, "rank": rank,
+            "campaign": campaign.name,
+            "problem": problem.name,
+            "problem_source": problem.source,
+            "case_set": campaign.config.case_set,
+            "program_id": program.id,
+            "rank": rank,
             "objective": {"name": problem.objective, "direction": problem.direction, "value": program.objective},
-            "metrics": program.metrics, "operator": program.operator, "model": program.model,
-            "island": program.island, "generation": program.generation, "parent_ids": program.parent_ids,
+            "metrics": program.metrics,
+            "operator": program.operator,
+            "model": program.model,
+            "island": program.island,
+            "generation": program.generation,
+            "parent_ids": program.parent_ids,
             "lineage": _lineage(campaign.archive, program.id),
             "rescore": f"evolve score {py.name} {problem.source or problem.name}"
-                       + (f" --case-set {campaign.config.case_set}" if campaign.config.case_set else ""),
+            + (f" --case-set {campaign.config.case_set}" if campaign.config.case_set else ""),
         }
         (out / f"{stem}.json").write_text(json.dumps(meta, indent=2))
         written.append(py)

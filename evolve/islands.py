@@ -22,15 +22,27 @@ def _view(visible: int, floor: int | None) -> dict:
 
 def _copy(archive, campaign_id: int, program, island: int, born_at: int, operator: str) -> None:
     archive.add_program(
-        campaign_id, code=program.code, island=island, status="ok", born_at=born_at,
-        generation=program.generation, parent_ids=[program.id], operator=operator, model=program.model,
-        metrics=program.metrics, objective=program.objective, fitness=program.fitness,
-        descriptor=program.descriptor, feedback=program.feedback, thought=program.thought,
+        campaign_id,
+        code=program.code,
+        island=island,
+        status="ok",
+        born_at=born_at,
+        generation=program.generation,
+        parent_ids=[program.id],
+        operator=operator,
+        model=program.model,
+        metrics=program.metrics,
+        objective=program.objective,
+        fitness=program.fitness,
+        descriptor=program.descriptor,
+        feedback=program.feedback,
+        thought=program.thought,
     )
 
 
-def pull_migrants(archive, campaign_id: int, island: int, islands: int, size: int, visible: int,
-                  floors: dict[int, int]) -> int:
+def pull_migrants(
+    archive, campaign_id: int, island: int, islands: int, size: int, visible: int, floors: dict[int, int]
+) -> int:
     """Ring migration into ``island``: copy the best ``size`` programs of the previous
     island that this island does not hold yet. Returns how many moved."""
     if islands < 2:
@@ -45,8 +57,9 @@ def pull_migrants(archive, campaign_id: int, island: int, islands: int, size: in
     return moved
 
 
-def reset_if_weak(archive, campaign_id: int, island: int, islands: int, visible: int, floors: dict[int, int],
-                  rng: random.Random) -> bool:
+def reset_if_weak(
+    archive, campaign_id: int, island: int, islands: int, visible: int, floors: dict[int, int], rng: random.Random
+) -> bool:
     """FunSearch reset: if ``island``'s best is in the weaker half of all islands, restart
     it from the best program of a random island in the stronger half."""
     if islands < 2:
@@ -59,7 +72,7 @@ def reset_if_weak(archive, campaign_id: int, island: int, islands: int, visible:
     best = {i: best_of(i) for i in range(islands)}
     order = sorted(range(islands), key=lambda i: (best[i].fitness if best[i] else float("-inf"), -i))
     weak = order[: islands // 2]
-    strong = [i for i in order[islands // 2:] if best[i] is not None]
+    strong = [i for i in order[islands // 2 :] if best[i] is not None]
     if island not in weak or not strong:
         return False
     founder = best[rng.choice(strong)]

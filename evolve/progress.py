@@ -14,8 +14,14 @@ class RunDisplay:
         self.started = time.monotonic()
         self.start_done = done
         self.progress = Progress(
-            TextColumn("[bold]evolving"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(), console=console, disable=not enabled, transient=False,
+            TextColumn("[bold]evolving"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not enabled,
+            transient=False,
         )
         self.task = self.progress.add_task("run", total=budget, completed=done, info="")
 
@@ -30,8 +36,12 @@ class RunDisplay:
         elapsed = max(time.monotonic() - self.started, 1e-9)
         rate = (stats.evaluations + 1 - self.start_done) / elapsed
         best = "-" if stats.best is None else f"{stats.best:.6g}"
-        info = (f"best {self.objective} {best} | failed {stats.failures} | dup {stats.duplicates} "
-                f"| rejected {stats.rejected} | {rate:.2f} eval/s")
+        info = (
+            f"best {self.objective} {best} | failed {stats.failures} | dup {stats.duplicates} "
+            f"| rejected {stats.rejected} | {rate:.2f} eval/s"
+        )
         if stats.cost:
             info += f" | ${stats.cost:.4f}"
-        self.progress.update(self.task, completed=stats.evaluations + (record.status in ("ok", "error", "timeout", "invalid")), info=info)
+        self.progress.update(
+            self.task, completed=stats.evaluations + (record.status in ("ok", "error", "timeout", "invalid")), info=info
+        )

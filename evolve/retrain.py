@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 class Retrainer:
     def __init__(self, campaign, evaluator):
-        from operators.finetune import FinetuneSchedule, sandbox_evaluator
+        from evolve.finetune import FinetuneSchedule, sandbox_evaluator
 
         cfg = campaign.config
         base = cfg.finetune_base.removeprefix("hf:")
@@ -27,8 +27,14 @@ class Retrainer:
         evaluate = sandbox_evaluator(campaign.problem, evaluator.sandbox) if cfg.finetune_method == "grpo" else None
         self.campaign = campaign
         self.every = cfg.finetune_every
-        self.schedule = FinetuneSchedule(base=base, out_root=out, every=cfg.finetune_every,
-                                         method=cfg.finetune_method, evaluate=evaluate, train_opts=opts)
+        self.schedule = FinetuneSchedule(
+            base=base,
+            out_root=out,
+            every=cfg.finetune_every,
+            method=cfg.finetune_method,
+            evaluate=evaluate,
+            train_opts=opts,
+        )
         rounds = campaign.archive.events(campaign.info.id, kind="finetune")
         if rounds:  # resuming: continue after the last round, with its model
             self.schedule.last_at = rounds[-1].data["at"]
@@ -42,7 +48,7 @@ class Retrainer:
         return self._build(self.schedule.current_spec)
 
     def _build(self, spec: str):
-        from operators.llm import build_operator
+        from evolve.operators.llm import build_operator
 
         llm = self.campaign.config.llm
         first = llm.models[0].model_copy(update={"spec": spec, "base_url": None, "api_key_env": None})
@@ -60,7 +66,8 @@ class Retrainer:
         new = self._build(spec)
         await new.start()
         await operator.close()
-        c.archive.log_event(c.info.id, "finetune", {"at": proposals_done, "model": spec,
-                                                     "method": self.schedule.method})
+        c.archive.log_event(
+            c.info.id, "finetune", {"at": proposals_done, "model": spec, "method": self.schedule.method}
+        )
         log.info("operator model is now %s", spec)
         return new

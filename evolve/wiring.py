@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 def storage_paths(url: str) -> list[str]:
     """Local paths a candidate must never see: the SQLite file's directory."""
     if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):]
+        path = url[len("sqlite:///") :]
         if path and path != ":memory:":
             return [str(Path(path).resolve().parent)]
     return []
@@ -24,32 +24,33 @@ def storage_paths(url: str) -> list[str]:
 def make_sandbox(config: Config):
     hide = sorted(set(storage_paths(config.storage) + [os.getcwd()]))
     if config.executor == "ray":
-        from sandbox.ray_executor import RaySandbox
+        from evolve.sandbox.ray_executor import RaySandbox
 
         backend = "process" if config.sandbox == "auto" else config.sandbox
         options = {"hide": hide, "isolation": config.isolation} if backend == "process" else {"hide": hide}
         return RaySandbox(config.ray_address, backend=backend, **options)
     try:
-        from sandbox.select import make_sandbox as select
+        from evolve.sandbox.select import make_sandbox as select
     except ImportError:  # the Docker backend is not part of this install
         select = None
     if select is not None:
-        return select(config.sandbox, hide=hide, isolation=config.isolation, image=config.docker_image,
-                      pool_size=config.workers)
+        return select(
+            config.sandbox, hide=hide, isolation=config.isolation, image=config.docker_image, pool_size=config.workers
+        )
     if config.sandbox == "docker":
         raise ConfigError("the docker sandbox is not available in this install; use --sandbox process")
-    from sandbox.process import ProcessSandbox
+    from evolve.sandbox.process import ProcessSandbox
 
     return ProcessSandbox(isolation_level=config.isolation, hide=hide)
 
 
 def make_operator(config: Config, replay: dict | None = None):
     if config.operator_kind == "gp":
-        from operators.gp import GPOperator
+        from evolve.operators.gp import GPOperator
 
         return GPOperator()
     try:
-        from operators.llm import build_operator
+        from evolve.operators.llm import build_operator
     except ImportError as e:
-        raise ConfigError(f"LLM operators need the llm extra: pip install 'evolve[llm]' ({e})") from None
+        raise ConfigError(f"LLM operators need the llm extra: pip install 'evolve-search[llm]' ({e})") from None
     return build_operator(config.llm, replay=replay)

@@ -17,9 +17,9 @@ import socket
 import threading
 import time
 
+from evolve import wiring
 from evolve.campaign import CampaignLoop, island_evaluations, seed_islands
 from evolve.evaluate import check_seed
-from evolve import wiring
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,10 @@ def _island_finished(campaign, island: int, done: set[int]) -> bool:
     cfg = campaign.config
     quota = cfg.budget // cfg.islands + (island < cfg.budget % cfg.islands)
     state = campaign.archive.get_island_state(campaign.info.id, island)
-    return state.get("exhausted", False) or island_evaluations(campaign.archive, campaign.info.id, island,
-                                                                cfg.islands, done) >= quota
+    return (
+        state.get("exhausted", False)
+        or island_evaluations(campaign.archive, campaign.info.id, island, cfg.islands, done) >= quota
+    )
 
 
 def run_worker(campaign, worker: str | None = None, *, ttl: float = 30.0, poll: float = 1.0, on_tell=None) -> int:
@@ -104,15 +106,27 @@ def _run_island(campaign, evaluator, island: int, beat: Heartbeat, on_tell) -> i
         if beat.lost.is_set():
             return 0
         time.sleep(0.5)
-    before = island_evaluations(campaign.archive, campaign.info.id, island, campaign.config.islands,
-                                campaign.archive.done_seqs(campaign.info.id))
+    before = island_evaluations(
+        campaign.archive,
+        campaign.info.id,
+        island,
+        campaign.config.islands,
+        campaign.archive.done_seqs(campaign.info.id),
+    )
     operator = wiring.make_operator(campaign.config)
 
     async def go():
         await operator.start()
         try:
-            loop = CampaignLoop(archive=campaign.archive, campaign=campaign.info, config=campaign.config,
-                                problem=campaign.problem, operator=operator, evaluator=evaluator, on_tell=on_tell)
+            loop = CampaignLoop(
+                archive=campaign.archive,
+                campaign=campaign.info,
+                config=campaign.config,
+                problem=campaign.problem,
+                operator=operator,
+                evaluator=evaluator,
+                on_tell=on_tell,
+            )
             return await loop.run(campaign.config.budget, islands=[island], keep_going=lambda: not beat.lost.is_set())
         finally:
             await operator.close()

@@ -106,4 +106,6 @@ class Operator(Protocol):
 class LearningOperator(Operator, Protocol):
     """Optional: operators that adapt (bandit ensembles) hear how each proposal did."""
 
-    def report(self, proposal: Proposal, parent_fitness: float | None, child_fitness: float | None, status: str) -> None: ...
+    def report(
+        self, proposal: Proposal, parent_fitness: float | None, child_fitness: float | None, status: str
+    ) -> None: ...

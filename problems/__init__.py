@@ -1,12 +1,12 @@
 """Problems: the contract, the loader and the built-in problems.
 
-    from problems import load_problem
-    problem = load_problem("bin_packing", case_set="or3_small")
+from evolve.problems import load_problem
+problem = load_problem("bin_packing", case_set="or3_small")
 """
 
-from problems.blocks import Template, split
-from problems.contract import Channel, InvalidOutput, Metrics, Problem, default_drive
-from problems.loader import builtin_problems, load_problem
+from evolve.problems.blocks import Template, split
+from evolve.problems.contract import Channel, InvalidOutput, Metrics, Problem, default_drive
+from evolve.problems.loader import builtin_problems, load_problem
 
 __all__ = [
     "Channel",

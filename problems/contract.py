@@ -10,12 +10,12 @@ number from the raw outputs and verifies them strictly.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from evolve.errors import ProblemError
-
-from problems.blocks import Template, split
+from evolve.problems.blocks import Template, split
 
 
 class InvalidOutput(Exception):
@@ -90,14 +90,16 @@ class Problem:
             try:
                 compile(text, f"<{self.name}:{what}>", "exec")
             except SyntaxError as e:
-                raise ProblemError(f"problem {self.name!r}: {what} has a syntax error at line {e.lineno}: {e.msg}") from None
-        self.template  # validates the markers
+                raise ProblemError(
+                    f"problem {self.name!r}: {what} has a syntax error at line {e.lineno}: {e.msg}"
+                ) from None
+        _ = self.template  # validates the markers
 
     @property
     def template(self) -> Template:
         return split(self.initial_program)
 
-    def with_cases(self, case_set: str | None) -> "Problem":
+    def with_cases(self, case_set: str | None) -> Problem:
         """A copy evaluating on a named case set (None keeps the default)."""
         if case_set is None:
             return self
@@ -130,7 +132,9 @@ class Problem:
         """
         metrics = self.score(outputs, cases)
         if not isinstance(metrics, dict):
-            raise ProblemError(f"problem {self.name!r}: score() returned {type(metrics).__name__}, expected a dict of floats")
+            raise ProblemError(
+                f"problem {self.name!r}: score() returned {type(metrics).__name__}, expected a dict of floats"
+            )
         clean: Metrics = {}
         for key, value in metrics.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)):

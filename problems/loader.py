@@ -19,7 +19,7 @@ A user's ``problem.py`` defines one of, in this order of preference:
    default: the sibling ``harness.py``, else a harness that returns
    ``program.ENTRY_POINT(case)``, or ``program.ENTRY_POINT()`` when the case is None),
    TIME_LIMIT, MEMORY_MB, CASE_SETS, and the functions ``drive``, ``descriptors``,
-   ``feedback`` (see ``problems.contract.Problem``).
+   ``feedback`` (see ``evolve.problems.contract.Problem``).
 
 Loading never runs the seed program; the campaign evaluates it through the sandbox.
 """
@@ -37,26 +37,25 @@ from types import ModuleType
 from typing import Any
 
 from evolve.errors import ProblemError
-
-from problems.contract import Problem
+from evolve.problems.contract import Problem
 
 log = logging.getLogger(__name__)
 
 BUILTINS = ("bin_packing", "circle_packing")
 
-DEFAULT_HARNESS = '''\
+DEFAULT_HARNESS = """\
 ENTRY_POINT = {entry!r}
 
 
 def run(program, case):
     fn = getattr(program, ENTRY_POINT)
     return fn() if case is None else fn(case)
-'''
+"""
 
 
 def builtin_problems() -> dict[str, str]:
     """Built-in problem names with a one-line summary each."""
-    return {name: importlib.import_module(f"problems.{name}.problem").SUMMARY for name in BUILTINS}
+    return {name: importlib.import_module(f"evolve.problems.{name}.problem").SUMMARY for name in BUILTINS}
 
 
 def load_problem(spec: str | Problem | os.PathLike, case_set: str | None = None) -> Problem:
@@ -78,7 +77,7 @@ def _from_name_or_path(spec: str) -> Problem:
         raise ProblemError("empty problem spec: give a built-in name, a directory or a problem.py file")
     name = spec.strip().replace("-", "_")
     if name in BUILTINS and not os.path.exists(spec):
-        module = importlib.import_module(f"problems.{name}.problem")
+        module = importlib.import_module(f"evolve.problems.{name}.problem")
         return _check(module.make_problem(), f"built-in {name}")
     path = Path(spec).expanduser()
     if path.is_dir():
@@ -124,9 +123,7 @@ def _import_file(file: Path) -> ModuleType:
         exec(code, module.__dict__)
     except ImportError as e:
         sys.modules.pop(mod_name, None)
-        raise ProblemError(
-            f"{file} line {_line_in(file)}: {e}; install the missing module or fix the import"
-        ) from None
+        raise ProblemError(f"{file} line {_line_in(file)}: {e}; install the missing module or fix the import") from None
     except ProblemError as e:
         sys.modules.pop(mod_name, None)
         raise ProblemError(f"{file}: {e}") from None
@@ -201,7 +198,9 @@ def _from_attributes(module: ModuleType, file: Path) -> Problem:
     try:
         return Problem(
             name=attrs.get("NAME", file.parent.name),
-            description=attrs.get("DESCRIPTION") or (module.__doc__ or "").strip() or attrs.get("NAME", file.parent.name),
+            description=attrs.get("DESCRIPTION")
+            or (module.__doc__ or "").strip()
+            or attrs.get("NAME", file.parent.name),
             initial_program=initial,
             harness=harness,
             cases=list(attrs.get("CASES", [None])),

@@ -9,8 +9,9 @@ harness through a ``Channel`` and ``Sandbox.evaluate`` turns whatever happens in
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 Status = Literal["ok", "error", "timeout", "invalid"]
 
@@ -59,7 +60,7 @@ class Sandbox(ABC):
     @abstractmethod
     def evaluate(self, job: EvalJob) -> EvalResult: ...
 
-    def close(self) -> None:  # pragma: no cover - default no-op
+    def close(self) -> None:  # noqa: B027 - a default no-op, not abstract
         pass
 
     def __enter__(self):

@@ -12,11 +12,11 @@ import json
 import logging
 import math
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from problems.contract import InvalidOutput
-
-from sandbox.base import CandidateFailed, EvalJob, EvalResult
+from evolve.problems.contract import InvalidOutput
+from evolve.sandbox.base import CandidateFailed, EvalJob, EvalResult
 
 log = logging.getLogger(__name__)
 
@@ -141,5 +141,8 @@ def run_job(job: EvalJob, channel: ProtocolChannel, describe_exit: Callable[[], 
     except (ValueError, TypeError, KeyError, IndexError) as e:
         # The trusted driver choked on something the candidate sent: invalid output.
         log.debug("driver rejected candidate output", exc_info=True)
-        return EvalResult("invalid", reason=f"output rejected by the driver: {e.__class__.__name__}: {e}",
-                          wall_time=time.monotonic() - start)
+        return EvalResult(
+            "invalid",
+            reason=f"output rejected by the driver: {e.__class__.__name__}: {e}",
+            wall_time=time.monotonic() - start,
+        )

@@ -10,8 +10,7 @@ import logging
 import time
 
 from evolve.errors import EvolveError
-
-from sandbox.base import EvalJob, Sandbox
+from evolve.sandbox.base import EvalJob, Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ def _probe(sandbox: Sandbox) -> tuple[bool, str]:
 
 def check_process() -> tuple[str, bool, str]:
     try:
-        from sandbox.process import ProcessSandbox
+        from evolve.sandbox.process import ProcessSandbox
 
         with ProcessSandbox() as sb:
             ok, detail = _probe(sb)
@@ -47,7 +46,7 @@ def check_process() -> tuple[str, bool, str]:
 def check_docker(image: str | None = None) -> tuple[str, bool, str]:
     name = "docker" if image is None else f"docker ({image})"
     try:
-        from sandbox.docker import DockerSandbox, connect
+        from evolve.sandbox.docker import DockerSandbox, connect
 
         client = connect()
         version = client.version().get("Version", "?")

@@ -18,8 +18,8 @@ import logging
 import os
 import queue
 import select
-import socket
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -27,14 +27,12 @@ import weakref
 from pathlib import Path
 
 from evolve.errors import SandboxError
-
-from sandbox import docker_image
-from sandbox.base import EvalJob, EvalResult, Sandbox
-from sandbox.channel import MAX_LINE, ProtocolChannel, run_job
-from sandbox import docker_transport
-from sandbox.docker_cleanup import LABEL, remove_stale
-from sandbox.docker_transport import AttachTransport, DirectTransport, HostSocket
-from sandbox.process import CLEAN_ENV
+from evolve.sandbox import docker_image, docker_transport
+from evolve.sandbox.base import EvalJob, EvalResult, Sandbox
+from evolve.sandbox.channel import MAX_LINE, ProtocolChannel, run_job
+from evolve.sandbox.docker_cleanup import LABEL, remove_stale
+from evolve.sandbox.docker_transport import AttachTransport, DirectTransport, HostSocket
+from evolve.sandbox.process import CLEAN_ENV
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +59,7 @@ def connect(timeout: float = 5.0):
     try:
         import docker
     except ImportError:
-        raise SandboxError("the Docker sandbox needs the docker package: pip install 'evolve[docker]'") from None
+        raise SandboxError("the Docker sandbox needs the docker package: pip install 'evolve-search[docker]'") from None
     try:
         client = docker.from_env(timeout=timeout)
         client.ping()
@@ -98,7 +96,9 @@ def _exit_reason(event: dict | None, memory_mb: int) -> str | None:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
-        return f"the candidate was killed by {name}" + (" (a crash)" if -code in (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT) else "")
+        return f"the candidate was killed by {name}" + (
+            " (a crash)" if -code in (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT) else ""
+        )
     return f"the candidate exited with code {code} before finishing"
 
 
@@ -186,8 +186,10 @@ class DockerSandbox(Sandbox):
                 if host is None or "mount" not in str(e).lower():
                     raise
                 # The daemon cannot see our directory (it runs elsewhere): attach from now on.
-                log.warning("docker sandbox: the daemon cannot mount the direct socket (%s); using the attach socket",
-                            str(e)[:200])
+                log.warning(
+                    "docker sandbox: the daemon cannot mount the direct socket (%s); using the attach socket",
+                    str(e)[:200],
+                )
                 self.direct = False
                 host.close()
                 host = None
@@ -225,7 +227,10 @@ class DockerSandbox(Sandbox):
             pids_limit=self.pids_limit,
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
-            ulimits=[docker.types.Ulimit(name="core", soft=0, hard=0), docker.types.Ulimit(name="nofile", soft=256, hard=256)],
+            ulimits=[
+                docker.types.Ulimit(name="core", soft=0, hard=0),
+                docker.types.Ulimit(name="nofile", soft=256, hard=256),
+            ],
             volumes=rt.binds,
             mounts=mounts,
             stdin_open=True,  # docker-py also sets StdinOnce: our socket closing ends the worker
@@ -338,8 +343,11 @@ class DockerSandbox(Sandbox):
             c.jobs += 1
             crashed = t.exit is not None and (t.exit.get("code") != 0 or t.exit.get("oom"))
             healthy = (
-                done.get("clean") is True and not done.get("oom") and not crashed
-                and result.status != "timeout" and c.jobs < self.max_jobs
+                done.get("clean") is True
+                and not done.get("oom")
+                and not crashed
+                and result.status != "timeout"
+                and c.jobs < self.max_jobs
             )
             return result
         except (OSError, TimeoutError, ValueError, SandboxError) as e:
@@ -387,6 +395,8 @@ def _remove_all(live: set) -> None:
 
 def _logs(container) -> str:
     try:
-        return container.logs(stdout=True, stderr=True, tail=20).decode("utf-8", "replace").strip()[-800:] or "(no output)"
+        return (
+            container.logs(stdout=True, stderr=True, tail=20).decode("utf-8", "replace").strip()[-800:] or "(no output)"
+        )
     except Exception:
         return "(no logs)"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import socket
 
-from sandbox import docker_transport
+from evolve.sandbox import docker_transport
 
 LABEL = "evolve.sandbox"
 

@@ -27,7 +27,17 @@ log = logging.getLogger(__name__)
 
 HOST_RUNTIME_REPO = "evolve-host-runtime"
 # System library directories the interpreter and compiled extensions may need.
-_LIB_DIRS = ("/lib", "/lib32", "/lib64", "/libx32", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libx32", "/usr/local/lib")
+_LIB_DIRS = (
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/usr/lib",
+    "/usr/lib32",
+    "/usr/lib64",
+    "/usr/libx32",
+    "/usr/local/lib",
+)
 _TOP_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _FILES = ("/etc/ld.so.cache",)
 _PASSWD = "root:x:0:0:root:/nonexistent:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
@@ -138,7 +148,7 @@ def resolve(client, image: str | None, python: str | None = None, hide: tuple[st
 
 
 if __name__ == "__main__":  # .ci/docker.sh: import the offline image ahead of the tests
-    from sandbox.docker import connect
+    from evolve.sandbox.docker import connect
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     log.info("offline sandbox image ready: %s", ensure_host_runtime(connect()).image)

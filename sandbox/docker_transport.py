@@ -12,7 +12,7 @@ Two transports, the same line protocol (``sandbox/worker.py``) on both:
   the container's stdin/stdout over Docker's attach socket, in Docker's 8-byte frames.
 
 Both turn the worker's own reports (timeout, the candidate's exit, an oversized message)
-into what ``sandbox.channel.ProtocolChannel`` expects of a transport.
+into what ``evolve.sandbox.channel.ProtocolChannel`` expects of a transport.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import struct
 import tempfile
 import time
 
-from sandbox.channel import MAX_LINE
+from evolve.sandbox.channel import MAX_LINE
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class _Transport:
         deadline = time.monotonic() + _WRITE_TIMEOUT
         while view:
             try:
-                view = view[self.sock.send(view):]
+                view = view[self.sock.send(view) :]
                 continue
             except BlockingIOError:
                 pass
@@ -217,7 +217,7 @@ def remove_stale_sockets(alive) -> int:
     except OSError:
         return 0
     for name in names:
-        pid = name[len(_PREFIX):].partition("-")[0]
+        pid = name[len(_PREFIX) :].partition("-")[0]
         if not name.startswith(_PREFIX) or not pid.isdigit() or alive(int(pid)):
             continue
         path = os.path.join(root, name)

@@ -39,7 +39,9 @@ def detect(preferred: str = "auto") -> str:
     py = sys.executable
     probes = {
         "bwrap": shutil.which("bwrap") and _works(bwrap_prefix([], os.getcwd()) + [py, "-I", "-c", "pass"]),
-        "unshare": shutil.which("unshare") and os.geteuid() == 0 and _works(unshare_prefix() + [py, "-I", "-c", "pass"]),
+        "unshare": shutil.which("unshare")
+        and os.geteuid() == 0
+        and _works(unshare_prefix() + [py, "-I", "-c", "pass"]),
         "none": True,
     }
     if preferred != "auto":
@@ -56,7 +58,8 @@ def detect(preferred: str = "auto") -> str:
                 log.warning(
                     "process sandbox: bubblewrap is not available, using %r isolation%s "
                     "(install bubblewrap for filesystem and network isolation)",
-                    level, "" if level == "unshare" else " with NO network isolation",
+                    level,
+                    "" if level == "unshare" else " with NO network isolation",
                 )
             return level
     return "none"
@@ -91,7 +94,15 @@ def bwrap_prefix(hide: list[str], workdir: str, uid: int | None = None, seccomp_
         cmd += ["--seccomp", str(seccomp_fd)]
     cmd += ["--"]
     if uid is not None:
-        cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--"]
+        cmd += [
+            "setpriv",
+            f"--reuid={uid}",
+            f"--regid={uid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--",
+        ]
     return cmd
 
 

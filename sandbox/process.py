@@ -9,9 +9,9 @@ survives (bwrap and unshare also put it in a PID namespace that dies with it).
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
-import fcntl
 import random
 import resource
 import select
@@ -23,9 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from sandbox import isolation, seccomp
-from sandbox.base import EvalJob, EvalResult, Sandbox
-from sandbox.channel import MAX_LINE, ProtocolChannel, run_job
+from evolve.sandbox import isolation, seccomp
+from evolve.sandbox.base import EvalJob, EvalResult, Sandbox
+from evolve.sandbox.channel import MAX_LINE, ProtocolChannel, run_job
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,9 @@ STDOUT_TAIL = 4000
 NPROC = 64  # processes + threads per candidate (enforced when running under its own uid)
 BASE_UID = 61000  # unprivileged uids for candidates when the engine runs as root
 UID_RANGE = 1000
-UID_LOCKS = "/run/evolve-sandbox-uids" if os.path.isdir("/run") else os.path.join(tempfile.gettempdir(), "evolve-sandbox-uids")
+UID_LOCKS = (
+    "/run/evolve-sandbox-uids" if os.path.isdir("/run") else os.path.join(tempfile.gettempdir(), "evolve-sandbox-uids")
+)
 
 # The only environment a candidate sees: nothing inherited, no secrets.
 CLEAN_ENV = {

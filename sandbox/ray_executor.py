@@ -13,8 +13,7 @@ import logging
 from typing import Any
 
 from evolve.errors import SandboxError
-
-from sandbox.base import EvalJob, EvalResult, Sandbox
+from evolve.sandbox.base import EvalJob, EvalResult, Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +23,7 @@ _LOCAL: dict[tuple, Sandbox] = {}  # per Ray worker process: (kind, options) -> 
 def _evaluate_on_worker(kind: str, options: tuple, job: EvalJob) -> EvalResult:
     key = (kind, options)
     if key not in _LOCAL:
-        from sandbox.select import make_sandbox
+        from evolve.sandbox.select import make_sandbox
 
         _LOCAL[key] = make_sandbox(kind, **dict(options))
     result = _LOCAL[key].evaluate(job)
@@ -44,21 +43,29 @@ class RaySandbox(Sandbox):
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, backend: str = "process", cpus_per_task: float = 1.0,
-                 **backend_options: Any):
+    def __init__(
+        self, address: str | None = None, backend: str = "process", cpus_per_task: float = 1.0, **backend_options: Any
+    ):
         try:
             import ray
         except ImportError:
-            raise SandboxError("the ray executor needs Ray: pip install 'evolve[ray]'") from None
+            raise SandboxError("the ray executor needs Ray: pip install 'evolve-search[ray]'") from None
         self._ray = ray
         if not ray.is_initialized():
             try:
-                ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                         runtime_env=None, ignore_reinit_error=True)
+                ray.init(
+                    address=address,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    runtime_env=None,
+                    ignore_reinit_error=True,
+                )
             except Exception as e:  # noqa: BLE001 - any failure to connect is the user's to fix
                 where = address or "a local Ray instance"
-                raise SandboxError(f"cannot connect to {where} ({e.__class__.__name__}: {e}); "
-                                   "check --ray-address (e.g. ray://head:10001 or auto)") from None
+                raise SandboxError(
+                    f"cannot connect to {where} ({e.__class__.__name__}: {e}); "
+                    "check --ray-address (e.g. ray://head:10001 or auto)"
+                ) from None
         self.backend = backend
         # hashable, so each Ray worker process keeps one sandbox per configuration
         self.options = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in backend_options.items()))
@@ -78,8 +85,9 @@ class RaySandbox(Sandbox):
             self._ray.cancel(ref, force=True)
             return EvalResult("timeout", reason=f"the Ray task did not finish within {limit:g} s", backend=self.name)
         except self._ray.exceptions.RayError as e:  # a worker died: the candidate's result is unknown
-            return EvalResult("error", reason=f"the Ray task failed: {e.__class__.__name__}: {str(e)[:300]}",
-                              backend=self.name)
+            return EvalResult(
+                "error", reason=f"the Ray task failed: {e.__class__.__name__}: {str(e)[:300]}", backend=self.name
+            )
         result.backend = f"ray/{result.backend}"
         return result
 

@@ -133,7 +133,7 @@ def main():
     os.dup2(log, 2)
     os.close(log)
     os.close(devnull)
-    sys.stdin = open(0, "r", closefd=False)
+    sys.stdin = open(0, closefd=False)
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
     serve(rx, tx)

@@ -50,15 +50,20 @@ def program() -> bytes | None:
     audit, unshare, clone, clone3, setns = arch
     deny = _RET_ERRNO | errno.EPERM
     insns = [
-        _ld(4), _jeq(audit, 1, 0), _ret(_RET_ALLOW),    # 0-2: another ABI: leave alone
-        _ld(0),                                        # 3: syscall number
-        _jeq(clone3, 0, 1), _ret(_RET_ERRNO | errno.ENOSYS),  # 4-5
-        _jeq(setns, 0, 1), _ret(deny),                 # 6-7
-        _jeq(unshare, 1, 0), _jeq(clone, 0, 3),        # 8-9: to the flags check, or allow
-        _ld(16),                                       # 10: args[0], low 32 bits
-        _ins(0x45, 0, 1, CLONE_NEWUSER),               # 11: BPF_JSET: CLONE_NEWUSER set?
-        _ret(deny),                                    # 12
-        _ret(_RET_ALLOW),                              # 13
+        _ld(4),
+        _jeq(audit, 1, 0),
+        _ret(_RET_ALLOW),  # 0-2: another ABI: leave alone
+        _ld(0),  # 3: syscall number
+        _jeq(clone3, 0, 1),
+        _ret(_RET_ERRNO | errno.ENOSYS),  # 4-5
+        _jeq(setns, 0, 1),
+        _ret(deny),  # 6-7
+        _jeq(unshare, 1, 0),
+        _jeq(clone, 0, 3),  # 8-9: to the flags check, or allow
+        _ld(16),  # 10: args[0], low 32 bits
+        _ins(0x45, 0, 1, CLONE_NEWUSER),  # 11: BPF_JSET: CLONE_NEWUSER set?
+        _ret(deny),  # 12
+        _ret(_RET_ALLOW),  # 13
     ]
     return b"".join(insns)
 

@@ -13,8 +13,7 @@ import logging
 from typing import Any
 
 from evolve.errors import SandboxError
-
-from sandbox.base import Sandbox
+from evolve.sandbox.base import Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +21,13 @@ KINDS = ("auto", "docker", "process")
 
 
 def _docker_class():
-    from sandbox.docker import DockerSandbox
+    from evolve.sandbox.docker import DockerSandbox
 
     return DockerSandbox
 
 
 def _process_class():
-    from sandbox.process import ProcessSandbox
+    from evolve.sandbox.process import ProcessSandbox
 
     return ProcessSandbox
 

@@ -40,7 +40,7 @@ import traceback
 try:
     import runner  # injected by the container's bootstrap (see sandbox/docker.py)
 except ImportError:  # pragma: no cover - running from a source checkout
-    from sandbox import runner
+    from evolve.sandbox import runner
 
 _CHUNK = 1 << 16
 _BACKLOG = 1 << 20  # output queued for the host beyond which the child is not read
@@ -122,7 +122,10 @@ def _harden():
 
 
 def _oom_kills():
-    for path, key in (("/sys/fs/cgroup/memory.events", "oom_kill"), ("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill")):
+    for path, key in (
+        ("/sys/fs/cgroup/memory.events", "oom_kill"),
+        ("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill"),
+    ):
         try:
             with open(path) as f:
                 for line in f:
@@ -160,7 +163,7 @@ def _child(scratch, rx_fd, tx_fd, env):
     np = sys.modules.get("numpy")
     if np is not None:  # forked children would otherwise share the worker's RNG state
         np.random.seed(np.frombuffer(os.urandom(32), dtype=np.uint32))  # seed() is ~10 ms
-    sys.stdin = open(0, "r", closefd=False)
+    sys.stdin = open(0, closefd=False)
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
     rx = os.fdopen(3, "r", buffering=1)

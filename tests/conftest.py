@@ -4,18 +4,8 @@ self-contained."""
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
-
-# Were tests/ itself ever on sys.path, its sub-directories (tests/archive, ...) would
-# shadow the real packages as namespace packages; with the repository root on sys.path
-# the regular packages always win.
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
 
 # --- PostgreSQL (archive) --------------------------------------------------------
 # ``postgres_url``: a server for the whole session. EVOLVE_TEST_POSTGRES_URL wins;
@@ -23,15 +13,14 @@ if _ROOT not in sys.path:
 # tests skip, except under CI=true where they fail: CI provides a server, so a skip
 # there would hide a broken setup.
 
+
 def _ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
 def _pg_server():
-    try:
-        from tests import pg_server
-    except ImportError:  # tests/ imported as a plain directory
-        import pg_server
+    from tests import pg_server
+
     return pg_server
 
 
@@ -63,6 +52,8 @@ def postgres_schema_url(postgres_url):
     url, name = pg_server.fresh_schema(postgres_url)
     yield url
     pg_server.drop_schema(postgres_url, name)
+
+
 # --- end PostgreSQL (archive) ----------------------------------------------------
 
 
@@ -95,4 +86,6 @@ def _require_docker(request):
         if _ci():
             pytest.fail(f"CI=true but no Docker daemon answers: {why}")
         pytest.skip(f"no Docker daemon: {why}")
+
+
 # --- end Docker ---------------------------------------------------------------------

@@ -22,8 +22,9 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class ScriptedLLMServer:
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    def start(self) -> "ScriptedLLMServer":
+    def start(self) -> ScriptedLLMServer:
         ready = threading.Event()
 
         def run() -> None:
@@ -146,7 +147,7 @@ class ScriptedLLMServer:
             self._thread.join(10)
         self._loop = None
 
-    def __enter__(self) -> "ScriptedLLMServer":
+    def __enter__(self) -> ScriptedLLMServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -225,15 +226,36 @@ class ScriptedLLMServer:
             if given != self.api_key:
                 return 401, {}, _error(401, "invalid api key", anthropic)
         if method == "GET" and path == "/v1/models" and self.list_models:
-            data = [{"id": m, "object": "model", "type": "model", "created": 0, "created_at": "2024-01-01T00:00:00Z",
-                     "owned_by": "test", "display_name": m} for m in self.models]
+            data = [
+                {
+                    "id": m,
+                    "object": "model",
+                    "type": "model",
+                    "created": 0,
+                    "created_at": "2024-01-01T00:00:00Z",
+                    "owned_by": "test",
+                    "display_name": m,
+                }
+                for m in self.models
+            ]
             return 200, {}, {"object": "list", "data": data, "has_more": False, "first_id": None, "last_id": None}
         if method == "GET" and path.startswith("/v1/models/"):
             model = path.removeprefix("/v1/models/")
             if model not in self.models:
                 return 404, {}, _error(404, f"model {model} not found", anthropic)
-            return 200, {}, {"id": model, "type": "model", "object": "model", "created": 0,
-                             "created_at": "2024-01-01T00:00:00Z", "display_name": model, "owned_by": "test"}
+            return (
+                200,
+                {},
+                {
+                    "id": model,
+                    "type": "model",
+                    "object": "model",
+                    "created": 0,
+                    "created_at": "2024-01-01T00:00:00Z",
+                    "display_name": model,
+                    "owned_by": "test",
+                },
+            )
         if method == "POST" and path in ("/v1/chat/completions", "/v1/messages"):
             return await self._complete("anthropic" if path == "/v1/messages" else "openai", body)
         return 404, {}, _error(404, f"no route {method} {path}", anthropic)
@@ -266,7 +288,11 @@ class ScriptedLLMServer:
             if reply.status != 200:
                 extra = {} if reply.retry_after is None else {"retry-after": f"{reply.retry_after:g}"}
                 return reply.status, extra, _error(reply.status, f"scripted status {reply.status}", api == "anthropic")
-            n_in = reply.input_tokens if reply.input_tokens is not None else sum(len(m["content"].split()) for m in messages)
+            n_in = (
+                reply.input_tokens
+                if reply.input_tokens is not None
+                else sum(len(m["content"].split()) for m in messages)
+            )
             n_out = reply.output_tokens if reply.output_tokens is not None else len(reply.text.split())
             if api == "openai":
                 return 200, {}, _openai_body(body.get("model", ""), reply, n_in, n_out, call)
@@ -294,8 +320,9 @@ def _openai_body(model: str, reply: Reply, n_in: int, n_out: int, call: int) -> 
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "finish_reason": reply.finish_reason,
-                     "message": {"role": "assistant", "content": reply.text}}],
+        "choices": [
+            {"index": 0, "finish_reason": reply.finish_reason, "message": {"role": "assistant", "content": reply.text}}
+        ],
         "usage": {"prompt_tokens": n_in, "completion_tokens": n_out, "total_tokens": n_in + n_out},
     }
 

@@ -69,14 +69,28 @@ class PostgresServer:
         if proc.returncode != 0:
             raise Unavailable(f"{args[0]} failed: {(proc.stderr or proc.stdout).strip()[-500:]}")
 
-    def start(self) -> "PostgresServer":
+    def start(self) -> PostgresServer:
         try:
-            self._run("initdb", "-D", str(self.data), "-U", "evolve", "-A", "trust", "-E", "UTF8",
-                      "--locale=C", "--no-sync")
-            opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.dir} "
-                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-            self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "server.log"), "-w", "-t", "60",
-                      "-o", opts, "start")
+            self._run(
+                "initdb", "-D", str(self.data), "-U", "evolve", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"
+            )
+            opts = (
+                f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.dir} "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            )
+            self._run(
+                "pg_ctl",
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.dir / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                opts,
+                "start",
+            )
         except (Unavailable, OSError, subprocess.TimeoutExpired) as e:
             self.stop()
             raise Unavailable(str(e)) from None
@@ -102,7 +116,7 @@ def start() -> PostgresServer:
 def _sqlalchemy_url(url: str) -> str:
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -108,7 +108,7 @@ def build_tiny_model(out_dir: str | os.PathLike, *, seed: int = 0, chat_template
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cached_tiny_model(chat_template: bool = True) -> Path:
     """One tiny model per test process (build once, reuse everywhere)."""
     root = Path(tempfile.mkdtemp(prefix="evolve-tiny-model-"))

@@ -1,1 +1,1 @@
-"""Alembic migrations of the archive schema (run by ``archive.db.migrate``)."""
+"""Alembic migrations of the archive schema (run by ``evolve.archive.db.migrate``)."""

@@ -1,11 +1,11 @@
-"""Alembic environment for the archive. Run through ``archive.db.migrate``, which
+"""Alembic environment for the archive. Run through ``evolve.archive.db.migrate``, which
 passes an open connection (inside its own transaction and lock) in
 ``config.attributes["connection"]``; a URL in ``sqlalchemy.url`` works too."""
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from archive.models import Base
+from evolve.archive.models import Base
 
 VERSION_TABLE = "evolve_alembic_version"
 

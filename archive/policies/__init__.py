@@ -5,10 +5,10 @@ The ``novelty`` and ``funsearch`` strategies of ``Archive.sample_parents`` use t
 modules here; ``MapElites`` and ``EmbeddingDeduper`` are used directly by the loop.
 """
 
-from archive.policies.clusters import case_signature, temperature
-from archive.policies.descriptors import ast_shape_hash, ast_signature, builtin_descriptors, code_length
-from archive.policies.map_elites import Dimension, Grid, MapElites
-from archive.policies.novelty import Novelty, knn_novelty, novelty_of
+from evolve.archive.policies.clusters import case_signature, temperature
+from evolve.archive.policies.descriptors import ast_shape_hash, ast_signature, builtin_descriptors, code_length
+from evolve.archive.policies.map_elites import Dimension, Grid, MapElites
+from evolve.archive.policies.novelty import Novelty, knn_novelty, novelty_of
 
 __all__ = [
     "Dimension",

@@ -22,13 +22,14 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 
-from archive.models import Program
-from archive.records import restore_floats
+from evolve.archive.models import Program
+from evolve.archive.records import restore_floats
 
 _P = Program.__table__
 _CASE = re.compile(r"^case:(\d+)$")
 _POOL = select(_P.c.id, _P.c.fitness, _P.c.metrics, func.length(_P.c.code).label("length")).where(
-    _P.c.campaign_id == bindparam("cid"), _P.c.island == bindparam("isl"), _P.c.status == "ok")
+    _P.c.campaign_id == bindparam("cid"), _P.c.island == bindparam("isl"), _P.c.status == "ok"
+)
 
 
 def case_signature(metrics: Mapping[str, Any], fitness: float) -> tuple:
@@ -59,8 +60,16 @@ def temperature(n_programs: int, t_init: float = 0.1, period: int = 30_000) -> f
     return t_init * (1.0 - (n_programs % period) / period)
 
 
-def choose_funsearch(conn, campaign_id: int, island: int, k: int, rng: random.Random, max_born_at: int | None,
-                     opts: Mapping[str, Any], island_size: int) -> list[int]:
+def choose_funsearch(
+    conn,
+    campaign_id: int,
+    island: int,
+    k: int,
+    rng: random.Random,
+    max_born_at: int | None,
+    opts: Mapping[str, Any],
+    island_size: int,
+) -> list[int]:
     q = _POOL
     params = {"cid": campaign_id, "isl": island, "lim": int(opts["pool"])}
     if max_born_at is not None:
@@ -71,7 +80,8 @@ def choose_funsearch(conn, campaign_id: int, island: int, k: int, rng: random.Ra
     clusters: dict[tuple, list[tuple[int, float, int]]] = {}
     for row in conn.execute(q, params):  # fittest first, so cluster order is deterministic
         clusters.setdefault(signature(restore_floats(row.metrics), row.fitness), []).append(
-            (int(row.id), float(row.fitness), int(row.length or 0)))
+            (int(row.id), float(row.fitness), int(row.length or 0))
+        )
     pools = list(clusters.values())
     t = temperature(island_size, float(opts["t_init"]), int(opts["period"]))
     chosen: list[int] = []

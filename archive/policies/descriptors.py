@@ -11,7 +11,7 @@ import ast
 import hashlib
 import warnings
 
-from archive.dedup import normalize
+from evolve.archive.dedup import normalize
 
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _BRANCHES = (ast.If, ast.IfExp, ast.Match, ast.Try)

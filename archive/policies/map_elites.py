@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 
-from archive.models import EliteCell, Program, utcnow
-from archive.policies.descriptors import builtin_descriptors
-from archive.records import ProgramRecord, program_from_row
+from evolve.archive.models import EliteCell, Program, utcnow
+from evolve.archive.policies.descriptors import builtin_descriptors
+from evolve.archive.records import ProgramRecord, program_from_row
 
 _E = EliteCell.__table__
 _P = Program.__table__
@@ -42,9 +42,15 @@ class Dimension:
 class Grid:
     """Descriptor -> cell key. Build with ``Grid.fixed`` or ``Grid.cvt``."""
 
-    def __init__(self, names: Sequence[str], *, dims: Sequence[Dimension] | None = None,
-                 centroids: np.ndarray | None = None, lows: Sequence[float] | None = None,
-                 highs: Sequence[float] | None = None):
+    def __init__(
+        self,
+        names: Sequence[str],
+        *,
+        dims: Sequence[Dimension] | None = None,
+        centroids: np.ndarray | None = None,
+        lows: Sequence[float] | None = None,
+        highs: Sequence[float] | None = None,
+    ):
         self.names = tuple(names)
         self.dims = tuple(dims) if dims is not None else None
         self.centroids = centroids
@@ -52,15 +58,23 @@ class Grid:
         self.highs = np.asarray(highs, dtype=float) if highs is not None else None
 
     @classmethod
-    def fixed(cls, dims: Sequence[Dimension | tuple]) -> "Grid":
+    def fixed(cls, dims: Sequence[Dimension | tuple]) -> Grid:
         dims = [d if isinstance(d, Dimension) else Dimension(*d) for d in dims]
         for d in dims:
             d.index(d.lo)  # validates
         return cls([d.name for d in dims], dims=dims)
 
     @classmethod
-    def cvt(cls, names: Sequence[str], lows: Sequence[float], highs: Sequence[float], n_cells: int,
-            samples: int = 20_000, iters: int = 25, seed: int = 0) -> "Grid":
+    def cvt(
+        cls,
+        names: Sequence[str],
+        lows: Sequence[float],
+        highs: Sequence[float],
+        n_cells: int,
+        samples: int = 20_000,
+        iters: int = 25,
+        seed: int = 0,
+    ) -> Grid:
         """Centroidal Voronoi tessellation of the box: k-means on uniform samples
         (deterministic for a seed), in coordinates scaled to [0, 1]."""
         rng = np.random.default_rng(seed)
@@ -84,7 +98,9 @@ class Grid:
     def cell(self, descriptor: Mapping[str, float]) -> str:
         missing = [n for n in self.names if n not in descriptor]
         if missing:
-            raise ValueError(f"descriptor lacks {', '.join(missing)} (has {', '.join(sorted(descriptor)) or 'nothing'})")
+            raise ValueError(
+                f"descriptor lacks {', '.join(missing)} (has {', '.join(sorted(descriptor)) or 'nothing'})"
+            )
         if self.dims is not None:
             return ",".join(str(d.index(descriptor[d.name])) for d in self.dims)
         x = np.array([float(descriptor[n]) for n in self.names])
@@ -94,7 +110,7 @@ class Grid:
 
 
 def _nearest(points: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    d2 = (points ** 2).sum(1)[:, None] - 2 * points @ centroids.T + (centroids ** 2).sum(1)[None, :]
+    d2 = (points**2).sum(1)[:, None] - 2 * points @ centroids.T + (centroids**2).sum(1)[None, :]
     return d2.argmin(axis=1)
 
 
@@ -108,8 +124,13 @@ def default_descriptor(program: ProgramRecord) -> dict[str, float]:
 class MapElites:
     """The elites of one grid, per island, stored in the archive."""
 
-    def __init__(self, archive, grid: Grid, name: str = "default",
-                 descriptor: Callable[[ProgramRecord], Mapping[str, float]] = default_descriptor):
+    def __init__(
+        self,
+        archive,
+        grid: Grid,
+        name: str = "default",
+        descriptor: Callable[[ProgramRecord], Mapping[str, float]] = default_descriptor,
+    ):
         self.archive, self.grid, self.name, self.descriptor = archive, grid, name, descriptor
 
     def cell_of(self, program: ProgramRecord) -> str:
@@ -121,13 +142,21 @@ class MapElites:
         if program.status != "ok" or program.fitness is None:
             return False
         cell = self.cell_of(program)
-        values = dict(campaign_id=program.campaign_id, grid=self.name, island=program.island, cell=cell,
-                      program_id=program.id, fitness=program.fitness, updated_at=utcnow())
+        values = dict(
+            campaign_id=program.campaign_id,
+            grid=self.name,
+            island=program.island,
+            cell=cell,
+            program_id=program.id,
+            fitness=program.fitness,
+            updated_at=utcnow(),
+        )
 
         def tx(conn) -> bool:
             set_ = {"program_id": program.id, "fitness": program.fitness, "updated_at": values["updated_at"]}
-            stmt = self.archive._upsert(conn, _E, values, ["campaign_id", "grid", "island", "cell"], set_,
-                                        where=_E.c.fitness < program.fitness)
+            stmt = self.archive._upsert(
+                conn, _E, values, ["campaign_id", "grid", "island", "cell"], set_, where=_E.c.fitness < program.fitness
+            )
             # A row comes back only when the program was inserted or replaced the elite.
             return conn.execute(stmt.returning(_E.c.program_id)).first() is not None
 
@@ -135,19 +164,28 @@ class MapElites:
 
     def elites(self, campaign_id: int, island: int | None = None) -> dict[tuple[int, str], ProgramRecord]:
         """(island, cell) -> elite program."""
-        q = select(_E.c.island, _E.c.cell, _P).join(_P, _P.c.id == _E.c.program_id).where(
-            _E.c.campaign_id == campaign_id, _E.c.grid == self.name).order_by(_E.c.island, _E.c.cell)
+        q = (
+            select(_E.c.island, _E.c.cell, _P)
+            .join(_P, _P.c.id == _E.c.program_id)
+            .where(_E.c.campaign_id == campaign_id, _E.c.grid == self.name)
+            .order_by(_E.c.island, _E.c.cell)
+        )
         if island is not None:
             q = q.where(_E.c.island == island)
         with self.archive._read() as conn:
             return {(r.island, r.cell): program_from_row(r) for r in conn.execute(q)}
 
-    def sample(self, campaign_id: int, island: int, k: int, rng: random.Random,
-               max_born_at: int | None = None) -> list[ProgramRecord]:
+    def sample(
+        self, campaign_id: int, island: int, k: int, rng: random.Random, max_born_at: int | None = None
+    ) -> list[ProgramRecord]:
         """``k`` distinct elites from cells chosen uniformly (the MAP-Elites parent
         choice); deterministic given ``rng`` (cells ordered by key)."""
-        q = select(_E.c.program_id).join(_P, _P.c.id == _E.c.program_id).where(
-            _E.c.campaign_id == campaign_id, _E.c.grid == self.name, _E.c.island == island).order_by(_E.c.cell)
+        q = (
+            select(_E.c.program_id)
+            .join(_P, _P.c.id == _E.c.program_id)
+            .where(_E.c.campaign_id == campaign_id, _E.c.grid == self.name, _E.c.island == island)
+            .order_by(_E.c.cell)
+        )
         if max_born_at is not None:
             q = q.where(_P.c.born_at <= max_born_at)
         with self.archive._read() as conn:
@@ -157,13 +195,13 @@ class MapElites:
     def stats(self, campaign_id: int, island: int | None = None) -> dict[str, Any]:
         """Filled cells, coverage of the grid, QD score (sum of elite fitness), best."""
         q = select(func.count(), func.sum(_E.c.fitness), func.max(_E.c.fitness)).where(
-            _E.c.campaign_id == campaign_id, _E.c.grid == self.name)
+            _E.c.campaign_id == campaign_id, _E.c.grid == self.name
+        )
         if island is not None:
             q = q.where(_E.c.island == island)
         with self.archive._read() as conn:
             n, total, best = conn.execute(q).one()
-        return {"filled": int(n), "coverage": int(n) / self.grid.n_cells, "qd_score": float(total or 0.0),
-                "best": best}
+        return {"filled": int(n), "coverage": int(n) / self.grid.n_cells, "qd_score": float(total or 0.0), "best": best}
 
     def rebuild(self, campaign_id: int, batch: int = 5000) -> int:
         """Recompute every cell from the stored programs (after changing the grid);

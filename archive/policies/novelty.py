@@ -12,11 +12,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from archive.policies.descriptors import builtin_descriptors
+from evolve.archive.policies.descriptors import builtin_descriptors
 
 
-def descriptor_matrix(descriptors: Sequence[Mapping[str, float]], keys: Sequence[str] | None = None
-                      ) -> tuple[np.ndarray, list[str]]:
+def descriptor_matrix(
+    descriptors: Sequence[Mapping[str, float]], keys: Sequence[str] | None = None
+) -> tuple[np.ndarray, list[str]]:
     """Rows of the given descriptors over ``keys`` (default: keys all of them share)."""
     if keys is None:
         common = set(descriptors[0]) if descriptors else set()
@@ -24,7 +25,9 @@ def descriptor_matrix(descriptors: Sequence[Mapping[str, float]], keys: Sequence
             common &= set(d)
         keys = sorted(common)
     keys = list(keys)
-    m = np.array([[float(d.get(k, 0.0)) for k in keys] for d in descriptors], dtype=float).reshape(len(descriptors), len(keys))
+    m = np.array([[float(d.get(k, 0.0)) for k in keys] for d in descriptors], dtype=float).reshape(
+        len(descriptors), len(keys)
+    )
     return m, keys
 
 
@@ -45,8 +48,9 @@ def knn_novelty(points: np.ndarray, k: int = 10) -> np.ndarray:
     return np.sort(d, axis=1)[:, :kk].mean(axis=1)
 
 
-def novelty_of(point: Mapping[str, float], others: Sequence[Mapping[str, float]], k: int = 10,
-               keys: Sequence[str] | None = None) -> float:
+def novelty_of(
+    point: Mapping[str, float], others: Sequence[Mapping[str, float]], k: int = 10, keys: Sequence[str] | None = None
+) -> float:
     """Novelty of one descriptor against a set (0 when the set is empty)."""
     if not others:
         return 0.0
@@ -71,9 +75,12 @@ class Novelty:
     def __init__(self, archive, k: int = 10, keys: Sequence[str] | None = None, pool: int = 512):
         self.archive, self.k, self.keys, self.pool = archive, k, keys, pool
 
-    def score(self, campaign_id: int, island: int, descriptor: Mapping[str, float],
-              max_born_at: int | None = None) -> float:
+    def score(
+        self, campaign_id: int, island: int, descriptor: Mapping[str, float], max_born_at: int | None = None
+    ) -> float:
         """Novelty of ``descriptor`` against the island's ``pool`` fittest programs."""
-        others = [program_descriptor(p.descriptor, p.code)
-                  for p in self.archive.elites(campaign_id, island, self.pool, max_born_at)]
+        others = [
+            program_descriptor(p.descriptor, p.code)
+            for p in self.archive.elites(campaign_id, island, self.pool, max_born_at)
+        ]
         return novelty_of(descriptor, others, self.k, self.keys)

@@ -11,9 +11,9 @@ import ast
 import copy
 import random
 
-from operators.gp.mutate import Context, short
-from operators.gp.sites import Site, Slot, is_docstring, layout, names_in_scope
-from operators.gp.source import Block
+from evolve.operators.gp.mutate import Context, short
+from evolve.operators.gp.sites import Site, Slot, is_docstring, layout, names_in_scope
+from evolve.operators.gp.source import Block
 
 _FIXED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import ast
 import copy
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from operators.gp.grammar import ARITH, ARITH_W, COMPARE, NP_BINARY, NP_UNARY, Grammar, const, fmt, names_of
-from operators.gp.sites import Site, Slot, is_docstring, is_number, layout, names_in_scope
-from operators.gp.source import Block, size
+from evolve.operators.gp.grammar import ARITH, ARITH_W, COMPARE, NP_BINARY, NP_UNARY, Grammar, const, fmt, names_of
+from evolve.operators.gp.sites import Site, Slot, is_docstring, is_number, layout, names_in_scope
+from evolve.operators.gp.source import Block, size
 
 PIECE_MAX_NODES = 7
 
@@ -138,7 +138,9 @@ def m_operator(ctx: Context) -> str | None:
     new = ctx.rng.choice([f for f in pool if f != old])
     node.func.attr = new
     if new in ("sqrt", "log1p") and _np_func(ctx, node.args[0]) != "abs":
-        node.args[0] = ast.Call(ast.Attribute(ast.Name(ctx.np_alias, ast.Load()), "abs", ast.Load()), [node.args[0]], [])
+        node.args[0] = ast.Call(
+            ast.Attribute(ast.Name(ctx.np_alias, ast.Load()), "abs", ast.Load()), [node.args[0]], []
+        )
     return f"np.{old} -> np.{new} in line {ctx.line(site.stmt)}"
 
 
@@ -205,8 +207,12 @@ def _removable(ctx: Context, slot: Slot) -> bool:
         return False
     if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
         # Removing the only binding of a name that is read later breaks the program.
-        bound = {n.id for t in getattr(stmt, "targets", [getattr(stmt, "target", None)]) for n in ast.walk(t)
-                 if isinstance(n, ast.Name)}
+        bound = {
+            n.id
+            for t in getattr(stmt, "targets", [getattr(stmt, "target", None)])
+            for n in ast.walk(t)
+            if isinstance(n, ast.Name)
+        }
         known = set(names_in_scope(ctx.block, slot.func, stmt.lineno))
         later = set().union(*(names_of(s) for s in slot.body[slot.index + 1 :]))
         return not ((bound - known) & later)
@@ -325,11 +331,21 @@ def _np_func(ctx: Context, node: ast.AST) -> str | None:
 
 
 _OPS = {
-    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.FloorDiv: "//", ast.Mod: "%",
-    ast.Lt: "<", ast.Gt: ">", ast.LtE: "<=", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=",
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Pow: "**",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Lt: "<",
+    ast.Gt: ">",
+    ast.LtE: "<=",
+    ast.GtE: ">=",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
 }
 
 
 def _op_text(op: ast.AST) -> str:
     return _OPS.get(type(op), type(op).__name__)
-

@@ -15,11 +15,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from operators.base import Parent, Proposal, ProposalRequest
-from operators.gp.crossover import crossover
-from operators.gp.mutate import DEFAULT_WEIGHTS, Context, mutate
-from operators.gp.source import Program, expr_depth, load, normalise, size
-from problems.blocks import split
+from evolve.operators.base import Parent, Proposal, ProposalRequest
+from evolve.operators.gp.crossover import crossover
+from evolve.operators.gp.mutate import DEFAULT_WEIGHTS, Context, mutate
+from evolve.operators.gp.source import Program, expr_depth, load, normalise, size
+from evolve.problems.blocks import split
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,9 @@ class GPOperator:
         except ValueError as e:
             return Proposal(code=None, operator="gp", reason=f"parent {primary.id}: {e}", parent_ids=[primary.id])
         if not any(b.mutable for b in parent.blocks):
-            return Proposal(code=None, operator="gp", reason="no evolve block parses on its own", parent_ids=[primary.id])
+            return Proposal(
+                code=None, operator="gp", reason="no evolve block parses on its own", parent_ids=[primary.id]
+            )
         job = _Job(
             rng=random.Random(request.seed if not self.salt else f"{self.salt}:{request.seed}"),
             seed=load(template, request.problem.initial_program),
@@ -136,7 +138,7 @@ class GPOperator:
                 log.debug("gp: donor %s changes the skeleton; skipped", other.id)
         return None, None
 
-    def _mutate(self, job: "_Job", child: Program) -> tuple[str, str] | None:
+    def _mutate(self, job: _Job, child: Program) -> tuple[str, str] | None:
         blocks = [i for i, b in enumerate(child.blocks) if b.mutable]
         kinds, thoughts = [], []
         while True:
@@ -152,7 +154,7 @@ class GPOperator:
             return None
         return "gp.mutate." + "+".join(kinds), "; ".join(thoughts)
 
-    def _cross(self, job: "_Job", child: Program, donor: Program) -> tuple[str, str] | None:
+    def _cross(self, job: _Job, child: Program, donor: Program) -> tuple[str, str] | None:
         pairs = [
             i
             for i, (a, b) in enumerate(zip(child.blocks, donor.blocks))
@@ -170,7 +172,7 @@ class GPOperator:
                 thought += "; then " + done[1]
         return "gp.crossover", thought
 
-    def _within_limits(self, job: "_Job", child: Program, parent: Program) -> bool:
+    def _within_limits(self, job: _Job, child: Program, parent: Program) -> bool:
         """Hard caps on size and depth, plus parsimony pressure: growth beyond half the cap
         is accepted less and less often, so programs drift toward the shorter."""
         for block, old, seed in zip(child.blocks, parent.blocks, job.seed.blocks):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from operators.gp.source import Block, arg_names
+from evolve.operators.gp.source import Block, arg_names
 
 _CONTAINERS = (ast.Tuple, ast.List, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _SKIP = (ast.JoinedStr, ast.Lambda, ast.Starred, ast.Slice, ast.FormattedValue, ast.Yield, ast.YieldFrom, ast.Await)

@@ -14,7 +14,7 @@ import copy
 import textwrap
 from dataclasses import dataclass, field
 
-from problems.blocks import Template, split
+from evolve.problems.blocks import Template, split
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Block:
     def mutable(self) -> bool:
         return self.tree is not None and bool(self.tree.body)
 
-    def copy(self) -> "Block":
+    def copy(self) -> Block:
         return Block(self.text, self.indent, copy.deepcopy(self.tree), list(self.outer_args), self.first_line)
 
     def reparse(self) -> None:
@@ -60,7 +60,7 @@ class Program:
     def rebuild(self) -> str:
         return self.template.rebuild([b.render() for b in self.blocks])
 
-    def copy(self) -> "Program":
+    def copy(self) -> Program:
         return Program(self.template, [b.copy() for b in self.blocks], self.np_alias, self.globals)
 
 

@@ -2,7 +2,7 @@
 
 Public API::
 
-    from operators.llm import LLMConfig, ModelSpec, build_operator, make_client
+    from evolve.operators.llm import LLMConfig, ModelSpec, build_operator, make_client
 
     operator = build_operator(LLMConfig(models=["openai:gpt-4o-mini"]))
     await operator.start()            # OperatorError if a key is missing or a model unreachable
@@ -11,13 +11,14 @@ Public API::
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from operators.llm.config import LLMConfig, ModelSpec
-from operators.llm.factory import make_client
-from operators.llm.operator import LLMOperator
-from operators.llm.replay import ReplayClient
-from operators.llm.specs import parse_spec
+from evolve.operators.llm.config import LLMConfig, ModelSpec
+from evolve.operators.llm.factory import make_client
+from evolve.operators.llm.operator import LLMOperator
+from evolve.operators.llm.replay import ReplayClient
+from evolve.operators.llm.specs import parse_spec
 
 __all__ = ["LLMConfig", "LLMOperator", "ModelSpec", "ReplayClient", "build_operator", "make_client", "parse_spec"]
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
-from operators.base import LLMCall
-from operators.llm.client import Completion, LLMClient, Message
-from operators.llm.config import ModelSpec
-from operators.llm.replay import ReplayClient, ReplayedError, ReplayMiss
+from evolve.operators.base import LLMCall
+from evolve.operators.llm.client import Completion, LLMClient, Message
+from evolve.operators.llm.config import ModelSpec
+from evolve.operators.llm.replay import ReplayClient, ReplayedError, ReplayMiss
 
 log = logging.getLogger(__name__)
 TRUNCATED = "truncated"
@@ -87,8 +87,14 @@ class CallSession:
             self.calls.append(LLMCall(model=self.name, prompt=messages, response=None, purpose=purpose, error=str(e)))
             raise CallFailed(str(e)) from None
         call = LLMCall(
-            model=rec.model, prompt=messages, response=rec.response, purpose=purpose, input_tokens=rec.input_tokens,
-            output_tokens=rec.output_tokens, cost=rec.cost, error=rec.error,
+            model=rec.model,
+            prompt=messages,
+            response=rec.response,
+            purpose=purpose,
+            input_tokens=rec.input_tokens,
+            output_tokens=rec.output_tokens,
+            cost=rec.cost,
+            error=rec.error,
         )
         self.calls.append(call)
         self.charge(rec.cost)

@@ -11,9 +11,8 @@ import inspect
 import os
 
 from evolve.errors import OperatorError
-
-from operators.llm.client import Completion, Message
-from operators.llm.clients_openai import _short
+from evolve.operators.llm.client import Completion, Message
+from evolve.operators.llm.clients_openai import _short
 
 
 class AnthropicClient:
@@ -43,7 +42,9 @@ class AnthropicClient:
         key = os.environ.get(env)
         if not key:
             hint = "" if self.api_key_env else ", or name another variable with api_key_env"
-            raise OperatorError(f"{self.spec}: the environment variable {env} is not set: export {env}=<your key>{hint}")
+            raise OperatorError(
+                f"{self.spec}: the environment variable {env} is not set: export {env}=<your key>{hint}"
+            )
         if self._sdk is None:
             self._sdk = anthropic.AsyncAnthropic(
                 api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries
@@ -59,7 +60,9 @@ class AnthropicClient:
         except anthropic.NotFoundError:
             raise OperatorError(f"{self.spec}: {where} has no model {self.model!r}: check the model name") from None
         except (anthropic.APIConnectionError, anthropic.APITimeoutError) as e:
-            raise OperatorError(f"{self.spec}: cannot reach {where} ({type(e).__name__}): check the URL and your network") from None
+            raise OperatorError(
+                f"{self.spec}: cannot reach {where} ({type(e).__name__}): check the URL and your network"
+            ) from None
         except anthropic.APIStatusError as e:
             raise OperatorError(f"{self.spec}: {where} answered HTTP {e.status_code}: {_short(e)}") from None
         except anthropic.AnthropicError as e:

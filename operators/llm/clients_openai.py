@@ -11,9 +11,8 @@ import logging
 import os
 
 from evolve.errors import OperatorError
-
-from operators.llm.client import Completion, Message
-from operators.llm.specs import is_local_url
+from evolve.operators.llm.client import Completion, Message
+from evolve.operators.llm.specs import is_local_url
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +95,9 @@ class OpenAIClient:
             log.info("%s: using the served model %s", self.spec, self.model)
         elif self.model not in served:
             listed = ", ".join(served[:10]) + (" ..." if len(served) > 10 else "")
-            raise OperatorError(f"{self.spec}: model {self.model!r} is not served at {self.base_url} (it serves: {listed})")
+            raise OperatorError(
+                f"{self.spec}: model {self.model!r} is not served at {self.base_url} (it serves: {listed})"
+            )
 
     def _limit(self, n: int) -> dict[str, int]:
         # OpenAI's newer models only take max_completion_tokens; compatible servers know max_tokens.

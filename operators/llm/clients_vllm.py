@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from evolve.errors import OperatorError
-
-from operators.llm.client import Completion, Message
+from evolve.operators.llm.client import Completion, Message
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,9 @@ class VLLMClient:
         try:
             import vllm
         except ImportError:
-            raise OperatorError(f"{self.spec}: vLLM is not installed: pip install 'evolve[vllm]' (needs a GPU)") from None
+            raise OperatorError(
+                f"{self.spec}: vLLM is not installed: pip install 'evolve-search[vllm]' (needs a GPU)"
+            ) from None
         if not Path(self.model_dir).exists():
             raise OperatorError(f"{self.spec}: no model directory {self.model_dir}: give a local path with weights")
         try:

@@ -23,8 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from evolve.errors import OperatorError
-
-from operators.llm.specs import parse_spec
+from evolve.operators.llm.specs import parse_spec
 
 KINDS = ("diff", "rewrite", "crossover")
 DEFAULT_MIX = {"diff": 0.6, "rewrite": 0.3, "crossover": 0.1}
@@ -103,7 +102,7 @@ class LLMConfig(BaseModel):
         return mix
 
     @model_validator(mode="after")
-    def _some_weight(self) -> "LLMConfig":
+    def _some_weight(self) -> LLMConfig:
         if not any(m.weight > 0 for m in self.models):
             raise ValueError("at least one model needs a weight > 0")
         return self

@@ -21,8 +21,7 @@ import re
 from dataclasses import dataclass
 
 from evolve.errors import ProblemError
-
-from problems.blocks import split
+from evolve.problems.blocks import split
 
 _BLOCK = re.compile(
     r"^[ \t]*<{5,9}[ \t]*SEARCH[ \t]*\r?\n(.*?)^[ \t]*={5,9}[ \t]*\r?\n(.*?)^[ \t]*>{5,9}[ \t]*REPLACE[ \t]*$",
@@ -82,7 +81,8 @@ def _apply_one(program: str, edit: Edit, number: int) -> str:
     # (a hit preceded on its line by indentation only means the quote lost its indent:
     # the line-based pass re-indents the replacement)
     hits = [
-        m.start() for m in re.finditer(re.escape(edit.search), program)
+        m.start()
+        for m in re.finditer(re.escape(edit.search), program)
         if not _line_prefix(program, m.start()) or _line_prefix(program, m.start()).strip()
     ]
     if hits:
@@ -97,7 +97,8 @@ def _apply_one(program: str, edit: Edit, number: int) -> str:
         key = (lambda s: s.strip()) if loose else (lambda s: s.rstrip())
         target = [key(w) for w in wanted]
         starts = [
-            i for i in range(len(lines) - len(target) + 1)
+            i
+            for i in range(len(lines) - len(target) + 1)
             if all(key(lines[i + j]) == target[j] for j in range(len(target)))
         ]
         if not starts:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from evolve.errors import OperatorError
-
-from operators.llm.client import LLMClient
-from operators.llm.specs import parse_spec
+from evolve.operators.llm.client import LLMClient
+from evolve.operators.llm.specs import parse_spec
 
 
 def make_client(
@@ -29,9 +28,11 @@ def make_client(
     """
     parsed = parse_spec(spec)
     if backend_opts and parsed.kind not in ("vllm", "hf"):
-        raise OperatorError(f"{spec}: unknown options {sorted(backend_opts)}: only vllm: and hf: specs take backend options")
+        raise OperatorError(
+            f"{spec}: unknown options {sorted(backend_opts)}: only vllm: and hf: specs take backend options"
+        )
     if parsed.kind in ("openai", "openai-compat"):
-        from operators.llm.clients_openai import OpenAIClient
+        from evolve.operators.llm.clients_openai import OpenAIClient
 
         compat = parsed.kind == "openai-compat"
         return OpenAIClient(
@@ -44,18 +45,20 @@ def make_client(
             compat=compat,
         )
     if parsed.kind == "anthropic":
-        from operators.llm.clients_anthropic import AnthropicClient
+        from evolve.operators.llm.clients_anthropic import AnthropicClient
 
         return AnthropicClient(
             spec, parsed.model, base_url=base_url, api_key_env=api_key_env, timeout=timeout, max_retries=max_retries
         )
     if parsed.kind == "vllm":
-        from operators.llm.clients_vllm import VLLMClient
+        from evolve.operators.llm.clients_vllm import VLLMClient
 
         return VLLMClient(spec, parsed.model, **backend_opts)
     # hf: built by the fine-tuning side; imported lazily so torch stays optional.
     try:
-        from operators.llm.hf import HFClient
+        from evolve.operators.llm.hf import HFClient
     except ImportError as e:
-        raise OperatorError(f"{spec}: the hf backend needs the finetune extra: pip install 'evolve[finetune]' ({e})") from None
+        raise OperatorError(
+            f"{spec}: the hf backend needs the finetune extra: pip install 'evolve-search[finetune]' ({e})"
+        ) from None
     return HFClient(spec, **backend_opts)

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from evolve.errors import OperatorError
-
-from operators.llm.client import Completion, Message
+from evolve.operators.llm.client import Completion, Message
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +52,10 @@ class HFClient:
     """An ``LLMClient`` backed by ``AutoModelForCausalLM`` loaded from a local directory."""
 
     def __init__(self, spec: str, device: str | None = None):
-        if not spec.startswith(PREFIX) or not spec[len(PREFIX):].strip():
+        if not spec.startswith(PREFIX) or not spec[len(PREFIX) :].strip():
             raise OperatorError(f"bad model spec {spec!r}: write hf:<local model directory>")
         self.spec = spec
-        self.path = Path(spec[len(PREFIX):]).expanduser()
+        self.path = Path(spec[len(PREFIX) :]).expanduser()
         self.requested_device = device
         self.device: str | None = None
         self.model: Any = None
@@ -81,7 +80,7 @@ class HFClient:
                 from transformers import AutoModelForCausalLM, AutoTokenizer
             except ImportError:
                 raise OperatorError(
-                    f"{self.spec}: transformers/torch are not installed; pip install 'evolve[finetune]'"
+                    f"{self.spec}: transformers/torch are not installed; pip install 'evolve-search[finetune]'"
                 ) from None
             device = pick_device(self.requested_device)
             # bfloat16 on accelerators halves memory; CPU kernels are fastest in float32.

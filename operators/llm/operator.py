@@ -21,18 +21,17 @@ import random
 from functools import lru_cache
 
 from evolve.errors import ProblemError
-
-from operators.base import Parent, Proposal, ProposalRequest
-from operators.llm.calls import TRUNCATED, CallFailed, CallSession
-from operators.llm.client import LLMClient
-from operators.llm.config import LLMConfig
-from operators.llm.diff import DiffError, apply_diff, parse_diff
-from operators.llm.ensemble import BanditEnsemble, WeightedEnsemble
-from operators.llm.factory import make_client
-from operators.llm.parse import ReplyError, blocks_from_reply, extract_thought
-from operators.llm.prompts import Prompts
-from operators.llm.replay import ReplayClient
-from problems.blocks import Template, split
+from evolve.operators.base import Parent, Proposal, ProposalRequest
+from evolve.operators.llm.calls import TRUNCATED, CallFailed, CallSession
+from evolve.operators.llm.client import LLMClient
+from evolve.operators.llm.config import LLMConfig
+from evolve.operators.llm.diff import DiffError, apply_diff, parse_diff
+from evolve.operators.llm.ensemble import BanditEnsemble, WeightedEnsemble
+from evolve.operators.llm.factory import make_client
+from evolve.operators.llm.parse import ReplyError, blocks_from_reply, extract_thought
+from evolve.operators.llm.prompts import Prompts
+from evolve.operators.llm.replay import ReplayClient
+from evolve.problems.blocks import Template, split
 
 log = logging.getLogger(__name__)
 MAX_REFLECTION = 3000  # characters of island insights kept
@@ -68,7 +67,9 @@ class LLMOperator:
             self.clients = list(clients)
         else:
             self.clients = [
-                make_client(m.spec, base_url=m.base_url, api_key_env=m.api_key_env, timeout=m.timeout, max_retries=m.max_retries)
+                make_client(
+                    m.spec, base_url=m.base_url, api_key_env=m.api_key_env, timeout=m.timeout, max_retries=m.max_retries
+                )
                 for m in config.models
             ]
         weights = [m.weight for m in config.models]
@@ -133,10 +134,18 @@ class LLMOperator:
             return Proposal(code=None, operator=operator, reason=reason, parent_ids=parent_ids)
         arm = self._choose_model(request)
         session = CallSession(
-            seq=request.seq, seed=request.seed, name=self.names[arm], model=self.config.models[arm],
-            client=self.clients[arm], replay=self.replay, semaphore=self._semaphore(), charge=self._charge,
+            seq=request.seq,
+            seed=request.seed,
+            name=self.names[arm],
+            model=self.config.models[arm],
+            client=self.clients[arm],
+            replay=self.replay,
+            semaphore=self._semaphore(),
+            charge=self._charge,
         )
-        proposal = Proposal(code=None, operator=operator, model=self.names[arm], calls=session.calls, parent_ids=parent_ids)
+        proposal = Proposal(
+            code=None, operator=operator, model=self.names[arm], calls=session.calls, parent_ids=parent_ids
+        )
         try:
             template = _template(request.problem.initial_program)
             if kind == "crossover":
@@ -161,7 +170,9 @@ class LLMOperator:
             raise Rejected(f"the reply was {call.error}: raise max_tokens or ask for smaller edits")
         return done.text
 
-    async def _mutate(self, request: ProposalRequest, session: CallSession, template: Template, kind: str) -> tuple[str, str]:
+    async def _mutate(
+        self, request: ProposalRequest, session: CallSession, template: Template, kind: str
+    ) -> tuple[str, str]:
         parent = request.parents[0]
         text = await self._reply(session, self.prompts.mutation(kind, request))
         try:
@@ -181,7 +192,9 @@ class LLMOperator:
         if self.config.reflection:
             better, worse = _better_worse(request)
             try:  # a failed reflection costs the hints, not the crossover
-                hints = (await self._reply(session, self.prompts.reflect_short(request, better, worse), "reflect")).strip()
+                hints = (
+                    await self._reply(session, self.prompts.reflect_short(request, better, worse), "reflect")
+                ).strip()
                 long = await self._reply(session, self.prompts.reflect_long(request, hints), "reflect")
                 reflection = long.strip()[:MAX_REFLECTION] or None
             except CallFailed as e:
@@ -193,7 +206,9 @@ class LLMOperator:
             raise Rejected(str(e)) from None
         return _finish(template, blocks, request.parents[0]), text, reflection
 
-    def report(self, proposal: Proposal, parent_fitness: float | None, child_fitness: float | None, status: str) -> None:
+    def report(
+        self, proposal: Proposal, parent_fitness: float | None, child_fitness: float | None, status: str
+    ) -> None:
         """Credit the model that made ``proposal`` with its gain (for the bandit)."""
         if proposal.model not in self.names:
             return

@@ -12,8 +12,7 @@ import re
 import textwrap
 
 from evolve.errors import ProblemError
-
-from problems.blocks import END, START, Template, split
+from evolve.problems.blocks import END, START, Template, split
 
 _CODE = re.compile(r"^[ \t]*(```|~~~)[ \t]*([\w+-]*)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL)
 _THOUGHT = re.compile(r"^[ \t>*_#-]*(?:thought|idea)[*_ ]*[:\-][*_ ]*(.+?)[*_ ]*$", re.IGNORECASE | re.MULTILINE)

@@ -16,9 +16,8 @@ from pathlib import Path
 from string import Template
 
 from evolve.errors import OperatorError
-
-from operators.base import Parent, ProblemBrief, ProposalRequest
-from operators.llm.client import Message
+from evolve.operators.base import Parent, ProblemBrief, ProposalRequest
+from evolve.operators.llm.client import Message
 
 # template name -> the placeholders it may use
 PLACEHOLDERS: dict[str, set[str]] = {
@@ -36,7 +35,7 @@ MAX_TEXT = 2000  # characters of a traceback or feedback shown per program
 class Prompts:
     def __init__(self, templates_dir: str | Path | None = None) -> None:
         self.templates: dict[str, Template] = {}
-        builtin = resources.files("operators.llm") / "templates"
+        builtin = resources.files("evolve.operators.llm") / "templates"
         override = Path(templates_dir).expanduser() if templates_dir else None
         if override is not None and not override.is_dir():
             raise OperatorError(f"templates_dir {override} is not a directory: point it at a folder of *.txt templates")
@@ -149,7 +148,7 @@ def render_reflection(reflection: str | None) -> str:
 
 
 def render_target(request: ProposalRequest) -> str:
-    """The hindsight line shared with fine-tuning (operators/finetune/hindsight.py):
+    """The hindsight line shared with fine-tuning (evolve/finetune/hindsight.py):
     ``Target: <objective> = <value>``, here the best score among the programs shown.
     SFT rewrites the value to what the child actually reached."""
     shown = [p.objective for p in [*request.parents, *request.inspirations] if p.objective is not None]

@@ -9,10 +9,11 @@ A recorded error (an API failure, a truncated reply) is replayed as that error.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from operators.llm.client import Completion
+from evolve.operators.llm.client import Completion
 
 
 class ReplayMiss(LookupError):

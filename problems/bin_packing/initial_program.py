@@ -15,4 +15,6 @@ def priority(item: float, bins: np.ndarray) -> np.ndarray:
         An array with one score per entry of ``bins``.
     """
     return -(bins - item)  # best fit: the tightest bin wins
+
+
 # EVOLVE-BLOCK-END

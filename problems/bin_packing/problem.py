@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from problems.contract import Channel, InvalidOutput, Metrics, Problem
+from evolve.problems.contract import Channel, InvalidOutput, Metrics, Problem
 
 SUMMARY = "online bin packing (FunSearch): evolve priority(item, bins); OR3 / Weibull 5k, minimise % excess bins"
 

@@ -18,4 +18,6 @@ def construct_packing():
     centers = np.array([(x, y) for y in ys for x in xs])[:n]
     radii = np.full(n, 0.5 / cols) * (1 - 1e-9)
     return centers, radii
+
+
 # EVOLVE-BLOCK-END

@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from problems.contract import InvalidOutput, Metrics, Problem
+from evolve.problems.contract import InvalidOutput, Metrics, Problem
 
 SUMMARY = "circle packing (AlphaEvolve): 26 circles in the unit square, maximise the sum of radii, exact verifier"
 
@@ -121,9 +121,7 @@ def score(outputs: list[Any], cases: list[dict[str, Any]]) -> Metrics:
 def _shape_stats(points: list[tuple[float, float]], radii: list[float]) -> dict[str, float]:
     mean = math.fsum(radii) / len(radii)
     spread = math.sqrt(math.fsum((r - mean) ** 2 for r in radii) / len(radii)) / mean if mean > 0 else 0.0
-    walls = sum(
-        1 for (x, y), r in zip(points, radii) if min(x - r, 1 - x - r, y - r, 1 - y - r) <= _CONTACT
-    )
+    walls = sum(1 for (x, y), r in zip(points, radii) if min(x - r, 1 - x - r, y - r, 1 - y - r) <= _CONTACT)
     contacts = sum(
         1
         for i in range(len(radii))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive import Archive
+from evolve.archive import Archive
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

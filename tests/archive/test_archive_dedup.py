@@ -1,6 +1,6 @@
 """code_hash: formatting-blind for valid Python, whitespace-blind for broken code."""
 
-from archive.dedup import code_hash, normalize
+from evolve.archive.dedup import code_hash, normalize
 
 
 def test_formatting_and_comments_do_not_matter():

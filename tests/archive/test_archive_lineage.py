@@ -4,13 +4,14 @@ from __future__ import annotations
 
 
 def test_lineage_and_dag(arc, campaign):
-    add = lambda code, parents=(): arc.add_program(campaign.id, code=code, island=0, status="ok", fitness=1.0,
-                                                    parent_ids=parents).id
+    add = lambda code, parents=(): (
+        arc.add_program(campaign.id, code=code, island=0, status="ok", fitness=1.0, parent_ids=parents).id
+    )
     seed = add("s = 0")
     a = add("a = 1", [seed])
     b = add("b = 2", [seed])
-    c = add("c = 3", [a, b])        # crossover: primary parent a
-    d = add("d = 4", [b, c])        # primary parent b
+    c = add("c = 3", [a, b])  # crossover: primary parent a
+    d = add("d = 4", [b, c])  # primary parent b
     e = add("e = 5", [d])
     other = add("o = 6")
     assert [p.id for p in arc.lineage(e)] == [seed, b, d, e]
@@ -32,8 +33,9 @@ def test_deep_lineage(arc, campaign):
     prev = arc.add_program(campaign.id, code="x = 0", island=0, status="ok", fitness=0.0).id
     first = prev
     for i in range(1, 300):
-        prev = arc.add_program(campaign.id, code=f"x = {i}", island=0, status="ok", fitness=float(i),
-                               parent_ids=[prev], generation=i).id
+        prev = arc.add_program(
+            campaign.id, code=f"x = {i}", island=0, status="ok", fitness=float(i), parent_ids=[prev], generation=i
+        ).id
         rows.append(prev)
     line = arc.lineage(prev)
     assert len(line) == 300 and line[0].id == first and line[-1].id == prev

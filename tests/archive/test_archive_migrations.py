@@ -13,18 +13,22 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-import archive
-from archive import Archive, SeqConflict
-from archive.db import VERSION_TABLE, head_revision
-from archive.models import Base
+from evolve import archive
+from evolve.archive import Archive, SeqConflict
+from evolve.archive.db import VERSION_TABLE, head_revision
+from evolve.archive.models import Base
 from evolve.errors import StorageError
 
 
 def test_migrations_match_the_models(arc):
     with arc._engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={
-            "compare_type": True,
-            "include_name": lambda name, kind, parent: not (kind == "table" and name == VERSION_TABLE)})
+        ctx = MigrationContext.configure(
+            conn,
+            opts={
+                "compare_type": True,
+                "include_name": lambda name, kind, parent: not (kind == "table" and name == VERSION_TABLE),
+            },
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # expression indexes (fitness DESC) are skipped with a warning
             diffs = compare_metadata(ctx, Base.metadata)
@@ -73,7 +77,9 @@ def test_urls():
     assert archive.normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert archive.normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert archive.normalize_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
-    assert archive.normalize_url("runs.db").startswith("sqlite:////") and archive.normalize_url("runs.db").endswith("/runs.db")
+    assert archive.normalize_url("runs.db").startswith("sqlite:////") and archive.normalize_url("runs.db").endswith(
+        "/runs.db"
+    )
     assert archive.normalize_url("sqlite:///x.db") == "sqlite:///x.db"
 
 
@@ -103,8 +109,15 @@ def test_threads_share_one_archive(arc, campaign):
             rng = random.Random(t)
             for i in range(25):
                 parents = arc.sample_parents(campaign.id, t % 2, 1, "tournament", rng)
-                arc.add_program(campaign.id, code=f"t{t} = {i}", island=t % 2, status="ok", fitness=rng.random(),
-                                seq=t * 1000 + i, parent_ids=[p.id for p in parents])
+                arc.add_program(
+                    campaign.id,
+                    code=f"t{t} = {i}",
+                    island=t % 2,
+                    status="ok",
+                    fitness=rng.random(),
+                    seq=t * 1000 + i,
+                    parent_ids=[p.id for p in parents],
+                )
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
 
@@ -129,8 +142,15 @@ def _add_many(url: str, cid: int, worker: int, start, out) -> None:
     start.wait()
     conflicts = 0
     for i in range(40):
-        a.add_program(cid, code=f"w{worker} = {i}", island=i % 3, status="ok", fitness=float(i), seq=worker * 100 + i,
-                      parent_ids=[1])
+        a.add_program(
+            cid,
+            code=f"w{worker} = {i}",
+            island=i % 3,
+            status="ok",
+            fitness=float(i),
+            seq=worker * 100 + i,
+            parent_ids=[1],
+        )
         try:  # every worker also tries to claim the same shared seqs: exactly one wins each
             a.add_program(cid, code=f"shared {i}", island=0, status="error", seq=10_000 + i)
         except SeqConflict:
@@ -167,7 +187,7 @@ def test_old_database_is_migrated_on_open(archive_url):
     from alembic import command
     from sqlalchemy import text as sql
 
-    from archive.db import _alembic_config, make_engine
+    from evolve.archive.db import _alembic_config, make_engine
 
     engine = make_engine(archive_url)
     with engine.begin() as conn:
@@ -177,9 +197,13 @@ def test_old_database_is_migrated_on_open(archive_url):
     with engine.begin() as conn:
         tables = set(sql_names(conn))
         assert "programs" in tables and "elite_cells" not in tables
-        conn.execute(sql("INSERT INTO campaigns (name, problem, config, status, state, spent_input_tokens, "
-                         "spent_output_tokens, spent_cost, n_calls, created_at, updated_at) VALUES "
-                         "('old', 'toy', '{}', 'done', '{}', 0, 0, 0, 0, '2024-01-01', '2024-01-01')"))
+        conn.execute(
+            sql(
+                "INSERT INTO campaigns (name, problem, config, status, state, spent_input_tokens, "
+                "spent_output_tokens, spent_cost, n_calls, created_at, updated_at) VALUES "
+                "('old', 'toy', '{}', 'done', '{}', 0, 0, 0, 0, '2024-01-01', '2024-01-01')"
+            )
+        )
     engine.dispose()
     with Archive(archive_url) as a:
         assert a.revision == head_revision()

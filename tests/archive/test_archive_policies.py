@@ -9,14 +9,26 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from archive.policies import (Dimension, Grid, MapElites, ast_shape_hash, ast_signature, builtin_descriptors,
-                              code_length, knn_novelty, novelty_of, temperature)
-from archive.policies.clusters import case_signature, softmax
+from evolve.archive.policies import (
+    Dimension,
+    Grid,
+    MapElites,
+    ast_shape_hash,
+    ast_signature,
+    builtin_descriptors,
+    code_length,
+    knn_novelty,
+    novelty_of,
+    temperature,
+)
+from evolve.archive.policies.clusters import case_signature, softmax
 
 
 def test_builtin_descriptors():
-    code = ("def f(xs):\n    total = 0  # sum\n    for x in xs:\n        if x > 0:\n            total += g(x)\n"
-            "    return [y for y in xs]\n")
+    code = (
+        "def f(xs):\n    total = 0  # sum\n    for x in xs:\n        if x > 0:\n            total += g(x)\n"
+        "    return [y for y in xs]\n"
+    )
     sig = ast_signature(code)
     assert (sig["loops"], sig["branches"], sig["calls"], sig["comprehensions"], sig["functions"]) == (1, 1, 1, 1, 1)
     assert sig["ast_depth"] >= 5 and sig["ast_nodes"] > 20
@@ -52,19 +64,25 @@ def test_map_elites_cells(arc, campaign):
     grid = Grid.fixed([("size", 0, 10, 2)])
     me = MapElites(arc, grid, descriptor=lambda p: p.descriptor)
     add = lambda size, fit, island=0, status="ok", born=0: arc.add_program(
-        campaign.id, code=f"v = {size}, {fit}, {island}", island=island, status=status, born_at=born,
-        fitness=None if status != "ok" else fit, descriptor={"size": size})
+        campaign.id,
+        code=f"v = {size}, {fit}, {island}",
+        island=island,
+        status=status,
+        born_at=born,
+        fitness=None if status != "ok" else fit,
+        descriptor={"size": size},
+    )
     a = add(1, 1.0)
     assert me.offer(a)
-    assert not me.offer(add(2, 0.5))          # same cell, worse
-    assert not me.offer(add(3, 1.0))          # tie keeps the incumbent
+    assert not me.offer(add(2, 0.5))  # same cell, worse
+    assert not me.offer(add(3, 1.0))  # tie keeps the incumbent
     b = add(4, 2.0)
-    assert me.offer(b)                         # better replaces
+    assert me.offer(b)  # better replaces
     c = add(7, -1.0, born=9)
-    assert me.offer(c)                         # empty cell takes anything
+    assert me.offer(c)  # empty cell takes anything
     assert not me.offer(add(8, 5.0, status="error"))
     d = add(1, 0.0, island=1)
-    assert me.offer(d)                         # islands have their own grids
+    assert me.offer(d)  # islands have their own grids
     el = me.elites(campaign.id)
     assert {k: p.id for k, p in el.items()} == {(0, "0"): b.id, (0, "1"): c.id, (1, "0"): d.id}
     assert {p.id for p in me.sample(campaign.id, 0, 5, random.Random(0))} == {b.id, c.id}
@@ -75,8 +93,9 @@ def test_map_elites_cells(arc, campaign):
     assert me.stats(campaign.id)["filled"] == 3
     other = MapElites(arc, grid, name="other", descriptor=lambda p: p.descriptor)
     assert other.stats(campaign.id)["filled"] == 0
-    assert other.rebuild(campaign.id) == 3 and {k: p.id for k, p in other.elites(campaign.id).items()} == \
-        {k: p.id for k, p in el.items()}
+    assert other.rebuild(campaign.id) == 3 and {k: p.id for k, p in other.elites(campaign.id).items()} == {
+        k: p.id for k, p in el.items()
+    }
 
 
 def test_map_elites_default_descriptors(arc, campaign):
@@ -101,17 +120,22 @@ def test_knn_novelty():
 
 
 def test_novelty_strategy_prefers_the_odd_one(arc, campaign):
-    ids = [arc.add_program(campaign.id, code=f"v = {i}", island=0, status="ok", fitness=float(i),
-                           descriptor={"d": 0.0, "e": 1.0}).id for i in range(5)]
-    odd = arc.add_program(campaign.id, code="odd = 1", island=0, status="ok", fitness=0.5,
-                          descriptor={"d": 9.0, "e": 1.0}).id
+    ids = [
+        arc.add_program(
+            campaign.id, code=f"v = {i}", island=0, status="ok", fitness=float(i), descriptor={"d": 0.0, "e": 1.0}
+        ).id
+        for i in range(5)
+    ]
+    odd = arc.add_program(
+        campaign.id, code="odd = 1", island=0, status="ok", fitness=0.5, descriptor={"d": 9.0, "e": 1.0}
+    ).id
     rng = random.Random(0)
     one_nn = {"k_nn": 1}
     freqs = Counter(arc.sample_parents(campaign.id, 0, 1, "novelty", rng, options=one_nn)[0].id for _ in range(200))
     assert freqs[odd] == 200  # with one neighbour, identical descriptors have zero novelty
     two = arc.sample_parents(campaign.id, 0, 2, "novelty", random.Random(1), options=one_nn)
     assert two[0].id == odd and two[1].id in ids  # then weights are all zero: uniform
-    from archive.policies import Novelty
+    from evolve.archive.policies import Novelty
 
     nov = Novelty(arc, k=1)
     assert nov.score(campaign.id, 0, {"d": 0.0, "e": 1.0}) == 0.0
@@ -123,20 +147,32 @@ def test_novelty_strategy_prefers_the_odd_one(arc, campaign):
 
 def test_funsearch_clusters(arc, campaign):
     def add(cases, code):
-        return arc.add_program(campaign.id, code=code, island=0, status="ok", fitness=sum(cases) / len(cases),
-                               metrics={f"case:{i}": v for i, v in enumerate(cases)} | {"score": sum(cases)}).id
+        return arc.add_program(
+            campaign.id,
+            code=code,
+            island=0,
+            status="ok",
+            fitness=sum(cases) / len(cases),
+            metrics={f"case:{i}": v for i, v in enumerate(cases)} | {"score": sum(cases)},
+        ).id
 
     a_short = add([1.0, 0.0], "a = 1")
     a_long = add([1.0, 0.0], "a = 1  # identical behaviour but longer code " + "x" * 40)
-    b = add([0.0, 1.0], "b = 2")            # same fitness as the a-cluster, other behaviour
-    c = add([0.0, 0.0], "c = 3")            # worse
+    b = add([0.0, 1.0], "b = 2")  # same fitness as the a-cluster, other behaviour
+    c = add([0.0, 0.0], "c = 3")  # worse
     assert case_signature({"case:1": 2.0, "case:0": 1.0, "other": 5}, 0.0) == (1.0, 2.0)
     assert case_signature({"score": 1.0}, 0.25) == ("fitness", 0.25)
     n = 4
     t = temperature(n, 0.1, 30_000)
     p_cluster = softmax([0.5, 0.5, 0.0], t)  # clusters in fitness order: a, b, c
-    within = softmax([0.0, -(len("a = 1  # identical behaviour but longer code ") + 40 - 5) /
-                      (len("a = 1  # identical behaviour but longer code ") + 40 + 1e-6)], 1.0)
+    within = softmax(
+        [
+            0.0,
+            -(len("a = 1  # identical behaviour but longer code ") + 40 - 5)
+            / (len("a = 1  # identical behaviour but longer code ") + 40 + 1e-6),
+        ],
+        1.0,
+    )
     rng = random.Random(0)
     freqs = Counter(arc.sample_parents(campaign.id, 0, 1, "funsearch", rng)[0].id for _ in range(1500))
     expected = {a_short: p_cluster[0] * within[0], a_long: p_cluster[0] * within[1], b: p_cluster[1], c: p_cluster[2]}
@@ -148,7 +184,8 @@ def test_funsearch_clusters(arc, campaign):
     assert sorted(p.id for p in picks) == sorted([a_short, a_long, b, c])
     assert {p.id for p in picks[:3]} & {a_short, a_long} and {b, c} <= {p.id for p in picks[:3]}
     # A custom signature: everything in one cluster -> shortest code preferred.
-    one = arc.sample_parents(campaign.id, 0, 1, "funsearch", random.Random(3),
-                             options={"signature": lambda metrics, fitness: ("all",)})
+    one = arc.sample_parents(
+        campaign.id, 0, 1, "funsearch", random.Random(3), options={"signature": lambda metrics, fitness: ("all",)}
+    )
     assert len(one) == 1
     assert temperature(0) == 0.1 and temperature(15_000) == pytest.approx(0.05) and temperature(30_000) == 0.1

@@ -9,7 +9,7 @@ from math import comb
 
 import pytest
 
-from archive.sampling import dgm_weights, linear_rank_weights, Candidate
+from evolve.archive.sampling import Candidate, dgm_weights, linear_rank_weights
 
 N = 1500  # draws for frequency checks; bands are ~4.5 standard deviations wide
 
@@ -17,8 +17,11 @@ N = 1500  # draws for frequency checks; bands are ~4.5 standard deviations wide
 def _island(arc, cid, fits, island=0, born=None, children=None):
     ids = []
     for i, f in enumerate(fits):
-        ids.append(arc.add_program(cid, code=f"v = {island}_{i}", island=island, status="ok", fitness=f,
-                                   born_at=(born[i] if born else 0)).id)
+        ids.append(
+            arc.add_program(
+                cid, code=f"v = {island}_{i}", island=island, status="ok", fitness=f, born_at=(born[i] if born else 0)
+            ).id
+        )
     for i, n in enumerate(children or []):
         for j in range(n):  # real children (status error) so n_children is maintained by the archive
             arc.add_program(cid, code=f"child {i} {j}", island=island, status="error", parent_ids=[ids[i]])
@@ -48,17 +51,23 @@ def test_uniform_is_uniform_distinct_and_pinned(arc, campaign):
 def test_visibility_respects_born_at(arc, campaign):
     ids = _island(arc, campaign.id, [1.0, 2.0, 3.0, 4.0], born=[0, 0, 5, 9])
     for strategy in ("uniform", "tournament", "fitness_proportional", "dgm", "best"):
-        got = {p.id for s in range(30) for p in arc.sample_parents(campaign.id, 0, 4, strategy, random.Random(s),
-                                                                   max_born_at=4)}
+        got = {
+            p.id
+            for s in range(30)
+            for p in arc.sample_parents(campaign.id, 0, 4, strategy, random.Random(s), max_born_at=4)
+        }
         assert got == set(ids[:2]), strategy
-        assert {p.id for p in arc.sample_parents(campaign.id, 0, 4, strategy, random.Random(0), max_born_at=5)} \
-            <= set(ids[:3])
+        assert {p.id for p in arc.sample_parents(campaign.id, 0, 4, strategy, random.Random(0), max_born_at=5)} <= set(
+            ids[:3]
+        )
     assert arc.sample_parents(campaign.id, 0, 2, "uniform", random.Random(0), max_born_at=-1) == []
 
 
 def test_uniform_falls_back_when_most_are_invisible(arc, campaign):
-    rows = [dict(code=f"v = {i}", island=0, status="ok", fitness=float(i), born_at=(0 if i in (17, 140) else 100))
-            for i in range(200)]
+    rows = [
+        dict(code=f"v = {i}", island=0, status="ok", fitness=float(i), born_at=(0 if i in (17, 140) else 100))
+        for i in range(200)
+    ]
     arc.add_programs_bulk(campaign.id, rows)
     for s in range(5):
         got = arc.sample_parents(campaign.id, 0, 3, "uniform", random.Random(s), max_born_at=50)
@@ -73,8 +82,9 @@ def test_tournament_never_returns_the_worst_and_has_exact_odds(arc, campaign):
     big_fits = [float(f) for f in (3, 7, 1, 9, 5, 2, 8, 6, 4, 10)]
     big = _island(arc, campaign.id, big_fits, island=1)
     rng = random.Random(11)
-    wins = Counter(arc.sample_parents(campaign.id, 1, 1, "tournament", rng, options={"size": 3})[0].id
-                   for _ in range(N))
+    wins = Counter(
+        arc.sample_parents(campaign.id, 1, 1, "tournament", rng, options={"size": 3})[0].id for _ in range(N)
+    )
     order = sorted(range(10), key=lambda i: -big_fits[i])  # rank r = order[r]
     worst = order[-1]
     assert wins[big[worst]] == 0 and wins[big[order[-2]]] == 0  # size 3: the two worst never win
@@ -106,8 +116,11 @@ def test_fitness_proportional_linear_ranking(arc, campaign):
         assert _close(freqs[i], p), (i, freqs[i], p)
     # Scale and shift of the objective do not matter, only the order.
     assert linear_rank_weights([1000.0, -5.0, -1e9], 1.5) == linear_rank_weights([3.0, 2.0, 1.0], 1.5)
-    top2 = {p.id for s in range(30) for p in arc.sample_parents(campaign.id, 0, 1, "fitness_proportional",
-                                                                random.Random(s), options={"pool": 2})}
+    top2 = {
+        p.id
+        for s in range(30)
+        for p in arc.sample_parents(campaign.id, 0, 1, "fitness_proportional", random.Random(s), options={"pool": 2})
+    }
     assert top2 == {ids[1], ids[3]}
     two = arc.sample_parents(campaign.id, 0, 5, "fitness_proportional", random.Random(1))
     assert sorted(p.id for p in two) == sorted(ids)  # without replacement
@@ -135,7 +148,11 @@ def test_dgm_prefers_fit_childless_programs(arc, campaign):
 def test_best_ignores_the_rng(arc, campaign):
     ids = _island(arc, campaign.id, [1.0, 3.0, 3.0, 2.0])
     for s in range(5):
-        assert [p.id for p in arc.sample_parents(campaign.id, 0, 3, "best", random.Random(s))] == [ids[1], ids[2], ids[3]]
+        assert [p.id for p in arc.sample_parents(campaign.id, 0, 3, "best", random.Random(s))] == [
+            ids[1],
+            ids[2],
+            ids[3],
+        ]
 
 
 @pytest.mark.parametrize("strategy", ["uniform", "tournament", "fitness_proportional", "dgm", "best"])

@@ -7,21 +7,34 @@ import math
 
 import pytest
 
-from archive import Archive, SeqConflict, code_hash
+from evolve.archive import Archive, SeqConflict, code_hash
 from evolve.errors import ConfigError
-from operators.base import LLMCall
+from evolve.operators.base import LLMCall
 
 
 def _call(i: int = 0, **kw) -> LLMCall:
-    base = dict(model="m-1", prompt=[{"role": "user", "content": f"improve {i}"}], response=f"```python\nx={i}\n```",
-                input_tokens=10 + i, output_tokens=5 + i, cost=0.01 * (i + 1), latency=0.5)
+    base = dict(
+        model="m-1",
+        prompt=[{"role": "user", "content": f"improve {i}"}],
+        response=f"```python\nx={i}\n```",
+        input_tokens=10 + i,
+        output_tokens=5 + i,
+        cost=0.01 * (i + 1),
+        latency=0.5,
+    )
     base.update(kw)
     return LLMCall(**base)
 
 
 def test_campaign_lifecycle(arc):
     c = arc.create_campaign("bp", "bin_packing", {"islands": 4, "nested": {"a": [1, 2]}})
-    assert (c.name, c.problem, c.config, c.status, c.state) == ("bp", "bin_packing", {"islands": 4, "nested": {"a": [1, 2]}}, "created", {})
+    assert (c.name, c.problem, c.config, c.status, c.state) == (
+        "bp",
+        "bin_packing",
+        {"islands": 4, "nested": {"a": [1, 2]}},
+        "created",
+        {},
+    )
     assert c.created_at.tzinfo is not None
     assert arc.get_campaign("bp") == c
     assert arc.get_campaign("nope") is None
@@ -43,15 +56,44 @@ def test_campaign_lifecycle(arc):
 def test_add_program_stores_everything(arc, campaign):
     calls = [_call(0), _call(1, purpose="reflect", error="timeout", response=None)]
     p = arc.add_program(
-        campaign.id, code="def main():\n    return 1\n", island=1, status="ok", seq=3, born_at=5, generation=2,
-        operator="llm.diff", model="m-1", metrics={"score": 0.5, "aux": float("nan"), "inf": float("inf")},
-        objective=0.5, fitness=-0.5, descriptor={"len": 3.0}, feedback="fine", thought="idea", stdout="out",
-        eval_time=1.5, proposal_time=2.5, llm_calls=calls)
+        campaign.id,
+        code="def main():\n    return 1\n",
+        island=1,
+        status="ok",
+        seq=3,
+        born_at=5,
+        generation=2,
+        operator="llm.diff",
+        model="m-1",
+        metrics={"score": 0.5, "aux": float("nan"), "inf": float("inf")},
+        objective=0.5,
+        fitness=-0.5,
+        descriptor={"len": 3.0},
+        feedback="fine",
+        thought="idea",
+        stdout="out",
+        eval_time=1.5,
+        proposal_time=2.5,
+        llm_calls=calls,
+    )
     got = arc.get_program(p.id)
     assert got.code == "def main():\n    return 1\n" and got.code_hash == code_hash(got.code)
-    assert (got.seq, got.born_at, got.island, got.generation, got.operator, got.model) == (3, 5, 1, 2, "llm.diff", "m-1")
+    assert (got.seq, got.born_at, got.island, got.generation, got.operator, got.model) == (
+        3,
+        5,
+        1,
+        2,
+        "llm.diff",
+        "m-1",
+    )
     assert (got.objective, got.fitness, got.status, got.descriptor) == (0.5, -0.5, "ok", {"len": 3.0})
-    assert (got.feedback, got.thought, got.stdout, got.eval_time, got.proposal_time) == ("fine", "idea", "out", 1.5, 2.5)
+    assert (got.feedback, got.thought, got.stdout, got.eval_time, got.proposal_time) == (
+        "fine",
+        "idea",
+        "out",
+        1.5,
+        2.5,
+    )
     assert got.metrics["score"] == 0.5 and math.isnan(got.metrics["aux"]) and got.metrics["inf"] == math.inf
     # Totals default to the sum of the calls.
     assert (got.input_tokens, got.output_tokens) == (21, 11) and got.cost == pytest.approx(0.03)
@@ -67,8 +109,17 @@ def test_add_program_stores_everything(arc, campaign):
 
 
 def test_explicit_totals_and_calls_without_program(arc, campaign):
-    p = arc.add_program(campaign.id, code="x = 1", island=0, status="error", reason="boom", input_tokens=7,
-                        output_tokens=3, cost=1.0, llm_calls=[_call(0)])
+    p = arc.add_program(
+        campaign.id,
+        code="x = 1",
+        island=0,
+        status="error",
+        reason="boom",
+        input_tokens=7,
+        output_tokens=3,
+        cost=1.0,
+        llm_calls=[_call(0)],
+    )
     assert (p.input_tokens, p.output_tokens, p.cost) == (7, 3, 1.0)  # explicit totals kept
     ids = arc.add_llm_calls(campaign.id, [_call(2, purpose="reflect", prompt="plain text prompt")], seq=9)
     assert len(ids) == 1
@@ -82,8 +133,16 @@ def test_seq_is_unique_and_a_conflict_changes_nothing(arc, campaign):
     first = arc.add_program(campaign.id, code="a = 1", island=0, status="ok", fitness=1.0, seq=0)
     before = (arc.count(campaign.id), arc.spend(campaign.id), arc.get_program(first.id).n_children)
     with pytest.raises(SeqConflict, match="seq 0"):
-        arc.add_program(campaign.id, code="b = 2", island=0, status="ok", fitness=2.0, seq=0,
-                        parent_ids=[first.id], llm_calls=[_call()])
+        arc.add_program(
+            campaign.id,
+            code="b = 2",
+            island=0,
+            status="ok",
+            fitness=2.0,
+            seq=0,
+            parent_ids=[first.id],
+            llm_calls=[_call()],
+        )
     assert (arc.count(campaign.id), arc.spend(campaign.id), arc.get_program(first.id).n_children) == before
     assert arc.llm_calls(campaign.id) == []
     # Programs without seq (seeds, imports) never conflict; other campaigns have their own seqs.
@@ -111,9 +170,13 @@ def test_invalid_arguments(arc, campaign):
 
 def test_parents_children_counts_and_dedup(arc, campaign):
     seed = arc.add_program(campaign.id, code="def f(x):\n    return x  # seed\n", island=0, status="ok", fitness=1.0)
-    a = arc.add_program(campaign.id, code="def f(x): return x+1", island=0, status="ok", fitness=2.0, parent_ids=[seed.id])
+    a = arc.add_program(
+        campaign.id, code="def f(x): return x+1", island=0, status="ok", fitness=2.0, parent_ids=[seed.id]
+    )
     b = arc.add_program(campaign.id, code="def f(x): return x+2", island=0, status="error", parent_ids=[seed.id, a.id])
-    arc.add_program(campaign.id, code="def f(x): return x+3", island=0, status="ok", fitness=3.0, parent_ids=[a.id, a.id])
+    arc.add_program(
+        campaign.id, code="def f(x): return x+3", island=0, status="ok", fitness=3.0, parent_ids=[a.id, a.id]
+    )
     assert arc.get_program(seed.id).n_children == 2
     assert arc.get_program(a.id).n_children == 2  # the self-crossover counts once
     assert arc.get_program(b.id).parent_ids == [seed.id, a.id]
@@ -136,10 +199,20 @@ def test_parents_children_counts_and_dedup(arc, campaign):
 
 
 def test_counts_best_elites_and_listing(arc, campaign):
-    rows = [(0, "ok", 1.0, 0), (0, "ok", 3.0, 4), (0, "ok", 3.0, 1), (1, "ok", 5.0, 0), (1, "error", None, 0),
-            (0, "timeout", None, 0), (1, "duplicate", None, 0), (0, "ok", 2.0, 9)]
-    ids = [arc.add_program(campaign.id, code=f"v = {i}", island=isl, status=st, fitness=fit, born_at=born, seq=i).id
-           for i, (isl, st, fit, born) in enumerate(rows)]
+    rows = [
+        (0, "ok", 1.0, 0),
+        (0, "ok", 3.0, 4),
+        (0, "ok", 3.0, 1),
+        (1, "ok", 5.0, 0),
+        (1, "error", None, 0),
+        (0, "timeout", None, 0),
+        (1, "duplicate", None, 0),
+        (0, "ok", 2.0, 9),
+    ]
+    ids = [
+        arc.add_program(campaign.id, code=f"v = {i}", island=isl, status=st, fitness=fit, born_at=born, seq=i).id
+        for i, (isl, st, fit, born) in enumerate(rows)
+    ]
     assert arc.count(campaign.id) == 8
     assert arc.count(campaign.id, "ok") == 5 and arc.count(campaign.id, ["error", "timeout"]) == 2
     assert arc.count(campaign.id, island=1) == 3 and arc.count(campaign.id, "ok", island=0) == 4
@@ -152,7 +225,12 @@ def test_counts_best_elites_and_listing(arc, campaign):
     assert arc.best(arc.create_campaign("empty", "toy", {}).id) == []
     assert [p.id for p in arc.programs(campaign.id)] == ids
     assert [p.id for p in arc.programs(campaign.id, order="-id", limit=2)] == [ids[7], ids[6]]
-    assert [p.id for p in arc.programs(campaign.id, status="ok", island=0, order="fitness")] == [ids[2], ids[1], ids[7], ids[0]]
+    assert [p.id for p in arc.programs(campaign.id, status="ok", island=0, order="fitness")] == [
+        ids[2],
+        ids[1],
+        ids[7],
+        ids[0],
+    ]
     assert [p.id for p in arc.programs(campaign.id, status=["error", "duplicate"])] == [ids[4], ids[6]]
     assert [p.id for p in arc.programs(campaign.id, after_id=ids[5], order="seq")] == ids[6:]
     assert arc.done_seqs(campaign.id) == set(range(8))
@@ -180,8 +258,17 @@ def test_island_state_and_events(arc, campaign):
 
 def test_bulk_insert_matches_one_by_one(arc, campaign):
     seed = arc.add_program(campaign.id, code="s = 0", island=0, status="ok", fitness=0.0)
-    rows = [dict(code=f"v = {i}", island=i % 2, status="ok" if i % 3 else "error", fitness=float(i) if i % 3 else None,
-                 parent_ids=[seed.id], seq=i) for i in range(10)]
+    rows = [
+        dict(
+            code=f"v = {i}",
+            island=i % 2,
+            status="ok" if i % 3 else "error",
+            fitness=float(i) if i % 3 else None,
+            parent_ids=[seed.id],
+            seq=i,
+        )
+        for i in range(10)
+    ]
     assert arc.add_programs_bulk(campaign.id, rows, chunk=4) == 10
     assert arc.count(campaign.id) == 11 and arc.get_program(seed.id).n_children == 10
     assert len(arc.children(seed.id)) == 10
@@ -193,7 +280,7 @@ def test_bulk_insert_matches_one_by_one(arc, campaign):
 
 
 def test_secrets_have_no_column(arc):
-    from archive.models import Base
+    from evolve.archive.models import Base
 
     cols = {c.name.lower() for t in Base.metadata.tables.values() for c in t.columns}
     assert not {c for c in cols if "key" in c or "secret" in c or "password" in c}

@@ -13,8 +13,9 @@ def run_quadratic(tmp_path, name="q", **settings):
     settings.setdefault("islands", 2)
     settings.setdefault("workers", 2)
     settings.setdefault("sandbox", "process")
-    c = evolve.create_campaign(settings.pop("problem"),
-                               storage=f"sqlite:///{tmp_path}/{name}.db", name=name, **settings)
+    c = evolve.create_campaign(
+        settings.pop("problem"), storage=f"sqlite:///{tmp_path}/{name}.db", name=name, **settings
+    )
     c.run()
     return c
 
@@ -23,7 +24,7 @@ def test_campaign_improves_stores_and_exports(tmp_path, quadratic):
     c = run_quadratic(tmp_path, problem=quadratic)
     cid = c.info.id
     assert c.archive.count(cid, statuses=EVALUATED) - 2 == 24  # 24 children + seed on 2 islands
-    seed_value = -(0.5 - 3) ** 2 + 10
+    seed_value = -((0.5 - 3) ** 2) + 10
     best = c.best()
     assert best.objective > seed_value
     # lineage reaches the seed
@@ -37,7 +38,7 @@ def test_campaign_improves_stores_and_exports(tmp_path, quadratic):
     ns = {}
     exec(paths[0].read_text(), ns)
     x = ns["solve"]()
-    assert -(x - 3) ** 2 + 10 == pytest.approx(meta["objective"]["value"])
+    assert -((x - 3) ** 2) + 10 == pytest.approx(meta["objective"]["value"])
 
 
 def test_same_seed_same_campaign(tmp_path, quadratic):
@@ -45,8 +46,11 @@ def test_same_seed_same_campaign(tmp_path, quadratic):
     b = run_quadratic(tmp_path, name="b", problem=quadratic, seed=7)
 
     def trace(c):
-        return [(p.seq, p.code, p.status, p.objective, p.parent_ids and len(p.parent_ids))
-                for p in c.archive.programs(c.info.id, order="seq") if p.seq is not None]
+        return [
+            (p.seq, p.code, p.status, p.objective, p.parent_ids and len(p.parent_ids))
+            for p in c.archive.programs(c.info.id, order="seq")
+            if p.seq is not None
+        ]
 
     assert trace(a) == trace(b)
     c = run_quadratic(tmp_path, name="c", problem=quadratic, seed=8)
@@ -72,8 +76,9 @@ def test_resume_refuses_changed_settings(tmp_path, quadratic):
 
 
 def test_ask_tell(tmp_path, quadratic):
-    c = evolve.create_campaign(quadratic, storage=f"sqlite:///{tmp_path}/at.db", name="at", islands=1,
-                               sandbox="process")
+    c = evolve.create_campaign(
+        quadratic, storage=f"sqlite:///{tmp_path}/at.db", name="at", islands=1, sandbox="process"
+    )
     c.tell_seed({"value": 3.75})
     trial = c.ask()
     assert "def solve" in trial.code and trial.code != c.problem.initial_program

@@ -3,7 +3,7 @@
 import pytest
 
 import evolve
-from archive.policies.map_elites import MapElites
+from evolve.archive.policies.map_elites import MapElites
 from evolve.diversity import GridConfig, make_grid
 from tests.e2e.conftest import QUADRATIC
 
@@ -11,8 +11,9 @@ GRID = {"dims": [("code_length", 30.0, 130.0, 10)]}
 
 
 def _run(tmp_path, name, **kw):
-    c = evolve.create_campaign(QUADRATIC, storage=f"sqlite:///{tmp_path}/{name}.db", name=name, islands=2, workers=2,
-                               sandbox="process", **kw)
+    c = evolve.create_campaign(
+        QUADRATIC, storage=f"sqlite:///{tmp_path}/{name}.db", name=name, islands=2, workers=2, sandbox="process", **kw
+    )
     c.run()
     return c
 
@@ -25,8 +26,11 @@ def test_map_elites_campaign_fills_cells_deterministically(tmp_path):
     assert stats["filled"] >= 2 and stats["best"] is not None
     offered_until = max(p.seq for p in a.archive.programs(a.info.id) if p.seq is not None) - a.config.window
     for (island, cell), elite in grid.elites(a.info.id).items():
-        rivals = [p.fitness for p in a.archive.programs(a.info.id, status="ok", island=island)
-                  if grid.cell_of(p) == cell and p.born_at <= offered_until]
+        rivals = [
+            p.fitness
+            for p in a.archive.programs(a.info.id, status="ok", island=island)
+            if grid.cell_of(p) == cell and p.born_at <= offered_until
+        ]
         assert elite.fitness == max(rivals + [elite.fitness])
 
     def trace(c):

@@ -6,21 +6,28 @@ import os
 import pytest
 
 import evolve
-from operators.base import Proposal
-from problems.blocks import split
+from evolve.operators.base import Proposal
+from evolve.problems.blocks import split
 
 HOSTILE = {
     "loop": "def solve():\n    while True:\n        pass\n",
     "memory": "def solve():\n    x = bytearray(50 * 2**30)\n    return 1.0\n",
-    "fork": ("import os\ndef solve():\n    for _ in range(200):\n        try:\n            os.fork()\n"
-             "        except OSError:\n            break\n    return 2.0\n"),
+    "fork": (
+        "import os\ndef solve():\n    for _ in range(200):\n        try:\n            os.fork()\n"
+        "        except OSError:\n            break\n    return 2.0\n"
+    ),
     "print": "import sys\ndef solve():\n    chunk = 'x' * 2**20\n    for _ in range(1024):\n        sys.stdout.write(chunk)\n    return 3.0\n",
-    "secrets": ("import os\ndef solve():\n    key = os.environ.get('OPENAI_API_KEY', '')\n"
-                "    print('KEY=' + key)\n    return 3.0 if key else 2.5\n"),
-    "socket": ("import socket\ndef solve():\n    s = socket.create_connection(('127.0.0.1', 22), timeout=1)\n"
-               "    return 3.0\n"),
-    "fake_score": ("import json, sys\ndef solve():\n    print(json.dumps({'value': 1e9}))\n"
-                   "    sys.stdout.flush()\n    import os\n    os.write(1, b'{\"result\": 3.0}\\n')\n    return 0.0\n"),
+    "secrets": (
+        "import os\ndef solve():\n    key = os.environ.get('OPENAI_API_KEY', '')\n"
+        "    print('KEY=' + key)\n    return 3.0 if key else 2.5\n"
+    ),
+    "socket": (
+        "import socket\ndef solve():\n    s = socket.create_connection(('127.0.0.1', 22), timeout=1)\n    return 3.0\n"
+    ),
+    "fake_score": (
+        "import json, sys\ndef solve():\n    print(json.dumps({'value': 1e9}))\n"
+        "    sys.stdout.flush()\n    import os\n    os.write(1, b'{\"result\": 3.0}\\n')\n    return 0.0\n"
+    ),
     "good": "def solve():\n    return 2.9\n",
 }
 
@@ -51,15 +58,22 @@ class ScriptedOperator:
 def test_hostile_children_do_not_hurt_the_campaign(tmp_path, quadratic, monkeypatch, backend):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-should-never-leak")
     before = set(_candidate_pids())
-    c = evolve.create_campaign(quadratic, storage=f"sqlite:///{tmp_path}/h.db", name="h", islands=1,
-                               workers=2, budget=len(HOSTILE), sandbox=backend)
+    c = evolve.create_campaign(
+        quadratic,
+        storage=f"sqlite:///{tmp_path}/h.db",
+        name="h",
+        islands=1,
+        workers=2,
+        budget=len(HOSTILE),
+        sandbox=backend,
+    )
     stats = c.run(operator=ScriptedOperator(list(HOSTILE.items())))
     assert stats.evaluations == len(HOSTILE)
     rows = {p.thought: p for p in c.archive.programs(c.info.id) if p.seq is not None}
     assert set(rows) == set(HOSTILE)
 
     def deserved(x):
-        return -(x - 3) ** 2 + 10
+        return -((x - 3) ** 2) + 10
 
     assert rows["loop"].status == "timeout"
     assert rows["memory"].status == "error" and "MemoryError" in rows["memory"].reason

@@ -4,8 +4,16 @@ import evolve
 
 
 def _campaign(tmp_path, quadratic, name, **kw):
-    c = evolve.create_campaign(quadratic, storage=f"sqlite:///{tmp_path}/{name}.db", name=name, islands=3,
-                               workers=2, generation_size=2, sandbox="process", **kw)
+    c = evolve.create_campaign(
+        quadratic,
+        storage=f"sqlite:///{tmp_path}/{name}.db",
+        name=name,
+        islands=3,
+        workers=2,
+        generation_size=2,
+        sandbox="process",
+        **kw,
+    )
     c.run()
     return c
 
@@ -34,7 +42,10 @@ def test_reset_restarts_weak_islands_from_a_strong_one_deterministically(tmp_pat
         assert founder.island != r.island
 
     def trace(c):
-        return [(p.seq, p.island, p.code, p.objective) for p in c.archive.programs(c.info.id, order="seq")
-                if p.seq is not None]
+        return [
+            (p.seq, p.island, p.code, p.objective)
+            for p in c.archive.programs(c.info.id, order="seq")
+            if p.seq is not None
+        ]
 
     assert trace(a) == trace(b)

@@ -20,10 +20,28 @@ def _children(db):
 
 def test_sigkill_then_resume_completes_budget_without_repeats(tmp_path, quadratic):
     db = tmp_path / "k.db"
-    args = ["run", quadratic, "--budget", "60", "--islands", "2", "--storage", f"sqlite:///{db}", "--no-progress",
-            "--seed", "3", "--sandbox", "process"]
-    proc = subprocess.Popen([sys.executable, "-m", "evolve", *args], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    args = [
+        "run",
+        quadratic,
+        "--budget",
+        "60",
+        "--islands",
+        "2",
+        "--storage",
+        f"sqlite:///{db}",
+        "--no-progress",
+        "--seed",
+        "3",
+        "--sandbox",
+        "process",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evolve", *args],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 120
     before = []
     while time.time() < deadline:
@@ -73,8 +91,9 @@ def test_seed_that_fails_stops_before_the_campaign(tmp_path):
     d.mkdir()
     (d / "problem.py").write_text(
         'OBJECTIVE = "v"\nENTRY_POINT = "solve"\n'
-        'INITIAL_PROGRAM = "def solve():\\n    raise RuntimeError(\'seed is broken\')\\n"\n'
-        'def score(outputs, cases):\n    return {"v": 1.0}\n')
+        "INITIAL_PROGRAM = \"def solve():\\n    raise RuntimeError('seed is broken')\\n\"\n"
+        'def score(outputs, cases):\n    return {"v": 1.0}\n'
+    )
     proc = evolve_cli("run", str(d), "--storage", f"sqlite:///{tmp_path}/f.db", cwd=tmp_path, check=False)
     assert proc.returncode == 2
     assert "fails its own evaluation" in proc.stderr and "seed is broken" in proc.stderr
@@ -85,18 +104,35 @@ def test_score_returning_non_numbers_is_caught_at_start(tmp_path):
     d.mkdir()
     (d / "problem.py").write_text(
         'OBJECTIVE = "v"\nENTRY_POINT = "solve"\nINITIAL_PROGRAM = "def solve():\\n    return 1\\n"\n'
-        'def score(outputs, cases):\n    return {"v": "high"}\n')
+        'def score(outputs, cases):\n    return {"v": "high"}\n'
+    )
     proc = evolve_cli("run", str(d), "--storage", f"sqlite:///{tmp_path}/n.db", cwd=tmp_path, check=False)
     assert proc.returncode == 2 and "must be a number" in proc.stderr
 
 
 def test_ctrl_c_stops_cleanly_and_resumes(tmp_path, quadratic):
     db = tmp_path / "c.db"
-    args = ["run", quadratic, "--budget", "400", "--islands", "2", "--storage", f"sqlite:///{db}", "--no-progress",
-            "--sandbox", "process"]
-    proc = subprocess.Popen([sys.executable, "-m", "evolve", *args], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    args = [
+        "run",
+        quadratic,
+        "--budget",
+        "400",
+        "--islands",
+        "2",
+        "--storage",
+        f"sqlite:///{db}",
+        "--no-progress",
+        "--sandbox",
+        "process",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evolve", *args],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.time() + 120
     while time.time() < deadline and not (db.exists() and _count(db) >= 5):
         time.sleep(0.2)

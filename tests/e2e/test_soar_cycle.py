@@ -21,12 +21,28 @@ def test_search_finetune_search(tmp_path, monkeypatch):
     base = cached_tiny_model()
     with ScriptedLLMServer(toward_three) as server:
         c = evolve.create_campaign(
-            QUADRATIC, storage=f"sqlite:///{tmp_path}/soar.db", name="soar", budget=40, max_proposals=16,
-            islands=1, workers=2, sandbox="process", seed=1, crossover_rate=0.0,
-            finetune_every=12, finetune_method="sft", finetune_base=str(base), finetune_steps=2,
+            QUADRATIC,
+            storage=f"sqlite:///{tmp_path}/soar.db",
+            name="soar",
+            budget=40,
+            max_proposals=16,
+            islands=1,
+            workers=2,
+            sandbox="process",
+            seed=1,
+            crossover_rate=0.0,
+            finetune_every=12,
+            finetune_method="sft",
+            finetune_base=str(base),
+            finetune_steps=2,
             finetune_out=str(tmp_path / "ft"),
-            llm={"models": [{"spec": "openai:test-model", "base_url": server.openai_url, "max_tokens": 24}],
-                 "concurrency": 2, "reflection": False, "mix": {"diff": 1.0}})
+            llm={
+                "models": [{"spec": "openai:test-model", "base_url": server.openai_url, "max_tokens": 24}],
+                "concurrency": 2,
+                "reflection": False,
+                "mix": {"diff": 1.0},
+            },
+        )
         stats = c.run()
     assert stats.stopped_by == "max_proposals reached"
     rounds = c.archive.events(c.info.id, kind="finetune")

@@ -22,14 +22,31 @@ def _rows(archive, cid):
 
 def test_workers_share_islands_and_survive_a_kill(postgres_schema_url, tmp_path):
     url = postgres_schema_url
-    c = evolve.create_campaign(QUADRATIC, storage=url, name="multi", budget=80, islands=4, workers=1,
-                               sandbox="process", seed=2)
+    c = evolve.create_campaign(
+        QUADRATIC, storage=url, name="multi", budget=80, islands=4, workers=1, sandbox="process", seed=2
+    )
     procs = {}
     for n in range(3):
         procs[f"w{n}"] = subprocess.Popen(
-            [sys.executable, "-m", "evolve", "worker", "multi", "--storage", url, "--ttl", "3",
-             "--worker-name", f"w{n}"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "evolve",
+                "worker",
+                "multi",
+                "--storage",
+                url,
+                "--ttl",
+                "3",
+                "--worker-name",
+                f"w{n}",
+            ],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
     victim = None
     deadline = time.time() + 120
     while time.time() < deadline and victim is None:
@@ -58,4 +75,4 @@ def test_workers_share_islands_and_survive_a_kill(postgres_schema_url, tmp_path)
     # the victim's island was finished by someone else
     owners = {lease.island: lease.owner for lease in c.archive.leases(c.info.id)}
     assert all(owners.get(i) != victim for i in victim_islands)
-    assert c.best().objective > -(0.5 - 3) ** 2 + 10
+    assert c.best().objective > -((0.5 - 3) ** 2) + 10

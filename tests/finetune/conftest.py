@@ -4,22 +4,18 @@
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for tiny_model
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-from finetune_campaign import FakeArchive, make_campaign  # noqa: E402
+from tests.finetune.finetune_campaign import FakeArchive, make_campaign  # noqa: E402
 
 
 @pytest.fixture
 def campaign():
-    from operators.finetune.records import CampaignData
+    from evolve.finetune.records import CampaignData
 
     return CampaignData.from_records(*make_campaign())
 
@@ -31,6 +27,6 @@ def fake_archive():
 
 @pytest.fixture(scope="session")
 def tiny_model():
-    from tiny_model import cached_tiny_model
+    from tests.tiny_model import cached_tiny_model
 
     return cached_tiny_model()

@@ -15,12 +15,20 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-
 # Distinct enough that no two are near-duplicates at the default 0.95 similarity.
 BODIES = [
-    "return 0", "return 1", "return 2 + 2", "xs = [1, 2]\n    return len(xs)", "return max(3, 4)",
-    "import math\n    return math.pi", "return sum(range(10))", "return abs(-7)",
-    "s = 'abc'\n    return len(s) * 3", "return 2 ** 10", "return min([9, 8, 7])", "return round(2.5)",
+    "return 0",
+    "return 1",
+    "return 2 + 2",
+    "xs = [1, 2]\n    return len(xs)",
+    "return max(3, 4)",
+    "import math\n    return math.pi",
+    "return sum(range(10))",
+    "return abs(-7)",
+    "s = 'abc'\n    return len(s) * 3",
+    "return 2 ** 10",
+    "return min([9, 8, 7])",
+    "return round(2.5)",
 ]
 
 
@@ -31,7 +39,10 @@ def code(n: int) -> str:
 def prompt(parent_code: str, tag: str, target: float = 1.5) -> list[dict[str, str]]:
     return [
         {"role": "system", "content": "You improve Python programs."},
-        {"role": "user", "content": f"Task {tag}.\nParent:\n{parent_code}\nCurrent: score = 1\nTarget: score = {target}\n"},
+        {
+            "role": "user",
+            "content": f"Task {tag}.\nParent:\n{parent_code}\nCurrent: score = 1\nTarget: score = {target}\n",
+        },
     ]
 
 
@@ -41,13 +52,30 @@ def make_campaign() -> tuple[list[dict], list[dict]]:
 
     def add(pid, status, fitness, parents=(), src=None, response=None, prompt_msgs=None):
         programs.append(
-            {"id": pid, "seq": pid, "code": src if src is not None else code(pid), "status": status,
-             "fitness": fitness, "objective": None if fitness is None else fitness * 10,
-             "parent_ids": list(parents), "metrics": {}, "model": "openai:m", "operator": "llm.full"}
+            {
+                "id": pid,
+                "seq": pid,
+                "code": src if src is not None else code(pid),
+                "status": status,
+                "fitness": fitness,
+                "objective": None if fitness is None else fitness * 10,
+                "parent_ids": list(parents),
+                "metrics": {},
+                "model": "openai:m",
+                "operator": "llm.full",
+            }
         )
         if prompt_msgs is not None:
-            calls.append({"program_id": pid, "seq": pid, "model": "openai:m", "purpose": "propose",
-                          "prompt": prompt_msgs, "response": response or f"RESPONSE {pid}"})
+            calls.append(
+                {
+                    "program_id": pid,
+                    "seq": pid,
+                    "model": "openai:m",
+                    "purpose": "propose",
+                    "prompt": prompt_msgs,
+                    "response": response or f"RESPONSE {pid}",
+                }
+            )
 
     a, b, c = prompt(code(1), "A"), prompt(code(2), "B"), prompt(code(1), "C")
     add(1, "ok", 1.0)
@@ -61,11 +89,20 @@ def make_campaign() -> tuple[list[dict], list[dict]]:
     add(9, "ok", 2.5, [1], prompt_msgs=c)
     add(10, "timeout", None, [1], prompt_msgs=c)
     # Same program as 2, only comments and spacing differ; a text prompt (not chat).
-    add(11, "ok", 2.9, [1], src="def main():\n    return (2+2)   # four\n\n",
-        prompt_msgs="Task D, no target line here.")
+    add(
+        11, "ok", 2.9, [1], src="def main():\n    return (2+2)   # four\n\n", prompt_msgs="Task D, no target line here."
+    )
     # A reflection call about program 2 must not be mistaken for its proposal.
-    calls.append({"program_id": 2, "seq": 99, "model": "openai:m", "purpose": "reflect",
-                  "prompt": [{"role": "user", "content": "reflect"}], "response": "REFLECTION"})
+    calls.append(
+        {
+            "program_id": 2,
+            "seq": 99,
+            "model": "openai:m",
+            "purpose": "reflect",
+            "prompt": [{"role": "user", "content": "reflect"}],
+            "response": "REFLECTION",
+        }
+    )
     return programs, calls
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from finetune_campaign import make_campaign
-
-from archive import Archive
-from operators.base import LLMCall
-from operators.finetune import build_dpo, build_grpo, build_sft, load_campaign
-from operators.finetune.records import CampaignData
+from evolve.archive import Archive
+from evolve.finetune import build_dpo, build_grpo, build_sft, load_campaign
+from evolve.finetune.records import CampaignData
+from evolve.operators.base import LLMCall
+from tests.finetune.finetune_campaign import make_campaign
 
 
 def store(url: str) -> dict[int, int]:
@@ -17,17 +16,31 @@ def store(url: str) -> dict[int, int]:
     with Archive(url) as arc:
         c = arc.create_campaign("demo", "const", {})
         for p in programs:
-            mine = [LLMCall(model=k["model"], prompt=k["prompt"], response=k["response"], purpose=k["purpose"])
-                    for k in calls if k["program_id"] == p["id"] and k["purpose"] == "propose"]
+            mine = [
+                LLMCall(model=k["model"], prompt=k["prompt"], response=k["response"], purpose=k["purpose"])
+                for k in calls
+                if k["program_id"] == p["id"] and k["purpose"] == "propose"
+            ]
             rec = arc.add_program(
-                c.id, code=p["code"], island=0, status=p["status"], seq=p["seq"],
-                parent_ids=[ids[q] for q in p["parent_ids"]], fitness=p["fitness"], objective=p["objective"],
-                model=p["model"], operator=p["operator"], llm_calls=mine,
+                c.id,
+                code=p["code"],
+                island=0,
+                status=p["status"],
+                seq=p["seq"],
+                parent_ids=[ids[q] for q in p["parent_ids"]],
+                fitness=p["fitness"],
+                objective=p["objective"],
+                model=p["model"],
+                operator=p["operator"],
+                llm_calls=mine,
             )
             ids[p["id"]] = rec.id
         reflect = [k for k in calls if k["purpose"] == "reflect"]
-        arc.add_llm_calls(c.id, [LLMCall(model=k["model"], prompt=k["prompt"], response=k["response"],
-                                         purpose="reflect") for k in reflect], program_id=ids[2])
+        arc.add_llm_calls(
+            c.id,
+            [LLMCall(model=k["model"], prompt=k["prompt"], response=k["response"], purpose="reflect") for k in reflect],
+            program_id=ids[2],
+        )
     return ids
 
 

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from finetune_campaign import code, make_campaign, prompt
-from operators.finetune import (
+from evolve.finetune import (
     DatasetTooSmall,
     FinetuneDataset,
     FinetuneError,
@@ -17,9 +16,10 @@ from operators.finetune import (
     build_sft,
     relabel,
 )
-from operators.finetune.data import NearDuplicates, spread_order
-from operators.finetune.hindsight import find_target
-from operators.finetune.records import CampaignData
+from evolve.finetune.data import NearDuplicates, spread_order
+from evolve.finetune.hindsight import find_target
+from evolve.finetune.records import CampaignData
+from tests.finetune.finetune_campaign import code, make_campaign, prompt
 
 
 def ids(ds: FinetuneDataset, key: str = "program_id") -> list:
@@ -27,6 +27,7 @@ def ids(ds: FinetuneDataset, key: str = "program_id") -> list:
 
 
 # --- SFT ------------------------------------------------------------------------------
+
 
 def test_sft_keeps_improving_ok_children_best_first_and_drops_duplicates(campaign):
     ds = build_sft(campaign)
@@ -84,8 +85,9 @@ def _ladder(n: int, near: bool = False) -> CampaignData:
     calls = []
     for i in range(1, n + 1):
         src = ("def main():\n" + "    y = 0\n" * 40 + f"    return {i}\n") if near else code(i)
-        programs.append({"id": i, "code": src, "status": "ok", "fitness": float(i), "objective": float(i),
-                         "parent_ids": [0]})
+        programs.append(
+            {"id": i, "code": src, "status": "ok", "fitness": float(i), "objective": float(i), "parent_ids": [0]}
+        )
         calls.append({"program_id": i, "prompt": prompt(code(0), f"L{i}"), "response": f"R{i}"})
     return CampaignData.from_records(programs, calls)
 
@@ -113,7 +115,7 @@ def test_near_duplicates_ignores_formatting_but_not_logic():
 def test_similarity_matches_difflib_on_local_edits():
     import difflib
 
-    from operators.finetune.data import similarity
+    from evolve.finetune.data import similarity
 
     a = "def f(x):\n" + "".join(f"    y{i} = x * {i}\n" for i in range(30)) + "    return y1\n"
     b = a.replace("y7 = x * 7", "y7 = x * 70").replace("return y1", "return y2 + 1")
@@ -132,6 +134,7 @@ def test_spread_order_covers_both_ends():
 
 # --- hindsight --------------------------------------------------------------------------
 
+
 def test_relabel_rewrites_every_target_line_and_keeps_names():
     msgs = [{"role": "user", "content": "Target: excess % = 3.1\nmore\nTarget: excess % = 2"}]
     out = relabel(msgs, 1.23456789, "ignored")
@@ -141,13 +144,16 @@ def test_relabel_rewrites_every_target_line_and_keeps_names():
 
 
 def test_objective_name_comes_from_the_prompt():
-    from operators.finetune.hindsight import objective_name_of
+    from evolve.finetune.hindsight import objective_name_of
 
     assert objective_name_of([{"role": "user", "content": "x\nTarget: excess = 3"}]) == "excess"
     assert objective_name_of([{"role": "system", "content": "The score is `excess`: lower is better."}]) == "excess"
     assert objective_name_of([{"role": "user", "content": "nothing"}], default="value") == "value"
-    out = relabel([{"role": "system", "content": "The score is `excess`: lower"}, {"role": "user", "content": "go"}],
-                  5.0, objective_name_of([{"role": "system", "content": "The score is `excess`: lower"}]))
+    out = relabel(
+        [{"role": "system", "content": "The score is `excess`: lower"}, {"role": "user", "content": "go"}],
+        5.0,
+        objective_name_of([{"role": "system", "content": "The score is `excess`: lower"}]),
+    )
     assert out[1]["content"] == "go\n\nTarget: excess = 5"
 
 
@@ -158,6 +164,7 @@ def test_relabel_adds_user_turn_when_there_is_none():
 
 # --- DPO --------------------------------------------------------------------------------
 
+
 def test_dpo_pairs_only_siblings_of_the_same_prompt(campaign):
     ds = build_dpo(campaign)
     pairs = [(m["chosen_id"], m["rejected_id"], m["kind"]) for m in ds.meta]
@@ -165,9 +172,12 @@ def test_dpo_pairs_only_siblings_of_the_same_prompt(campaign):
         # prompt A: better half [2] vs worse half [4]; then every passing vs every failing
         # (5 error, 6 rejected); 7 (duplicate) is neither.
         (2, 4, "ranked"),
-        (2, 5, "failed"), (2, 6, "failed"),
-        (3, 5, "failed"), (3, 6, "failed"),
-        (4, 5, "failed"), (4, 6, "failed"),
+        (2, 5, "failed"),
+        (2, 6, "failed"),
+        (3, 5, "failed"),
+        (3, 6, "failed"),
+        (4, 5, "failed"),
+        (4, 6, "failed"),
         # prompt C: 9 vs timeout 10. Prompt B and D have one child each: no pairs.
         (9, 10, "failed"),
     ]
@@ -208,6 +218,7 @@ def test_dpo_min_margin(campaign):
 
 # --- GRPO -------------------------------------------------------------------------------
 
+
 def test_grpo_prompts_carry_their_scored_parent(campaign):
     ds = build_grpo(campaign)
     assert [m["parent_id"] for m in ds.meta] == [2, 1, 1, 1]  # best parent first, distinct prompts
@@ -216,6 +227,7 @@ def test_grpo_prompts_carry_their_scored_parent(campaign):
 
 
 # --- size, dump, dispatch -----------------------------------------------------------------
+
 
 def test_too_small_dataset_is_a_clear_error(campaign):
     ds = build_sft(campaign)

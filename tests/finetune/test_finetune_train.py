@@ -13,7 +13,7 @@ import math
 import pytest
 
 from evolve.errors import CampaignNotFound
-from operators.finetune import (
+from evolve.finetune import (
     DatasetTooSmall,
     FinetuneError,
     FinetuneSchedule,
@@ -23,7 +23,7 @@ from operators.finetune import (
     run_finetune,
     sandbox_evaluator,
 )
-from operators.llm.hf import FALLBACK_CHAT_TEMPLATE, HFClient
+from evolve.operators.llm.hf import FALLBACK_CHAT_TEMPLATE, HFClient
 
 pytestmark = pytest.mark.slow
 
@@ -53,8 +53,9 @@ def changed_weights(base, merged) -> int:
 
 def test_sft_from_the_archive_to_a_loadable_merged_model(fake_archive, tiny_model, tmp_path):
     dump = tmp_path / "sft.jsonl"
-    result = run_finetune(fake_archive, "demo", "sft", f"hf:{tiny_model}", tmp_path / "out",
-                          dump_dataset=dump, min_examples=4, **SMALL)
+    result = run_finetune(
+        fake_archive, "demo", "sft", f"hf:{tiny_model}", tmp_path / "out", dump_dataset=dump, min_examples=4, **SMALL
+    )
     assert len(dump.read_text().splitlines()) == result.num_examples == 4
     assert (result.adapter_dir / "adapter_config.json").is_file()
     assert (result.merged_dir / "config.json").is_file() and (result.merged_dir / "tokenizer.json").is_file()
@@ -67,15 +68,16 @@ def test_sft_from_the_archive_to_a_loadable_merged_model(fake_archive, tiny_mode
 
 
 def test_full_sft_without_lora(fake_archive, tiny_model, tmp_path):
-    result = run_finetune(fake_archive, "demo", "sft", tiny_model, tmp_path / "out", min_examples=2, lora=False,
-                          max_examples=2, **SMALL)
+    result = run_finetune(
+        fake_archive, "demo", "sft", tiny_model, tmp_path / "out", min_examples=2, lora=False, max_examples=2, **SMALL
+    )
     assert result.adapter_dir is None and result.num_examples == 2
     assert changed_weights(tiny_model, result.merged_dir) > 0
     generate(result.model_spec)
 
 
 def test_dpo_on_sibling_pairs_with_a_base_lacking_a_chat_template(campaign, tmp_path):
-    from tiny_model import build_tiny_model
+    from tests.tiny_model import build_tiny_model
 
     base = build_tiny_model(tmp_path / "plain", chat_template=False)
     dataset = build_dpo(campaign)
@@ -85,19 +87,30 @@ def test_dpo_on_sibling_pairs_with_a_base_lacking_a_chat_template(campaign, tmp_
     # Trained with the fallback template, saved with it, so inference renders the same text.
     from transformers import AutoTokenizer
 
-    assert AutoTokenizer.from_pretrained(result.merged_dir, local_files_only=True).chat_template == FALLBACK_CHAT_TEMPLATE
+    assert (
+        AutoTokenizer.from_pretrained(result.merged_dir, local_files_only=True).chat_template == FALLBACK_CHAT_TEMPLATE
+    )
     assert changed_weights(base, result.merged_dir) > 0
     generate(result.model_spec)
 
 
 def test_grpo_rewards_children_in_the_real_sandbox(fake_archive, tiny_model, tmp_path):
-    from sandbox.process import ProcessSandbox
     from test_finetune_reward import HARNESS, _score
 
-    from problems.contract import Problem
+    from evolve.problems.contract import Problem
+    from evolve.sandbox.process import ProcessSandbox
 
-    problem = Problem(name="const", description="", initial_program="def main():\n    return 1.0\n", harness=HARNESS,
-                      cases=[None], score=_score, objective="value", time_limit=5.0, memory_mb=512)
+    problem = Problem(
+        name="const",
+        description="",
+        initial_program="def main():\n    return 1.0\n",
+        harness=HARNESS,
+        cases=[None],
+        score=_score,
+        objective="value",
+        time_limit=5.0,
+        memory_mb=512,
+    )
     seen = []
     with ProcessSandbox() as sandbox:
         evaluate = sandbox_evaluator(problem, sandbox)
@@ -107,9 +120,19 @@ def test_grpo_rewards_children_in_the_real_sandbox(fake_archive, tiny_model, tmp
             seen.append(status)
             return status, fitness
 
-        result = run_finetune(fake_archive, "demo", "grpo", tiny_model, tmp_path / "out", evaluate=counting,
-                              min_examples=4, max_steps=1, batch_size=2, num_generations=2,
-                              max_completion_length=12)
+        result = run_finetune(
+            fake_archive,
+            "demo",
+            "grpo",
+            tiny_model,
+            tmp_path / "out",
+            evaluate=counting,
+            min_examples=4,
+            max_steps=1,
+            batch_size=2,
+            num_generations=2,
+            max_completion_length=12,
+        )
     # A random model writes no valid program: every child failed in the sandbox.
     assert len(seen) >= 2 and "ok" not in seen
     assert result.metrics["reward"] == -1.0
@@ -129,16 +152,25 @@ def test_clear_errors_before_any_training(fake_archive, tiny_model, tmp_path):
     with pytest.raises(FinetuneError, match="choose one of"):
         run_finetune(fake_archive, "demo", "ppo", tiny_model, tmp_path / "e")
     # A dry run writes the dataset and stops.
-    assert run_finetune(fake_archive, "demo", "dpo", tiny_model, tmp_path / "f", dump_dataset=tmp_path / "d.jsonl",
-                        dry_run=True) is None
+    assert (
+        run_finetune(
+            fake_archive, "demo", "dpo", tiny_model, tmp_path / "f", dump_dataset=tmp_path / "d.jsonl", dry_run=True
+        )
+        is None
+    )
     assert len((tmp_path / "d.jsonl").read_text().splitlines()) == 8
 
 
 def test_schedule_switches_model_every_n_proposals(fake_archive, tiny_model, tmp_path):
     with pytest.raises(FinetuneError, match="positive"):
         FinetuneSchedule(base=str(tiny_model), out_root=tmp_path, every=0)
-    sched = FinetuneSchedule(base=f"hf:{tiny_model}", out_root=tmp_path / "rounds", every=5, min_examples=100,
-                             train_opts=dict(SMALL, max_steps=1))
+    sched = FinetuneSchedule(
+        base=f"hf:{tiny_model}",
+        out_root=tmp_path / "rounds",
+        every=5,
+        min_examples=100,
+        train_opts=dict(SMALL, max_steps=1),
+    )
     assert sched.maybe_run(fake_archive, "demo", 3) is None  # not due
     assert sched.maybe_run(fake_archive, "demo", 5) is None  # due, but too little data yet: skipped
     assert sched.rounds == 0 and sched.last_at == 5

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from evolve.errors import OperatorError
-from operators.llm.client import LLMClient
-from operators.llm.hf import FALLBACK_CHAT_TEMPLATE, HFClient, fallback_prompt
+from evolve.operators.llm.client import LLMClient
+from evolve.operators.llm.hf import FALLBACK_CHAT_TEMPLATE, HFClient, fallback_prompt
 
 CHAT = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "def f(x):\n    return x"}]
 
@@ -57,15 +57,21 @@ def client_tokens(model_dir, text):
 
 
 def test_fallback_template_matches_the_jinja_version(tmp_path):
-    from tiny_model import build_tiny_model
+    from tests.tiny_model import build_tiny_model
 
     plain = build_tiny_model(tmp_path / "plain", chat_template=False)
     client = HFClient(f"hf:{plain}")
     run(client.start())
     assert not client.tokenizer.chat_template
-    assert client.render(CHAT) == fallback_prompt(CHAT) == "### System:\nBe brief.\n\n### User:\ndef f(x):\n    return x\n\n### Assistant:\n"
+    assert (
+        client.render(CHAT)
+        == fallback_prompt(CHAT)
+        == "### System:\nBe brief.\n\n### User:\ndef f(x):\n    return x\n\n### Assistant:\n"
+    )
     client.tokenizer.chat_template = FALLBACK_CHAT_TEMPLATE  # what fine-tuning installs
-    assert client.tokenizer.apply_chat_template(CHAT, tokenize=False, add_generation_prompt=True) == fallback_prompt(CHAT)
+    assert client.tokenizer.apply_chat_template(CHAT, tokenize=False, add_generation_prompt=True) == fallback_prompt(
+        CHAT
+    )
     out = run(client.complete(CHAT, max_tokens=4, temperature=0.7, seed=1))
     assert out.output_tokens >= 1
 

@@ -10,10 +10,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from operators.base import Operator, Parent, ProblemBrief, ProposalRequest
-from operators.gp import DEFAULT_WEIGHTS, MUTATIONS, GPOperator
-from operators.gp.source import expr_depth, normalise, size
-from problems.blocks import split
+from evolve.operators.base import Operator, Parent, ProblemBrief, ProposalRequest
+from evolve.operators.gp import DEFAULT_WEIGHTS, MUTATIONS, GPOperator
+from evolve.operators.gp.source import expr_depth, normalise, size
+from evolve.problems.blocks import split
 
 BIN_PACKING = '''\
 """Online bin packing."""
@@ -56,7 +56,7 @@ def construct_packing():
 '''
 
 # Two blocks, one of them a function body whose parameters the skeleton declares.
-TWO_BLOCKS = '''\
+TWO_BLOCKS = """\
 import math
 
 SCALE = 3.0
@@ -80,13 +80,13 @@ def main(values):
 
 if __name__ == "__main__":
     print(main([1, 2, 3]))
-'''
+"""
 
-UNMARKED = '''\
+UNMARKED = """\
 def f(x):
     y = x + 1
     return y * 3
-'''
+"""
 
 
 def with_body(seed: str, body: str) -> str:
@@ -107,8 +107,13 @@ def propose(op: GPOperator, req: ProposalRequest):
     return asyncio.run(op.propose(req))
 
 
-PROGRAMS = {"bin_packing": (BIN_PACKING, BIN_PACKING), "rich": (BIN_PACKING, RICH), "circles": (CIRCLES, CIRCLES),
-            "two_blocks": (TWO_BLOCKS, TWO_BLOCKS), "unmarked": (UNMARKED, UNMARKED)}
+PROGRAMS = {
+    "bin_packing": (BIN_PACKING, BIN_PACKING),
+    "rich": (BIN_PACKING, RICH),
+    "circles": (CIRCLES, CIRCLES),
+    "two_blocks": (TWO_BLOCKS, TWO_BLOCKS),
+    "unmarked": (UNMARKED, UNMARKED),
+}
 
 
 def test_implements_the_operator_protocol():
@@ -128,12 +133,18 @@ def test_implements_the_operator_protocol():
 def test_same_request_same_child_and_seeds_vary_it():
     op = GPOperator()
     for seed in range(10):
-        a, b = propose(op, request(BIN_PACKING, RICH, seed=seed)), propose(GPOperator(), request(BIN_PACKING, RICH, seed=seed))
+        a, b = (
+            propose(op, request(BIN_PACKING, RICH, seed=seed)),
+            propose(GPOperator(), request(BIN_PACKING, RICH, seed=seed)),
+        )
         assert (a.code, a.operator, a.thought) == (b.code, b.operator, b.thought)
     children = {propose(op, request(BIN_PACKING, RICH, seed=s)).code for s in range(30)}
     assert len(children) >= 25
     salted = GPOperator(salt=7)
-    assert any(propose(salted, request(BIN_PACKING, RICH, seed=s)).code != propose(op, request(BIN_PACKING, RICH, seed=s)).code for s in range(5))
+    assert any(
+        propose(salted, request(BIN_PACKING, RICH, seed=s)).code != propose(op, request(BIN_PACKING, RICH, seed=s)).code
+        for s in range(5)
+    )
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
@@ -187,8 +198,13 @@ def test_circle_packing_children_are_mostly_valid_and_varied():
 
 def test_crossover_mixes_material_from_both_parents():
     a = with_body(BIN_PACKING, '    """doc"""\n    a = bins * 3.25\n    return -(bins - item) + a\n')
-    b = with_body(BIN_PACKING, '    """doc"""\n    b = np.sqrt(bins) + 7.75\n    return np.where(bins - item < 17, -item, b)\n')
-    only = lambda code, other: {ast.dump(n) for n in ast.walk(ast.parse(code)) if isinstance(n, (ast.expr, ast.stmt))} - {ast.dump(n) for n in ast.walk(ast.parse(other))}  # noqa: E731
+    b = with_body(
+        BIN_PACKING, '    """doc"""\n    b = np.sqrt(bins) + 7.75\n    return np.where(bins - item < 17, -item, b)\n'
+    )
+    only = lambda code, other: (
+        {ast.dump(n) for n in ast.walk(ast.parse(code)) if isinstance(n, (ast.expr, ast.stmt))}
+        - {ast.dump(n) for n in ast.walk(ast.parse(other))}
+    )  # noqa: E731
     a_only, b_only = only(a, b), only(b, a)
     op = GPOperator(crossover_mutation=0.0)
     mixed = 0
@@ -234,7 +250,12 @@ def _numbers(code: str) -> list:
 
 
 def _ops(code: str, kind) -> list[str]:
-    return [type(op).__name__ for n in ast.walk(ast.parse(code)) if isinstance(n, kind) for op in (n.ops if kind is ast.Compare else [n.op])]
+    return [
+        type(op).__name__
+        for n in ast.walk(ast.parse(code))
+        if isinstance(n, kind)
+        for op in (n.ops if kind is ast.Compare else [n.op])
+    ]
 
 
 def _stmts(code: str) -> int:
@@ -242,7 +263,9 @@ def _stmts(code: str) -> int:
 
 
 CHANGES = {
-    "constant": lambda p, c: (_numbers(p) != _numbers(c) or _ops(p, ast.BinOp) != _ops(c, ast.BinOp)) and _stmts(p) == _stmts(c),
+    "constant": lambda p, c: (
+        (_numbers(p) != _numbers(c) or _ops(p, ast.BinOp) != _ops(c, ast.BinOp)) and _stmts(p) == _stmts(c)
+    ),
     "operator": lambda p, c: _ops(p, ast.BinOp) != _ops(c, ast.BinOp) or "np.sqrt" in c or "np.abs" in c,
     "compare": lambda p, c: _ops(p, ast.Compare) != _ops(c, ast.Compare),
     "replace": lambda p, c: _stmts(p) == _stmts(c),
@@ -289,7 +312,7 @@ def test_unknown_mutation_kind_is_an_error():
 
 
 def test_numbers_of_the_description_become_constant_hints():
-    from operators.gp.operator import hints
+    from evolve.operators.gp.operator import hints
 
     assert hints("Capacity 150; sizes 20..100 (5.37%), v2 x3 1e-9, 0 or 1 times 150.") == (150.0, 20.0, 100.0, 5.37)
     # A replacement constant drawn from the hints shows up near their scale.
@@ -297,7 +320,9 @@ def test_numbers_of_the_description_become_constant_hints():
     described = request(BIN_PACKING, RICH)
     described.problem.description = "bins hold 7777 units"
     near = lambda code: any(5000 < abs(v) < 12000 for v in _numbers(code))  # noqa: E731
-    with_hint = sum(near(propose(op, ProposalRequest(described.problem, described.parents, seed=s)).code) for s in range(200))
+    with_hint = sum(
+        near(propose(op, ProposalRequest(described.problem, described.parents, seed=s)).code) for s in range(200)
+    )
     without = sum(near(propose(op, request(BIN_PACKING, RICH, seed=s)).code) for s in range(200))
     assert with_hint >= 3 and without == 0
 

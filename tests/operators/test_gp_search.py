@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from operators.base import Parent, ProblemBrief, ProposalRequest
-from operators.gp import GPOperator
-from operators.gp.source import normalise
+from evolve.operators.base import Parent, ProblemBrief, ProposalRequest
+from evolve.operators.gp import GPOperator
+from evolve.operators.gp.source import normalise
 
 DATA = Path(__file__).resolve().parents[2] / "problems" / "bin_packing" / "binpacking_or3_weibull5k.json"
 

@@ -30,7 +30,7 @@ def _wire(message: Any) -> Any:
 
 
 class InProcessChannel:
-    """problems.contract.Channel over a thread and two queues."""
+    """evolve.problems.contract.Channel over a thread and two queues."""
 
     def __init__(self, program: types.ModuleType, harness: types.ModuleType):
         self.program, self.harness = program, harness
@@ -41,7 +41,7 @@ class InProcessChannel:
 
     # The harness's side, what `channel` is inside run(program, case, channel).
     class _Inside:
-        def __init__(self, outer: "InProcessChannel"):
+        def __init__(self, outer: InProcessChannel):
             self.outer = outer
 
         def send(self, message):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from problems import InvalidOutput, load_problem
-from problems.bin_packing.problem import drive, replay, score
+from evolve.problems import InvalidOutput, load_problem
+from evolve.problems.bin_packing.problem import drive, replay, score
 
 NEXT_FIT = """
 import numpy as np
@@ -52,7 +52,9 @@ def test_small_case_set_and_a_worse_heuristic(problem, inproc):
 
 
 def test_the_harness_sees_only_public_facts_and_one_item_at_a_time(problem, inproc):
-    spy = inproc.module("program", """
+    spy = inproc.module(
+        "program",
+        """
 import numpy as np
 SEEN = []
 def priority(item, bins):
@@ -60,7 +62,8 @@ def priority(item, bins):
     case = inspect.currentframe().f_back.f_locals["case"]  # what the harness was given
     SEEN.append((item, len(bins), dict(case)))
     return -(bins - item)
-""")
+""",
+    )
     case = {"name": "t", "capacity": 10, "items": [6, 5, 4, 5]}
     [decisions] = inproc(problem, spy, cases=[case])
     assert decisions == [0, 1, 0, 1]
@@ -119,7 +122,12 @@ def test_driver_accepts_any_legal_packing():
 
 @pytest.mark.parametrize(
     "decisions, reason",
-    [([0, 0, 0], "does not fit"), ([0, 1], "expected 3 decisions"), ("012", "expected 3 decisions"), ([0, 1, 7], "range")],
+    [
+        ([0, 0, 0], "does not fit"),
+        ([0, 1], "expected 3 decisions"),
+        ("012", "expected 3 decisions"),
+        ([0, 1, 7], "range"),
+    ],
 )
 def test_score_replays_and_rejects_forged_outputs(decisions, reason):
     with pytest.raises(InvalidOutput, match=reason):

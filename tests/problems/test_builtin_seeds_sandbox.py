@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from problems import InvalidOutput, load_problem
-
-process = pytest.importorskip("sandbox.process")
-from sandbox.base import EvalJob  # noqa: E402
+from evolve.problems import InvalidOutput, load_problem
+from evolve.sandbox import process
+from evolve.sandbox.base import EvalJob
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from problems import InvalidOutput, load_problem
-from problems.circle_packing.problem import BEST_KNOWN, N, score
+from evolve.problems import InvalidOutput, load_problem
+from evolve.problems.circle_packing.problem import BEST_KNOWN, N, score
 
 CASES = [{"n": N}]
 
@@ -59,7 +59,9 @@ def test_overlap_by_1e_12_is_rejected():
         score([inner], CASES)
     edge = grid()
     edge["radii"][3] += 1e-12  # circle 3 touches the right wall
-    with pytest.raises(InvalidOutput, match=r"circle 3 \(centre \(0.875, 0.125\), radius 0.125000000001\) is not inside"):
+    with pytest.raises(
+        InvalidOutput, match=r"circle 3 \(centre \(0.875, 0.125\), radius 0.125000000001\) is not inside"
+    ):
         score([edge], CASES)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evolve.errors import ProblemError
-from problems import load_problem, split
+from evolve.problems import load_problem, split
 
 PROGRAM = """\
 import numpy as np

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from evolve.errors import ProblemError
-from problems import Problem, builtin_problems, load_problem
+from evolve.problems import Problem, builtin_problems, load_problem
 
 SMALL = '''\
 """Find x maximising -(x - 3)^2 + offset, for each offset."""
@@ -99,7 +99,7 @@ def test_problem_object_and_make_problem(tmp_path):
         tmp_path / "made",
         {
             "problem.py": """
-                from problems import Problem
+                from evolve.problems import Problem
                 def make_problem():
                     return Problem(name="made", description="d", initial_program="def main():\\n    return 1\\n",
                                    harness="def run(program, case):\\n    return program.main()\\n",
@@ -116,7 +116,10 @@ def test_problem_object_and_make_problem(tmp_path):
     "files, message",
     [
         ({"problem.py": "x = (\n"}, r"problem\.py has a syntax error at line 1"),
-        ({"problem.py": "import not_a_real_module_xyz\n"}, r"line 1: No module named 'not_a_real_module_xyz'; install the missing module"),
+        (
+            {"problem.py": "import not_a_real_module_xyz\n"},
+            r"line 1: No module named 'not_a_real_module_xyz'; install the missing module",
+        ),
         ({"problem.py": "X = 1\n\nraise RuntimeError('boom')\n"}, r"raised RuntimeError at line 3 while loading: boom"),
         ({"problem.py": "X = 1\n"}, r"defines no problem: add `problem = Problem\(\.\.\.\)`"),
         ({"problem.py": "problem = 42\n"}, r"`problem` is a int, not a problems\.contract\.Problem"),
@@ -137,7 +140,9 @@ def test_problem_object_and_make_problem(tmp_path):
             r"has no cases",
         ),
         (
-            {"problem.py": "OBJECTIVE='v'\nINITIAL_PROGRAM='# EVOLVE-BLOCK-START\\nx=1\\n'\ndef score(o, c):\n    return {}\n"},
+            {
+                "problem.py": "OBJECTIVE='v'\nINITIAL_PROGRAM='# EVOLVE-BLOCK-START\\nx=1\\n'\ndef score(o, c):\n    return {}\n"
+            },
             r"EVOLVE-BLOCK-START has no matching",
         ),
     ],

@@ -15,8 +15,8 @@ import time
 import pytest
 
 from evolve.errors import SandboxError
-from problems.contract import default_drive
-from sandbox.base import EvalJob
+from evolve.problems.contract import default_drive
+from evolve.sandbox.base import EvalJob
 
 pytestmark = pytest.mark.docker
 
@@ -30,7 +30,7 @@ def _ci() -> bool:
 
 @pytest.fixture(scope="module")
 def client():
-    from sandbox.docker import connect
+    from evolve.sandbox.docker import connect
 
     try:
         return connect()
@@ -42,14 +42,16 @@ def client():
 
 @pytest.fixture(scope="module")
 def sandbox(client):
-    from sandbox.docker import DockerSandbox
+    from evolve.sandbox.docker import DockerSandbox
 
     with DockerSandbox(pool_size=2, memory_mb=256, client=client) as sb:
         yield sb
 
 
 def job(code=DOUBLE, cases=(1, 2, 3), time_limit=5.0, memory_mb=256, harness=HARNESS, drive=default_drive):
-    return EvalJob(code=code, harness=harness, cases=list(cases), drive=drive, time_limit=time_limit, memory_mb=memory_mb)
+    return EvalJob(
+        code=code, harness=harness, cases=list(cases), drive=drive, time_limit=time_limit, memory_mb=memory_mb
+    )
 
 
 def idle_ids(sb) -> set[str]:
@@ -77,14 +79,23 @@ def test_container_is_locked_down(sandbox, client):
         assert not os.getcwd().startswith(mount["Source"].rstrip("/") + "/"), mount
     # The one mount that is not the runtime's: the direct socket's directory, already gone
     # from the host (removed once the worker connected).
-    from sandbox.docker_transport import CONTAINER_DIR
+    from evolve.sandbox.docker_transport import CONTAINER_DIR
 
     extra = [m for m in info["Mounts"] if m["Destination"] not in sandbox.runtime.binds]
     assert [m["Destination"] for m in extra] == [CONTAINER_DIR]
     assert not os.path.exists(extra[0]["Source"])
     names = {e.split("=", 1)[0] for e in config["Env"]}
-    assert names <= {"PATH", "LANG", "HOME", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                     "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED", "HOSTNAME"}, names
+    assert names <= {
+        "PATH",
+        "LANG",
+        "HOME",
+        "OPENBLAS_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONHASHSEED",
+        "HOSTNAME",
+    }, names
 
 
 def test_evaluates_and_keeps_stdout(sandbox):
@@ -172,7 +183,7 @@ def test_thread_safe_under_concurrent_evaluations(sandbox):
 
 
 def test_containers_are_replaced_after_max_jobs(client):
-    from sandbox.docker import DockerSandbox
+    from evolve.sandbox.docker import DockerSandbox
 
     with DockerSandbox(pool_size=1, max_jobs=2, client=client) as sb:
         first = idle_ids(sb)
@@ -183,7 +194,7 @@ def test_containers_are_replaced_after_max_jobs(client):
 
 
 def test_close_removes_every_container(client):
-    from sandbox.docker import LABEL, DockerSandbox
+    from evolve.sandbox.docker import LABEL, DockerSandbox
 
     sb = DockerSandbox(pool_size=2, client=client)
     sb.evaluate(job(code="def main(x):\n    while True:\n        pass\n", time_limit=0.5))  # forces a replacement
@@ -195,21 +206,21 @@ def test_close_removes_every_container(client):
 
 
 def test_host_runtime_refuses_to_mount_a_hidden_path():
-    from sandbox.docker_image import host_binds
+    from evolve.sandbox.docker_image import host_binds
 
     with pytest.raises(SandboxError, match="contains"):
         host_binds(hide=(os.path.join(sys.base_prefix, "lib"),))
 
 
 def test_missing_image_says_what_to_do(client):
-    from sandbox.docker import DockerSandbox
+    from evolve.sandbox.docker import DockerSandbox
 
     with pytest.raises(SandboxError, match="docker build"):
         DockerSandbox(image="evolve-no-such-image:0", client=client)
 
 
 def test_check_reports_docker(client):
-    from sandbox.check import check_docker
+    from evolve.sandbox.check import check_docker
 
     name, ok, detail = check_docker()
     assert name == "docker" and ok, detail
@@ -260,7 +271,7 @@ def test_the_protocol_takes_the_direct_socket(sandbox):
 
 
 def test_a_candidate_cannot_use_or_write_the_socket_directory(sandbox):
-    from sandbox.docker_transport import CONTAINER_DIR, CONTAINER_SOCKET
+    from evolve.sandbox.docker_transport import CONTAINER_DIR, CONTAINER_SOCKET
 
     code = f"""
 import os, socket
@@ -298,7 +309,7 @@ def main(x):
 
 
 def test_many_messages_are_fast_on_the_direct_socket(sandbox, client):
-    from sandbox.docker import DockerSandbox
+    from evolve.sandbox.docker import DockerSandbox
 
     direct = _per_message(sandbox)
     with DockerSandbox(pool_size=1, memory_mb=256, direct=False, client=client) as attach:
@@ -310,8 +321,8 @@ def test_many_messages_are_fast_on_the_direct_socket(sandbox, client):
 
 
 def test_falls_back_to_attach_when_the_worker_finds_no_socket(client, monkeypatch):
-    import sandbox.docker as docker_backend
-    from sandbox.docker_transport import HostSocket
+    import evolve.sandbox.docker as docker_backend
+    from evolve.sandbox.docker_transport import HostSocket
 
     made = []
 
@@ -329,7 +340,7 @@ def test_falls_back_to_attach_when_the_worker_finds_no_socket(client, monkeypatc
 
 
 def test_host_socket_is_private_and_admits_only_the_worker():
-    from sandbox.docker_transport import HostSocket
+    from evolve.sandbox.docker_transport import HostSocket
 
     host = HostSocket()
     try:
@@ -350,7 +361,7 @@ def test_host_socket_is_private_and_admits_only_the_worker():
 
 
 def test_stale_socket_directories_are_removed():
-    from sandbox.docker_transport import _PREFIX, remove_stale_sockets, socket_root
+    from evolve.sandbox.docker_transport import _PREFIX, remove_stale_sockets, socket_root
 
     dead = os.path.join(socket_root(), f"{_PREFIX}999999999-test")
     os.makedirs(os.path.join(dead, "s"))
@@ -365,8 +376,8 @@ def test_stale_socket_directories_are_removed():
 
 
 def test_falls_back_to_attach_when_the_daemon_cannot_mount_the_socket(client, monkeypatch):
-    import sandbox.docker as docker_backend
-    from sandbox.docker_transport import HostSocket
+    import evolve.sandbox.docker as docker_backend
+    from evolve.sandbox.docker_transport import HostSocket
 
     class Elsewhere(HostSocket):  # as if the daemon ran on another machine
         def __init__(self):

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from evolve.errors import SandboxError
-from sandbox.select import make_sandbox
+from evolve.sandbox.select import make_sandbox
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def no_daemon(monkeypatch, tmp_path):
 
 
 def test_auto_falls_back_to_process_and_says_so(no_daemon, caplog):
-    with caplog.at_level(logging.WARNING, logger="sandbox.select"):
+    with caplog.at_level(logging.WARNING, logger="evolve.sandbox.select"):
         sb = make_sandbox("auto", hide=[os.getcwd()], isolation="auto", image=None, pool_size=2)
     with sb:
         assert sb.name == "process"
@@ -44,7 +44,7 @@ def test_process_kind_takes_the_config_names():
 
 @pytest.mark.docker
 def test_auto_prefers_docker_when_a_daemon_answers():
-    from sandbox.docker import connect
+    from evolve.sandbox.docker import connect
 
     try:
         connect()

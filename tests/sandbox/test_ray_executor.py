@@ -3,7 +3,6 @@
 import pytest
 
 
-
 @pytest.fixture(scope="module")
 def ray_cluster():
     import ray as ray_
@@ -15,8 +14,8 @@ def ray_cluster():
 
 def test_bin_packing_seed_scores_the_same_on_ray(ray_cluster):
     from evolve.evaluate import Evaluator
-    from problems.loader import load_problem
-    from sandbox.ray_executor import RaySandbox
+    from evolve.problems.loader import load_problem
+    from evolve.sandbox.ray_executor import RaySandbox
 
     problem = load_problem("bin_packing", case_set="or3_small")
     sb = RaySandbox(backend="process")
@@ -33,8 +32,15 @@ def test_campaign_with_ray_executor(ray_cluster, tmp_path):
     import evolve
     from tests.e2e.conftest import QUADRATIC
 
-    c = evolve.create_campaign(QUADRATIC, storage=f"sqlite:///{tmp_path}/r.db", name="r", budget=6, islands=2,
-                               executor="ray", sandbox="process")
+    c = evolve.create_campaign(
+        QUADRATIC,
+        storage=f"sqlite:///{tmp_path}/r.db",
+        name="r",
+        budget=6,
+        islands=2,
+        executor="ray",
+        sandbox="process",
+    )
     stats = c.run()
     assert stats.evaluations == 6
     assert c.status()["sandbox"].startswith("ray")

@@ -2,10 +2,10 @@
 
 import pytest
 
-from problems.contract import default_drive
-from sandbox import seccomp
-from sandbox.base import EvalJob
-from sandbox.process import ProcessSandbox
+from evolve.problems.contract import default_drive
+from evolve.sandbox import seccomp
+from evolve.sandbox.base import EvalJob
+from evolve.sandbox.process import ProcessSandbox
 
 HARNESS = "def run(program, case):\n    return program.f()\n"
 PROBE = """

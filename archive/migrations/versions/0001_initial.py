@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-from archive.models import UTCDateTime
+from evolve.archive.models import UTCDateTime
 
 revision = "0001"
 down_revision = None

@@ -8,7 +8,7 @@ Create Date: 2025-01-02
 import sqlalchemy as sa
 from alembic import op
 
-from archive.models import UTCDateTime
+from evolve.archive.models import UTCDateTime
 
 revision = "0002"
 down_revision = "0001"

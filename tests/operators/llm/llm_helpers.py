@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from operators.base import Parent, ProblemBrief, ProposalRequest
+from evolve.operators.base import Parent, ProblemBrief, ProposalRequest
 
 SEED = '''import math
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.llm_servers import Reply, ScriptRequest
-
 from llm_helpers import SEED
+
+from tests.llm_servers import Reply, ScriptRequest
 
 OLD = "    return -abs(capacity - item)"
 NEW = "    return -abs(capacity - item) ** 2"

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from evolve.errors import OperatorError
-from operators.llm import make_client, parse_spec
+from evolve.operators.llm import make_client, parse_spec
 from tests.llm_servers import Reply
 
 MSGS = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "say hi"}]
@@ -66,7 +66,10 @@ def test_anthropic_client(server, keys):
     body = server.completion_bodies()[-1]
     assert body["system"] == "be brief" and body["messages"] == [{"role": "user", "content": "say hi"}]
     headers = server.requests[-1].headers  # SDK versions differ: x-api-key or a bearer token
-    assert "sk-test-anthropic" in (headers.get("x-api-key", ""), headers.get("authorization", "").removeprefix("Bearer "))
+    assert "sk-test-anthropic" in (
+        headers.get("x-api-key", ""),
+        headers.get("authorization", "").removeprefix("Bearer "),
+    )
 
 
 def test_compat_url_needs_no_key_and_bare_url_uses_first_model(server, monkeypatch):
@@ -137,7 +140,7 @@ def test_unreachable_server_is_one_clear_error(keys, spec):
         client = make_client(f"openai-compat:m@{url}/v1", timeout=2)
     else:
         client = make_client(spec, base_url=url + ("/v1" if spec.startswith("openai") else ""), timeout=2)
-    with pytest.raises(OperatorError, match=f"cannot reach"):
+    with pytest.raises(OperatorError, match="cannot reach"):
         run(client.start())
 
 
@@ -155,12 +158,12 @@ def test_unknown_model_and_rejected_key(server, keys):
 
 def test_vllm_without_vllm_installed(monkeypatch):
     monkeypatch.setitem(sys.modules, "vllm", None)  # as if not installed, even where it is
-    with pytest.raises(OperatorError, match=r"pip install 'evolve\[vllm\]'"):
+    with pytest.raises(OperatorError, match=r"pip install 'evolve-search\[vllm\]'"):
         run(make_client("vllm:/models/none").start())
 
 
 def test_hf_without_backend(monkeypatch):
-    monkeypatch.setitem(sys.modules, "operators.llm.hf", None)
+    monkeypatch.setitem(sys.modules, "evolve.operators.llm.hf", None)
     with pytest.raises(OperatorError, match="finetune"):
         make_client("hf:/models/none")
 
@@ -186,7 +189,8 @@ def test_server_survives_hundreds_of_concurrent_calls(server, keys):
 
 
 def test_hf_spec_delegates_to_the_hf_backend(tmp_path):
-    hf = pytest.importorskip("operators.llm.hf")
+    from evolve.operators.llm import hf
+
     client = make_client(f"hf:{tmp_path}", device="cpu")
     assert isinstance(client, hf.HFClient) and client.spec == f"hf:{tmp_path}"
     with pytest.raises(OperatorError, match="no config.json"):

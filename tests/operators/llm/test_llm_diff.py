@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from operators.llm.diff import DiffError, Edit, apply_diff, parse_diff
-
 from llm_helpers import SEED
+
+from evolve.operators.llm.diff import DiffError, Edit, apply_diff, parse_diff
 
 
 def diff(search: str, replace: str) -> str:
@@ -14,15 +13,19 @@ def diff(search: str, replace: str) -> str:
 
 
 def test_single_block_exact():
-    text = "THOUGHT: prefer tight fits\n" + diff("    return -abs(capacity - item)", "    return -(capacity - item) ** 2")
+    text = "THOUGHT: prefer tight fits\n" + diff(
+        "    return -abs(capacity - item)", "    return -(capacity - item) ** 2"
+    )
     child = apply_diff(SEED, parse_diff(text))
     assert "return -(capacity - item) ** 2" in child
     assert child.replace("-(capacity - item) ** 2", "-abs(capacity - item)") == SEED
 
 
 def test_several_blocks_apply_in_order():
-    text = diff("import math", "import math\nimport random") + "some prose\n" + diff(
-        '    """Higher is better."""', '    """Higher is better; tight fits win."""'
+    text = (
+        diff("import math", "import math\nimport random")
+        + "some prose\n"
+        + diff('    """Higher is better."""', '    """Higher is better; tight fits win."""')
     )
     edits = parse_diff(text)
     assert len(edits) == 2
@@ -40,7 +43,10 @@ def test_fences_around_and_inside_blocks():
 
 
 def test_trailing_whitespace_and_blank_lines_tolerated():
-    text = diff("\ndef priority(item, capacity):   \n    \"\"\"Higher is better.\"\"\"\n", "def priority(item, capacity):\n    \"\"\"New.\"\"\"")
+    text = diff(
+        '\ndef priority(item, capacity):   \n    """Higher is better."""\n',
+        'def priority(item, capacity):\n    """New."""',
+    )
     child = apply_diff(SEED, parse_diff(text))
     assert '    """New."""\n    return -abs' in child
 

@@ -6,12 +6,12 @@ import asyncio
 import random
 from collections import Counter
 
-from operators.base import Proposal
-from operators.llm import LLMConfig, build_operator
-from operators.llm.ensemble import BanditEnsemble, WeightedEnsemble
-
 from llm_helpers import request
 from llm_scripts import smart
+
+from evolve.operators.base import Proposal
+from evolve.operators.llm import LLMConfig, build_operator
+from evolve.operators.llm.ensemble import BanditEnsemble, WeightedEnsemble
 
 
 def test_weighted_choice_follows_weights_and_seed():

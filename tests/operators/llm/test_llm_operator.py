@@ -6,14 +6,13 @@ import asyncio
 import time
 
 import pytest
-
-from evolve.errors import OperatorError
-from operators.base import Operator
-from operators.llm import LLMConfig, ModelSpec, build_operator
-from tests.llm_servers import Reply
-
 from llm_helpers import SEED, parent, request
 from llm_scripts import CROSSED, DIFF, HINTS, INSIGHTS, NEW, OLD, REWRITTEN, smart, user
+
+from evolve.errors import OperatorError
+from evolve.operators.base import Operator
+from evolve.operators.llm import LLMConfig, ModelSpec, build_operator
+from tests.llm_servers import Reply
 
 
 def run(coro):
@@ -21,8 +20,14 @@ def run(coro):
 
 
 def config(server, mix=None, **kw) -> LLMConfig:
-    model = {"spec": "openai:test-model", "base_url": server.openai_url, "price_in_per_mtok": 1.0,
-             "price_out_per_mtok": 2.0, "timeout": 5.0, "max_retries": 2}
+    model = {
+        "spec": "openai:test-model",
+        "base_url": server.openai_url,
+        "price_in_per_mtok": 1.0,
+        "price_out_per_mtok": 2.0,
+        "timeout": 5.0,
+        "max_retries": 2,
+    }
     model.update(kw.pop("model", {}))
     return LLMConfig(models=[model], mix=mix or {"diff": 1.0}, **kw)
 
@@ -71,14 +76,30 @@ def test_anthropic_model(server, keys):
 
 def test_prompt_carries_problem_parent_feedback_and_inspirations(server, keys):
     server.script = smart
-    broken = parent(objective=None, status="error", reason="Traceback ...\nZeroDivisionError: division by zero",
-                    feedback="bins overflow in case 3", thought="divide by the gap")
-    inspiration = parent(SEED.replace("Higher is better", "An elite"), objective=9.5, pid=2, metrics={"score": 9.5, "time": 0.1})
+    broken = parent(
+        objective=None,
+        status="error",
+        reason="Traceback ...\nZeroDivisionError: division by zero",
+        feedback="bins overflow in case 3",
+        thought="divide by the gap",
+    )
+    inspiration = parent(
+        SEED.replace("Higher is better", "An elite"), objective=9.5, pid=2, metrics={"score": 9.5, "time": 0.1}
+    )
     one(build_operator(config(server)), request(broken, inspirations=[inspiration], reflection="- avoid division"))
     prompt = user(type("R", (), {"messages": server.completion_bodies()[-1]["messages"]}))
-    for text in ("Rank bins for an item.", "`score`: higher is better", "ZeroDivisionError: division by zero",
-                 "bins overflow in case 3", "Idea: divide by the gap", "An elite", "score = 9.5", "time = 0.1",
-                 "# Insights from earlier attempts\n- avoid division", "Status: error"):
+    for text in (
+        "Rank bins for an item.",
+        "`score`: higher is better",
+        "ZeroDivisionError: division by zero",
+        "bins overflow in case 3",
+        "Idea: divide by the gap",
+        "An elite",
+        "score = 9.5",
+        "time = 0.1",
+        "# Insights from earlier attempts\n- avoid division",
+        "Status: error",
+    ):
         assert text in prompt, text
 
 
@@ -118,7 +139,10 @@ def test_failed_reflection_still_crosses_over(server, keys):
 @pytest.mark.parametrize(
     "reply, reason",
     [
-        ("<<<<<<< SEARCH\n    return item * 3\n=======\n    return 0\n>>>>>>> REPLACE", "SEARCH block 1 does not match"),
+        (
+            "<<<<<<< SEARCH\n    return item * 3\n=======\n    return 0\n>>>>>>> REPLACE",
+            "SEARCH block 1 does not match",
+        ),
         ("<<<<<<< SEARCH\nimport math\n=======\nimport os\n>>>>>>> REPLACE", "outside the EVOLVE-BLOCK"),
         (f"<<<<<<< SEARCH\n{OLD}\n=======\n    return (\n>>>>>>> REPLACE", "syntax error at line 6"),
         ("I would sort the items first.", "no SEARCH/REPLACE block"),
@@ -226,7 +250,12 @@ def test_templates_dir_overrides(server, keys, tmp_path):
 
 def test_config_validation():
     assert LLMConfig(models=["openai:gpt-4o-mini"]).models[0] == ModelSpec(spec="openai:gpt-4o-mini")
-    for bad in ({"models": ["gpt4"]}, {"models": []}, {"models": ["openai:x"], "mix": {"mutate": 1}},
-                {"models": ["openai:x"], "mix": {"crossover": 1}}, {"models": [{"spec": "openai:x", "weight": 0}]}):
+    for bad in (
+        {"models": ["gpt4"]},
+        {"models": []},
+        {"models": ["openai:x"], "mix": {"mutate": 1}},
+        {"models": ["openai:x"], "mix": {"crossover": 1}},
+        {"models": [{"spec": "openai:x", "weight": 0}]},
+    ):
         with pytest.raises(ValueError):
             LLMConfig(**bad)

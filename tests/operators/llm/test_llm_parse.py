@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import pytest
-
-from operators.llm.parse import ReplyError, blocks_from_reply, code_blocks, extract_thought
-from problems.blocks import split
-
 from llm_helpers import SEED
+
+from evolve.operators.llm.parse import ReplyError, blocks_from_reply, code_blocks, extract_thought
+from evolve.problems.blocks import split
 
 NEW_BODY = "def priority(item, capacity):\n    return item - capacity\n"
 
 
 def program_with(body: str) -> str:
-    return SEED.replace('def priority(item, capacity):\n    """Higher is better."""\n    return -abs(capacity - item)\n', body)
+    return SEED.replace(
+        'def priority(item, capacity):\n    """Higher is better."""\n    return -abs(capacity - item)\n', body
+    )
 
 
 def test_full_program_in_a_fence():
@@ -30,7 +31,9 @@ def test_skeleton_whitespace_differences_tolerated_and_skeleton_kept():
 
 
 def test_rewriting_the_skeleton_is_rejected():
-    evil = program_with(NEW_BODY).replace("return [priority(i, capacity) for i in items]", "return [1e9 for i in items]")
+    evil = program_with(NEW_BODY).replace(
+        "return [priority(i, capacity) for i in items]", "return [1e9 for i in items]"
+    )
     t = split(SEED)
     with pytest.raises(ReplyError, match="outside the EVOLVE-BLOCK"):
         blocks_from_reply(t, f"```python\n{evil}```")
@@ -62,7 +65,10 @@ def test_unmarked_program_takes_the_longest_python_block():
 
 
 def test_thought_extraction():
-    assert extract_thought("**THOUGHT:** use best fit with a penalty.\n```python\nx=1\n```") == "use best fit with a penalty."
+    assert (
+        extract_thought("**THOUGHT:** use best fit with a penalty.\n```python\nx=1\n```")
+        == "use best fit with a penalty."
+    )
     assert extract_thought("Thought - try a heap\n") == "try a heap"
     assert extract_thought("We sort items first.\n<<<<<<< SEARCH\n") == "We sort items first."
     assert extract_thought("```python\n# THOUGHT: not this\n```") is None

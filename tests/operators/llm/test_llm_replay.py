@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict
 
-from operators.llm import LLMConfig, build_operator
-from tests.llm_servers import Reply, ScriptedLLMServer
-
 from llm_helpers import parent, request
 from llm_scripts import REWRITTEN, smart
+
+from evolve.operators.llm import LLMConfig, build_operator
+from tests.llm_servers import Reply, ScriptedLLMServer
 
 
 def requests():
     reqs = [request(seq=s, seed=1000 + s) for s in range(10)]
-    reqs += [request(parent(), parent(REWRITTEN, pid=2, objective=3.0), seq=10 + s, seed=s, reflection="- r") for s in range(4)]
+    reqs += [
+        request(parent(), parent(REWRITTEN, pid=2, objective=3.0), seq=10 + s, seed=s, reflection="- r")
+        for s in range(4)
+    ]
     return reqs
 
 
@@ -29,8 +32,10 @@ def flaky(req):
 def test_replay_reproduces_proposals_without_network(keys):
     with ScriptedLLMServer(flaky, models=["test-model", "other-model"]) as server:
         cfg = LLMConfig(
-            models=[{"spec": "openai:test-model", "base_url": server.openai_url, "price_in_per_mtok": 1.0},
-                    {"spec": "openai:other-model", "base_url": server.openai_url, "weight": 2.0}],
+            models=[
+                {"spec": "openai:test-model", "base_url": server.openai_url, "price_in_per_mtok": 1.0},
+                {"spec": "openai:other-model", "base_url": server.openai_url, "weight": 2.0},
+            ],
             mix={"diff": 0.5, "rewrite": 0.5},
         )
         live = build_operator(cfg)
@@ -44,12 +49,18 @@ def test_replay_reproduces_proposals_without_network(keys):
 
         original = asyncio.run(go(live))
     # The server is gone: a live call would fail. Records look like archive rows (dicts).
-    records = {
-        r.seq: [{"index": i, **asdict(c)} for i, c in enumerate(p.calls)] for r, p in zip(requests(), original)
-    }
+    records = {r.seq: [{"index": i, **asdict(c)} for i, c in enumerate(p.calls)] for r, p in zip(requests(), original)}
     replayed = asyncio.run(go(build_operator(cfg, replay=records)))
-    fields = lambda p: (p.code, p.operator, p.reason, p.thought, p.model, p.reflection, p.parent_ids,
-                        [(c.model, c.purpose, c.response, c.error) for c in p.calls])
+    fields = lambda p: (
+        p.code,
+        p.operator,
+        p.reason,
+        p.thought,
+        p.model,
+        p.reflection,
+        p.parent_ids,
+        [(c.model, c.purpose, c.response, c.error) for c in p.calls],
+    )
     assert [fields(p) for p in replayed] == [fields(p) for p in original]
     assert any(p.code for p in original) and any(p.code is None for p in original)
     assert any(p.reflection for p in original) and len({p.model for p in original}) == 2

@@ -25,7 +25,7 @@ def _docker_sandbox(hide):
     from evolve.errors import SandboxError
 
     try:
-        from sandbox.docker import DockerSandbox, connect
+        from evolve.sandbox.docker import DockerSandbox, connect
 
         connect()
     except (SandboxError, ImportError) as e:
@@ -124,7 +124,7 @@ def sandbox(request, planted):
     if request.param == "docker":
         sb = _docker_sandbox(hide)
     else:
-        from sandbox.process import ProcessSandbox
+        from evolve.sandbox.process import ProcessSandbox
 
         sb = ProcessSandbox(hide=hide)
     with sb:

@@ -25,12 +25,21 @@ class Attack:
 
 
 def _main(body: str) -> str:
-    return "def main(weights, values, capacity):\n" + "\n".join("    " + line for line in body.strip("\n").splitlines()) + "\n"
+    return (
+        "def main(weights, values, capacity):\n"
+        + "\n".join("    " + line for line in body.strip("\n").splitlines())
+        + "\n"
+    )
 
 
 ATTACKS = [
     Attack("infinite_loop", _main("while True:\n    pass"), "fail", ("timeout",)),
-    Attack("busy_loop_in_finally", _main("try:\n    while True:\n        pass\nfinally:\n    while True:\n        pass"), "fail", ("timeout",)),
+    Attack(
+        "busy_loop_in_finally",
+        _main("try:\n    while True:\n        pass\nfinally:\n    while True:\n        pass"),
+        "fail",
+        ("timeout",),
+    ),
     Attack(
         "busy_loop_in_atexit",
         "import atexit\n\ndef _spin():\n    while True:\n        pass\n\natexit.register(_spin)\n"
@@ -41,9 +50,15 @@ ATTACKS = [
         "sigterm_ignored",
         "import signal\nfor _s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM, signal.SIGXCPU):\n"
         "    signal.signal(_s, signal.SIG_IGN)\n" + _main("while True:\n    pass"),
-        "fail", ("timeout", "error"),
+        "fail",
+        ("timeout", "error"),
     ),
-    Attack("stops_itself", "import signal\n" + _main("_os.kill(_os.getpid(), signal.SIGSTOP)\nreturn []"), "fail", ("timeout",)),
+    Attack(
+        "stops_itself",
+        "import signal\n" + _main("_os.kill(_os.getpid(), signal.SIGSTOP)\nreturn []"),
+        "fail",
+        ("timeout",),
+    ),
     Attack(
         "fork_bomb",
         # Fan-out 4, depth 4 (at most 340 processes), every process gone after 60 s anyway.
@@ -72,7 +87,8 @@ if depth:
 return []
 """
         ),
-        "fail", ("timeout", "error"),
+        "fail",
+        ("timeout", "error"),
     ),
     Attack(
         "thread_bomb",
@@ -98,7 +114,8 @@ return _greedy(weights, values, capacity)
         # 64 MB pages written, up to 2 GB: far beyond the 512 MB limit, harmless without it.
         # On a slow machine filling 512 MB may take longer than the time limit: either ends it.
         _main("hog = []\nfor _ in range(32):\n    hog.append(b'\\x01' * (64 << 20))\nreturn []"),
-        "fail", ("error", "timeout"),
+        "fail",
+        ("error", "timeout"),
     ),
     Attack(
         "disk_fill",
@@ -113,32 +130,39 @@ for path in ('fill.bin', '/tmp/fill.bin', '/dev/shm/fill.bin'):
 return []
 """
         ),
-        "fail", ("error",),
+        "fail",
+        ("error",),
     ),
     Attack(
         "gigabyte_of_output",
-        "import sys\n" + _main("line = 'y' * (1 << 20) + '\\n'\nfor _ in range(1024):\n    sys.stdout.write(line)\nreturn []"),
-        "fail", ("error", "timeout"),
+        "import sys\n"
+        + _main("line = 'y' * (1 << 20) + '\\n'\nfor _ in range(1024):\n    sys.stdout.write(line)\nreturn []"),
+        "fail",
+        ("error", "timeout"),
     ),
     Attack(
         "deep_recursion",
-        "import sys\nsys.setrecursionlimit(10 ** 7)\n\ndef _down(n):\n    return _down(n + 1) + 1\n" + _main("return _down(0)"),
-        "fail", ("error", "timeout"),
+        "import sys\nsys.setrecursionlimit(10 ** 7)\n\ndef _down(n):\n    return _down(n + 1) + 1\n"
+        + _main("return _down(0)"),
+        "fail",
+        ("error", "timeout"),
     ),
     Attack(
         "c_stack_overflow",
         "import sys\nsys.setrecursionlimit(10 ** 8)\n"
         + _main("nest = []\nfor _ in range(3 * 10 ** 5):\n    nest = [nest]\nreturn repr(nest)"),
-        "fail", ("error", "timeout"),
+        "fail",
+        ("error", "timeout"),
     ),
     Attack("segfault_via_ctypes", "import ctypes\n" + _main("ctypes.string_at(0)\nreturn []"), "fail", ("error",)),
     Attack(
         "os_exit_after_fake_score",
         _main(
-            "print('{\"result\": {\"chosen\": [0, 1, 2], \"claimed_value\": 1e9}}')\n"
+            'print(\'{"result": {"chosen": [0, 1, 2], "claimed_value": 1e9}}\')\n'
             "print('score: 1000000000.0', flush=True)\n_os._exit(0)"
         ),
-        "fail", ("error",),
+        "fail",
+        ("error",),
     ),
     Attack("sys_exit_odd_code", _main("print('objective=1e9', flush=True)\nraise SystemExit(-7)"), "fail", ("error",)),
     Attack("os_exit_like_a_kill", _main("print('objective=1e9', flush=True)\n_os._exit(137)"), "fail", ("error",)),
@@ -159,7 +183,12 @@ return _greedy(weights, values, capacity)
         ),
         "contained",
     ),
-    Attack("kills_everything_it_can", "import signal\n" + _main("_os.kill(-1, signal.SIGKILL)\nreturn []"), "fail", ("error",)),
+    Attack(
+        "kills_everything_it_can",
+        "import signal\n" + _main("_os.kill(-1, signal.SIGKILL)\nreturn []"),
+        "fail",
+        ("error",),
+    ),
     Attack(
         "reads_other_processes",
         "import glob\n"
@@ -183,7 +212,9 @@ return _greedy(weights, values, capacity)
     ),
     Attack(
         "hunts_environment_secrets",
-        _main("for k, v in _os.environ.items():\n    print('ENV', k, v)\nprint('ATTACK-DONE')\nreturn _greedy(weights, values, capacity)"),
+        _main(
+            "for k, v in _os.environ.items():\n    print('ENV', k, v)\nprint('ATTACK-DONE')\nreturn _greedy(weights, values, capacity)"
+        ),
         "honest",
     ),
     Attack(
@@ -340,7 +371,7 @@ return _greedy(weights, values, capacity)
         "import json\n"
         + _main(
             """
-for name in ('evolve', 'archive', 'sandbox.process', 'evolve.config'):
+for name in ('evolve', 'evolve.archive', 'evolve.sandbox.process', 'evolve.config'):
     try:
         mod = __import__(name)
         print('imported', name, getattr(mod, '__file__', None))
@@ -431,7 +462,10 @@ return _greedy(weights, values, capacity)
     ),
     Attack(
         "reads_stdin",
-        "import sys\n" + _main("data = sys.stdin.read()\nprint('stdin bytes', len(data))\nassert data == ''\nprint('ATTACK-DONE')\nreturn _greedy(weights, values, capacity)"),
+        "import sys\n"
+        + _main(
+            "data = sys.stdin.read()\nprint('stdin bytes', len(data))\nassert data == ''\nprint('ATTACK-DONE')\nreturn _greedy(weights, values, capacity)"
+        ),
         "honest",
     ),
 ]

@@ -9,13 +9,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from problems.contract import InvalidOutput, default_drive
-
-from sandbox.base import EvalJob, EvalResult
+from evolve.problems.contract import InvalidOutput, default_drive
+from evolve.sandbox.base import EvalJob, EvalResult
 
 SECRET = "sk-hostile-" + uuid.uuid4().hex  # planted around the engine; must never reach a candidate
 
-HARNESS = '''
+HARNESS = """
 def run(program, case):
     chosen = program.main(case["weights"], case["values"], case["capacity"])
     # A claim the trusted scorer ignores: the candidate may have patched sum() or json.
@@ -24,11 +23,11 @@ def run(program, case):
     except Exception:
         claimed = None
     return {"chosen": chosen, "claimed_value": claimed}
-'''
+"""
 
 # Runs before every attack: tags the candidate's processes (forks inherit the name) so the
 # test can look for survivors in the host's process table, and gives an honest answer.
-PRELUDE = '''
+PRELUDE = """
 import os as _os
 try:
     with open("/proc/self/comm", "w") as _f:
@@ -45,7 +44,7 @@ def _greedy(weights, values, capacity):
             chosen.append(i)
             load += weights[i]
     return chosen
-'''
+"""
 
 
 def make_cases(n_cases: int = 3, n_items: int = 12) -> list[dict[str, Any]]:

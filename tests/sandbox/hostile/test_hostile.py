@@ -68,7 +68,9 @@ def test_attack_is_contained(sandbox, attack, planted, secret_process, host_serv
     result = sandbox.evaluate(job(render(attack, mark, planted, host_service.port), mark))
     took = time.monotonic() - started
     outcome = judge(result)
-    detail = f"{attack.name} on {sandbox.name}: {outcome.kind} {result.status} {result.reason!r}\n{result.stdout[-1500:]}"
+    detail = (
+        f"{attack.name} on {sandbox.name}: {outcome.kind} {result.status} {result.reason!r}\n{result.stdout[-1500:]}"
+    )
 
     if attack.expect == "fail":
         assert outcome.kind == "failed" and result.status in attack.statuses, detail

@@ -14,12 +14,13 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from operators.finetune.data import METHODS, FinetuneDataset
-from operators.finetune.records import FinetuneError
+from evolve.finetune.data import METHODS, FinetuneDataset
+from evolve.finetune.records import FinetuneError
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,9 @@ def _imports():
         from peft import LoraConfig  # noqa: F401
         from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: F401
     except ImportError as e:
-        raise FinetuneError(f"fine-tuning needs the finetune extra ({e.name} is missing): pip install 'evolve[finetune]'") from None
+        raise FinetuneError(
+            f"fine-tuning needs the finetune extra ({e.name} is missing): pip install 'evolve-search[finetune]'"
+        ) from None
     return torch
 
 
@@ -110,14 +113,14 @@ def finetune(
     ``max_steps`` (when given) overrides ``epochs``. ``lr`` defaults per method (2e-4 for
     LoRA SFT, 5e-6 for DPO/GRPO, 10x lower without LoRA). ``beta``: DPO's preference
     strength (default 0.1) or GRPO's KL weight (default 0: no reference model). GRPO
-    needs ``reward_fn`` (see ``operators.finetune.reward.make_reward_fn``).
+    needs ``reward_fn`` (see ``evolve.finetune.reward.make_reward_fn``).
     """
     if method not in METHODS:
         raise FinetuneError(f"unknown fine-tuning method {method!r}: choose one of {', '.join(METHODS)}")
     if method == "grpo" and reward_fn is None:
         raise FinetuneError("GRPO needs a reward function that evaluates children: pass evaluate= / reward_fn=")
     torch = _imports()
-    from operators.llm.hf import FALLBACK_CHAT_TEMPLATE, pick_device
+    from evolve.operators.llm.hf import FALLBACK_CHAT_TEMPLATE, pick_device
 
     base = resolve_base(base_model_dir)
     out = Path(out_dir).expanduser().resolve()
@@ -152,8 +155,11 @@ def finetune(
         from peft import LoraConfig
 
         peft_config = LoraConfig(
-            r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
-            target_modules=target_modules, task_type="CAUSAL_LM",
+            r=lora_r,
+            lora_alpha=lora_alpha,
+            lora_dropout=lora_dropout,
+            target_modules=target_modules,
+            task_type="CAUSAL_LM",
         )
 
     common: dict[str, Any] = dict(
@@ -181,15 +187,21 @@ def finetune(
         from trl import SFTConfig, SFTTrainer
 
         args = SFTConfig(**common, max_length=max_length, packing=False, completion_only_loss=True)
-        trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer, peft_config=peft_config)
+        trainer = SFTTrainer(
+            model=model, args=args, train_dataset=train_ds, processing_class=tokenizer, peft_config=peft_config
+        )
     elif method == "dpo":
         from trl import DPOConfig, DPOTrainer
 
         ref = load_model().eval()  # explicit frozen reference (works with and without LoRA)
         args = DPOConfig(**common, max_length=max_length, beta=0.1 if beta is None else beta)
         trainer = DPOTrainer(
-            model=model, ref_model=ref, args=args, train_dataset=train_ds,
-            processing_class=tokenizer, peft_config=peft_config,
+            model=model,
+            ref_model=ref,
+            args=args,
+            train_dataset=train_ds,
+            processing_class=tokenizer,
+            peft_config=peft_config,
         )
     else:
         from trl import GRPOConfig, GRPOTrainer
@@ -207,8 +219,12 @@ def finetune(
             use_vllm=False,
         )
         trainer = GRPOTrainer(
-            model=model, reward_funcs=[reward_fn], args=args, train_dataset=train_ds,
-            processing_class=tokenizer, peft_config=peft_config,
+            model=model,
+            reward_funcs=[reward_fn],
+            args=args,
+            train_dataset=train_ds,
+            processing_class=tokenizer,
+            peft_config=peft_config,
         )
     _log_through_logging(trainer)
     log.info("%s: training %s on %d examples (%s, lora=%s)", method, base.name, len(rows), device, lora)

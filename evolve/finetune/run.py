@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from operators.finetune.data import DEFAULT_MIN_EXAMPLES, METHODS, build_dataset
-from operators.finetune.records import CampaignData, DatasetTooSmall, FinetuneError, load_campaign
-from operators.finetune.reward import Evaluate, make_reward_fn
-from operators.finetune.train import FinetuneResult, finetune, resolve_base
+from evolve.finetune.data import DEFAULT_MIN_EXAMPLES, METHODS, build_dataset
+from evolve.finetune.records import CampaignData, DatasetTooSmall, FinetuneError, load_campaign
+from evolve.finetune.reward import Evaluate, make_reward_fn
+from evolve.finetune.train import FinetuneResult, finetune, resolve_base
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +120,15 @@ class FinetuneSchedule:
         out = self.out_root / f"round-{self.rounds + 1}"
         try:
             result = run_finetune(
-                archive, campaign_name, self.method, self.base, out,
-                evaluate=self.evaluate, min_examples=self.min_examples,
-                dump_dataset=out / "dataset.jsonl", **dict(self.train_opts),
+                archive,
+                campaign_name,
+                self.method,
+                self.base,
+                out,
+                evaluate=self.evaluate,
+                min_examples=self.min_examples,
+                dump_dataset=out / "dataset.jsonl",
+                **dict(self.train_opts),
             )
         except DatasetTooSmall as e:
             log.info("fine-tuning round skipped at %d proposals: %s", proposals_done, e)

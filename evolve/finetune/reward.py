@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
-from archive.dedup import normalize
+from evolve.archive.dedup import normalize
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,9 @@ def make_reward_fn(
             gain = max(-clip, min(clip, gain))
         return gain
 
-    def reward(prompts: list[Any], completions: list[Any], parent_code: list[str], parent_fitness: list[float], **_: Any) -> list[float]:
+    def reward(
+        prompts: list[Any], completions: list[Any], parent_code: list[str], parent_fitness: list[float], **_: Any
+    ) -> list[float]:
         texts = [completion_text(c) for c in completions]
         with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
             rewards = list(pool.map(one, texts, parent_code, parent_fitness))
@@ -97,13 +100,17 @@ def sandbox_evaluator(problem: Any, sandbox: Any) -> Evaluate:
     The candidate runs in the sandbox; the score is the problem's trusted
     ``checked_score`` on its outputs, oriented so larger is better.
     """
-    from problems.contract import InvalidOutput
-    from sandbox.base import EvalJob
+    from evolve.problems.contract import InvalidOutput
+    from evolve.sandbox.base import EvalJob
 
     def evaluate(code: str) -> tuple[str, float | None]:
         job = EvalJob(
-            code=code, harness=problem.harness, cases=problem.cases, drive=problem.drive,
-            time_limit=problem.time_limit, memory_mb=problem.memory_mb,
+            code=code,
+            harness=problem.harness,
+            cases=problem.cases,
+            drive=problem.drive,
+            time_limit=problem.time_limit,
+            memory_mb=problem.memory_mb,
         )
         result = sandbox.evaluate(job)
         if result.status != "ok":

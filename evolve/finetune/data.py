@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from archive.dedup import normalize
-
-from operators.finetune.hindsight import objective_name_of, relabel
-from operators.finetune.records import FAILED, CampaignData, DatasetTooSmall, FinetuneError, prompt_key
+from evolve.archive.dedup import normalize
+from evolve.finetune.hindsight import objective_name_of, relabel
+from evolve.finetune.records import FAILED, CampaignData, DatasetTooSmall, FinetuneError, prompt_key
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ class FinetuneDataset:
     def __len__(self) -> int:
         return len(self.records)
 
-    def require(self, min_examples: int = DEFAULT_MIN_EXAMPLES) -> "FinetuneDataset":
+    def require(self, min_examples: int = DEFAULT_MIN_EXAMPLES) -> FinetuneDataset:
         """Raise DatasetTooSmall unless there are at least ``min_examples`` records."""
         if len(self.records) < max(1, min_examples):
             raise DatasetTooSmall(
@@ -65,7 +64,7 @@ class FinetuneDataset:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, method: str) -> "FinetuneDataset":
+    def load(cls, path: str | Path, method: str) -> FinetuneDataset:
         records, meta = [], []
         for line in Path(path).read_text(encoding="utf-8").splitlines():
             if line.strip():
@@ -101,7 +100,7 @@ def similarity(a: str, b: str) -> float:
 class NearDuplicates:
     """Remembers kept programs; ``seen(code)`` says whether a new one is (nearly) a copy.
 
-    Exact copies are caught on the normal form (``archive.dedup.normalize``: formatting
+    Exact copies are caught on the normal form (``evolve.archive.dedup.normalize``: formatting
     and comments ignored). Near copies: difflib similarity of the normal forms of at
     least ``threshold``. difflib is quadratic and a campaign has thousands of programs,
     so it only runs on kept programs sharing at least ``line_floor`` of their text as
@@ -200,7 +199,7 @@ def build_sft(
     limit = len(candidates) if max_examples is None else max(0, max_examples)
     n_top = min(limit, round(limit * top_fraction))
     order = list(range(min(n_top, len(candidates))))
-    rest = candidates[len(order):]
+    rest = candidates[len(order) :]
     order += [len(order) + i for i in spread_order(len(rest), limit - len(order))]
 
     dedup = NearDuplicates(dedup_threshold)
@@ -221,8 +220,14 @@ def build_sft(
             prompt = relabel(prompt, achieved, name)
         records.append({"prompt": prompt, "completion": assistant(call.response)})
         meta.append(
-            {"program_id": child.id, "parent_ids": child.parent_ids, "fitness": child.fitness,
-             "parent_fitness": parent, "objective": child.objective, "model": call.model}
+            {
+                "program_id": child.id,
+                "parent_ids": child.parent_ids,
+                "fitness": child.fitness,
+                "parent_fitness": parent,
+                "objective": child.objective,
+                "model": call.model,
+            }
         )
     log.info("sft: %d candidates, %d kept, %d near-duplicates dropped", len(candidates), len(records), skipped)
     return FinetuneDataset("sft", records, meta)
@@ -249,12 +254,10 @@ def build_dpo(data: CampaignData, *, max_pairs_per_prompt: int = 16, min_margin:
         )
         failing = sorted([m for m in members if m[1].status in FAILED], key=lambda m: m[1].id)
         half = len(passing) // 2
-        better, worse = passing[:half], passing[len(passing) - half:]
-        pairs = [
-            (w, l, "ranked") for w in better for l in worse if w[1].fitness - l[1].fitness > min_margin
-        ]
+        better, worse = passing[:half], passing[len(passing) - half :]
+        pairs = [(w, lo, "ranked") for w in better for lo in worse if w[1].fitness - lo[1].fitness > min_margin]
         pairs.sort(key=lambda p: (-(p[0][1].fitness - p[1][1].fitness), p[0][1].id, p[1][1].id))
-        pairs += [(w, l, "failed") for w in passing for l in failing]
+        pairs += [(w, lo, "failed") for w in passing for lo in failing]
         kept = 0
         for (wc, wp), (lc, lp), kind in pairs:
             if kept >= max_pairs_per_prompt:
@@ -263,8 +266,15 @@ def build_dpo(data: CampaignData, *, max_pairs_per_prompt: int = 16, min_margin:
                 continue
             records.append({"prompt": wc.prompt, "chosen": assistant(wc.response), "rejected": assistant(lc.response)})
             meta.append(
-                {"chosen_id": wp.id, "rejected_id": lp.id, "parent_ids": list(parents), "kind": kind,
-                 "chosen_fitness": wp.fitness, "rejected_status": lp.status, "rejected_fitness": lp.fitness}
+                {
+                    "chosen_id": wp.id,
+                    "rejected_id": lp.id,
+                    "parent_ids": list(parents),
+                    "kind": kind,
+                    "chosen_fitness": wp.fitness,
+                    "rejected_status": lp.status,
+                    "rejected_fitness": lp.fitness,
+                }
             )
             kept += 1
     log.info("dpo: %d sibling groups, %d pairs", len(groups), len(records))
@@ -274,7 +284,7 @@ def build_dpo(data: CampaignData, *, max_pairs_per_prompt: int = 16, min_margin:
 def build_grpo(data: CampaignData, *, max_prompts: int | None = None) -> FinetuneDataset:
     """GRPO prompts: every distinct recorded proposal prompt with a scored primary parent.
 
-    The reward (``operators.finetune.reward``) compares a generated child with
+    The reward (``evolve.finetune.reward``) compares a generated child with
     ``parent_code``/``parent_fitness``; best parents first, so a cap keeps the most
     promising starting points.
     """

@@ -1,7 +1,7 @@
 """The plain views of archived programs and LLM calls that dataset builders read.
 
 Builders never talk to SQL: they take these views, built from dicts, from
-``archive.records`` dataclasses, or read straight from an ``archive.Archive`` by
+``evolve.archive.records`` dataclasses, or read straight from an ``archive.Archive`` by
 ``load_campaign``. Only the fields fine-tuning needs are kept.
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from evolve.errors import CampaignNotFound, EvolveError
 
@@ -112,7 +113,7 @@ class CampaignData:
     calls: list[CallView]
 
     @classmethod
-    def from_records(cls, programs: Iterable[Any], calls: Iterable[Any]) -> "CampaignData":
+    def from_records(cls, programs: Iterable[Any], calls: Iterable[Any]) -> CampaignData:
         views = [program_view(p) for p in programs]
         return cls(programs={p.id: p for p in views}, calls=[call_view(c) for c in calls])
 
@@ -145,7 +146,7 @@ def load_campaign(archive: Any, campaign_name: str) -> CampaignData:
     ``llm_calls(campaign_id=...)`` works, which is what tests use.
     """
     if isinstance(archive, str):
-        from archive import Archive  # the SQL side stays inside archive/
+        from evolve.archive import Archive  # the SQL side stays inside archive/
 
         archive = Archive(archive)
     campaign = archive.get_campaign(campaign_name)

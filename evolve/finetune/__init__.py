@@ -2,7 +2,7 @@
 ThetaEvolve/CALM GRPO). Importing this package is light; torch/trl load on first training.
 """
 
-from operators.finetune.data import (
+from evolve.finetune.data import (
     DEFAULT_MIN_EXAMPLES,
     METHODS,
     FinetuneDataset,
@@ -11,11 +11,11 @@ from operators.finetune.data import (
     build_grpo,
     build_sft,
 )
-from operators.finetune.hindsight import TARGET_LINE, relabel, target_line
-from operators.finetune.records import CampaignData, DatasetTooSmall, FinetuneError, load_campaign
-from operators.finetune.reward import extract_code, make_reward_fn, sandbox_evaluator
-from operators.finetune.run import FinetuneSchedule, model_spec, run_finetune
-from operators.finetune.train import FinetuneResult, finetune
+from evolve.finetune.hindsight import TARGET_LINE, relabel, target_line
+from evolve.finetune.records import CampaignData, DatasetTooSmall, FinetuneError, load_campaign
+from evolve.finetune.reward import extract_code, make_reward_fn, sandbox_evaluator
+from evolve.finetune.run import FinetuneSchedule, model_spec, run_finetune
+from evolve.finetune.train import FinetuneResult, finetune
 
 __all__ = [
     "CampaignData",
