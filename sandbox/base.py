@@ -15,6 +15,9 @@ from typing import Any, Literal
 
 Status = Literal["ok", "error", "timeout", "invalid"]
 
+WALL_FACTOR = 5.0
+"""The wall-clock backstop of a load or a case, as a multiple of its CPU time limit."""
+
 
 @dataclass
 class EvalJob:
@@ -26,8 +29,12 @@ class EvalJob:
     drive: Callable[[Any, Any], Any]
     """Trusted: ``drive(case, channel) -> output`` for one case (runs in the engine)."""
     time_limit: float = 10.0
-    """Seconds of wall time per case (loading the program gets the same allowance)."""
+    """Seconds of the candidate's CPU time per case (loading the program gets at least
+    5 s). CPU time, not wall time, so the verdict does not depend on machine load."""
     memory_mb: int = 2048
+    wall_factor: float = WALL_FACTOR
+    """A load or case that runs this many times its CPU allowance in wall-clock time
+    (sleeping, waiting, starved) is stopped too."""
 
 
 @dataclass
@@ -39,6 +46,10 @@ class EvalResult:
     stdout: str = ""
     """The tail of what the candidate printed (capped)."""
     wall_time: float = 0.0
+    cpu_time: float | None = None
+    """CPU seconds the candidate's processes used (None where the backend cannot tell)."""
+    wait_time: float | None = None
+    """Seconds the candidate was ready to run but waiting for a CPU (machine load)."""
     backend: str = ""
     details: dict[str, Any] = field(default_factory=dict)
 

@@ -2,8 +2,13 @@
 
 Backends provide a ``Transport`` (the runner's stdin/stdout pipes, a container's attach
 socket, ...); ``ProtocolChannel`` speaks the protocol documented in ``runner.py`` over it
-and enforces the per-case deadline; ``run_job`` drives a whole job through the problem's
-trusted ``drive`` and turns every outcome into an ``EvalResult``.
+and enforces the time limit of each load and case through a ``CaseClock``; ``run_job``
+drives a whole job through the problem's trusted ``drive`` and turns every outcome into
+an ``EvalResult``.
+
+Time limits count the candidate's CPU time, so whether a candidate times out does not
+depend on how loaded the machine is; a wall-clock backstop (``WALL_FACTOR`` times the
+limit) stops a candidate that sleeps or waits instead of computing.
 """
 
 from __future__ import annotations
@@ -11,16 +16,93 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from evolve.problems.contract import InvalidOutput
-from evolve.sandbox.base import CandidateFailed, EvalJob, EvalResult
+from evolve.sandbox.base import WALL_FACTOR, CandidateFailed, EvalJob, EvalResult
 
 log = logging.getLogger(__name__)
 
 MAX_LINE = 64 * 1024 * 1024  # one protocol message; bigger output is rejected, not buffered
+LOAD_ALLOWANCE = 5.0
+"""Loading a candidate (imports, module-level code) may take at least this much CPU time."""
+_MIN_POLL = 0.02  # seconds between CPU-time checks, at least
+
+
+def load_allowance(time_limit: float) -> float:
+    return max(time_limit, LOAD_ALLOWANCE)
+
+
+class CandidateTimeout(TimeoutError):
+    """Raised by a transport whose far end enforced the limit itself (the Docker worker);
+    ``clock`` says which limit: ``cpu`` or ``wall``."""
+
+    def __init__(self, clock: str):
+        super().__init__(clock)
+        self.clock = clock
+
+
+class CaseClock:
+    """The time limit of one load or case: CPU time measured by ``measure`` (seconds the
+    candidate's processes used so far; None where the far end measures it, as the Docker
+    worker does), and a wall-clock backstop ``wall_factor`` times the allowance (plus
+    ``grace``).
+
+    ``check_by`` says when to look again: a CPU-time limit cannot be spent faster than
+    the candidate's processes can run in parallel, so the clock reads /proc only as
+    often as the remaining allowance requires."""
+
+    def __init__(
+        self,
+        measure: Callable[[], float] | None = None,
+        wall_factor: float = WALL_FACTOR,
+        grace: float = 0.0,
+        parallelism: int | None = None,
+    ):
+        self.measure = measure
+        self.wall_factor = wall_factor
+        self.grace = grace
+        self.parallelism = max(1, parallelism or len(os.sched_getaffinity(0)))
+        self.allowance = math.inf
+        self.wall_deadline = math.inf
+        self.cpu_start = 0.0
+        self.next_check = math.inf
+
+    def start(self, allowance: float) -> None:
+        now = time.monotonic()
+        self.allowance = allowance
+        self.wall_deadline = now + self.wall_factor * allowance + self.grace
+        if self.measure is not None:
+            self.cpu_start = self.measure()
+            self.next_check = now + max(_MIN_POLL, allowance / self.parallelism)
+        else:
+            self.next_check = self.wall_deadline
+
+    def check_by(self) -> float:
+        return min(self.next_check, self.wall_deadline)
+
+    def expired(self) -> str | None:
+        """Why the case is over (its CPU allowance or the backstop is spent), or None."""
+        now = time.monotonic()
+        if self.measure is not None and now >= min(self.next_check, self.wall_deadline):
+            left = self.allowance - (self.measure() - self.cpu_start)
+            if left <= 0:
+                return self.reason("cpu")
+            self.next_check = now + max(_MIN_POLL, left / self.parallelism)
+        if now >= self.wall_deadline:
+            return self.reason("wall")
+        return None
+
+    def reason(self, clock: str) -> str:
+        if clock == "cpu":
+            return f"exceeded the time limit of {self.allowance:g} s of CPU time per case"
+        return (
+            f"ran {self.wall_factor * self.allowance:g} s of wall-clock time without finishing "
+            f"(the backstop: {self.wall_factor:g} x its CPU time limit of {self.allowance:g} s per case)"
+        )
 
 
 class Transport(Protocol):
@@ -29,7 +111,8 @@ class Transport(Protocol):
 
     def read_line(self, deadline: float) -> bytes | None:
         """One line (with its newline) before ``deadline`` (time.monotonic());
-        None at end of stream; raise TimeoutError when the deadline passes."""
+        None at end of stream; raise TimeoutError when the deadline passes (and
+        ``CandidateTimeout`` when the far end stopped the candidate itself)."""
 
 
 def _reject_constant(value: str) -> Any:
@@ -46,10 +129,10 @@ def decode(line: bytes) -> dict:
 class ProtocolChannel:
     """Implements problems.contract.Channel on a transport, one case at a time."""
 
-    def __init__(self, transport: Transport, time_limit: float):
+    def __init__(self, transport: Transport, time_limit: float, clock: CaseClock | None = None):
         self.transport = transport
         self.time_limit = time_limit
-        self.deadline = math.inf
+        self.clock = clock or CaseClock()
 
     # -- plumbing ---------------------------------------------------------------------
     def _send(self, obj: dict) -> None:
@@ -59,10 +142,16 @@ class ProtocolChannel:
             raise CandidateFailed("error", f"the candidate's process is gone ({e.__class__.__name__})") from None
 
     def _read(self) -> dict:
-        try:
-            line = self.transport.read_line(self.deadline)
-        except TimeoutError:
-            raise CandidateFailed("timeout", f"exceeded the time limit of {self.time_limit:g} s per case") from None
+        while True:
+            try:
+                line = self.transport.read_line(self.clock.check_by())
+                break
+            except CandidateTimeout as e:
+                raise CandidateFailed("timeout", self.clock.reason(e.clock)) from None
+            except TimeoutError:
+                reason = self.clock.expired()
+                if reason is not None:
+                    raise CandidateFailed("timeout", reason) from None
         if line is None:
             raise CandidateFailed("error", "the candidate's process ended unexpectedly")
         try:
@@ -78,7 +167,7 @@ class ProtocolChannel:
 
     # -- protocol ---------------------------------------------------------------------
     def load(self, code: str, harness: str) -> None:
-        self.deadline = time.monotonic() + max(self.time_limit, 5.0)
+        self.clock.start(load_allowance(self.time_limit))
         self._send({"op": "load", "code": code, "harness": harness})
         data = self._read()
         self._fail_on_error(data)
@@ -86,7 +175,7 @@ class ProtocolChannel:
             raise CandidateFailed("invalid", "the candidate broke the output protocol while loading")
 
     def start(self, case: Any) -> None:
-        self.deadline = time.monotonic() + self.time_limit
+        self.clock.start(self.time_limit)
         self._send({"op": "case", "case": case})
 
     def send(self, message: Any) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 from evolve.errors import SandboxError
 from evolve.sandbox import docker_image, docker_transport
 from evolve.sandbox.base import EvalJob, EvalResult, Sandbox
-from evolve.sandbox.channel import MAX_LINE, ProtocolChannel, run_job
+from evolve.sandbox.channel import MAX_LINE, CaseClock, ProtocolChannel, run_job
 from evolve.sandbox.docker_cleanup import LABEL, remove_stale
 from evolve.sandbox.docker_transport import AttachTransport, DirectTransport, HostSocket
 from evolve.sandbox.process import CLEAN_ENV
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
 _OWNER = f"{socket.gethostname()}:{os.getpid()}"
 HEADROOM_MB = 64  # the worker itself, on top of the candidate's memory limit
+WORKER_GRACE = 2.0  # seconds the engine waits past the worker's own wall-clock backstop
 _BOOT = (
     "import sys,types\n"
     "r=types.ModuleType('runner');r.__file__='runner.py';sys.modules['runner']=r\n"
@@ -332,11 +333,14 @@ class DockerSandbox(Sandbox):
         try:
             t = c.transport
             t.exit, t.events = None, []
-            t.write(json.dumps({"w": "job", "time_limit": job.time_limit}).encode() + b"\n")
-            channel = ProtocolChannel(t, job.time_limit)
+            order = {"w": "job", "time_limit": job.time_limit, "wall_factor": job.wall_factor}
+            t.write(json.dumps(order).encode() + b"\n")
+            # The worker enforces the CPU time and the backstop; this clock is the worker's backstop.
+            channel = ProtocolChannel(t, job.time_limit, CaseClock(None, job.wall_factor, grace=WORKER_GRACE))
             result = run_job(job, channel, lambda: _exit_reason(t.exit, job.memory_mb))
             done = self._finish(t)
             result.stdout = done.get("stdout", "")
+            result.cpu_time, result.wait_time = done.get("cpu"), done.get("wait")
             result.backend = self.name
             if done.get("oom") and result.status != "ok":
                 result.reason = f"the candidate exceeded the memory limit of {job.memory_mb} MB"

@@ -28,7 +28,7 @@ import struct
 import tempfile
 import time
 
-from evolve.sandbox.channel import MAX_LINE
+from evolve.sandbox.channel import MAX_LINE, CandidateTimeout
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class _Transport:
         event = json.loads(line)
         self.events.append(event)
         if event["w"] == "timeout":
-            raise TimeoutError
+            raise CandidateTimeout(event.get("clock", "wall"))
         if event["w"] == "overflow":
             raise ValueError("message too large")
         self.exit = event

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from evolve.sandbox import isolation, seccomp
 from evolve.sandbox.base import EvalJob, EvalResult, Sandbox
-from evolve.sandbox.channel import MAX_LINE, ProtocolChannel, run_job
+from evolve.sandbox.channel import MAX_LINE, CaseClock, ProtocolChannel, load_allowance, run_job
+from evolve.sandbox.usage import tree_cpu, tree_usage
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,8 @@ class ProcessSandbox(Sandbox):
             shutil.copy(RUNNER, os.path.join(workdir, "_runner.py"))
             if uid is not None:
                 os.chown(workdir, uid, uid)
-            cpu = int(job.time_limit * (len(job.cases) + 1)) + 5
+            # The kernel's own cap on the runner's CPU time, a safety net under the per-case clock.
+            cpu = int(load_allowance(job.time_limit) + job.time_limit * len(job.cases)) + 5
             proc = subprocess.Popen(
                 self._command(workdir, uid, seccomp_fd),
                 stdin=subprocess.PIPE,
@@ -155,8 +157,12 @@ class ProcessSandbox(Sandbox):
                 close_fds=True,
                 pass_fds=() if seccomp_fd is None else (seccomp_fd,),
             )
-            channel = ProtocolChannel(PipeTransport(proc), job.time_limit)
+            root = proc.pid
+            clock = CaseClock(lambda: tree_cpu(root), job.wall_factor)
+            channel = ProtocolChannel(PipeTransport(proc), job.time_limit, clock)
             result = run_job(job, channel, lambda: self._exit_reason(proc, workdir))
+            usage = tree_usage(root)
+            result.cpu_time, result.wait_time = usage.cpu, usage.wait
             result.stdout = _tail(workdir)
             result.backend = self.name
             return result

@@ -5,9 +5,11 @@ unix socket the engine bind-mounts into the container (``config["host_socket"]``
 ``sandbox/docker_transport.py``) or, when that is absent, over its stdin/stdout. For
 each job it forks a fresh child in a new session that calls ``runner.serve`` on
 private pipes, relays the runner protocol (``sandbox/runner.py``) between the host and
-that child, enforces the time limit per load/case, and afterwards kills every other
-process in the container and wipes the scratch filesystems, so nothing one candidate
-starts or writes reaches the next one.
+that child, enforces the time limit per load/case (the candidate's CPU time, read from
+/proc, with a wall-clock backstop), and afterwards kills every other process in the
+container and wipes the scratch filesystems (except what is mounted there: a read-only
+bind of the host's Python under /tmp is not a leftover), so nothing one candidate starts
+or writes reaches the next one.
 
 Being PID 1 matters: signals from inside the namespace cannot kill it (the kernel drops
 SIGKILL/SIGTERM sent to a namespace's init by its own processes), orphans are reparented
@@ -15,11 +17,16 @@ to it so ``kill(-1)`` plus ``waitpid`` reaps everything, and it is made non-dump
 candidate running as the same uid can neither ptrace it nor open its /proc fds.
 
 Host -> worker (one JSON object per line)     worker -> host
-{"w": "job", "time_limit": s}                 {"w": "hello", "pid": 1, "direct": b} at start
+{"w": "job", "time_limit": s,                 {"w": "hello", "pid": 1, "direct": b} at start
+ "wall_factor": f}
 runner lines ({"op": ...} / {"msg": ...})      runner lines of the child, relayed as-is
-{"w": "finish"}                               {"w": "timeout"} | {"w": "exit", ...} |
-                                              {"w": "overflow"} while a job runs, then
-                                              {"w": "done", "stdout", "oom", "clean"}
+{"w": "finish"}                               {"w": "timeout", "clock": "cpu" | "wall"} |
+                                              {"w": "exit", ...} | {"w": "overflow"} while
+                                              a job runs, then {"w": "done", "stdout",
+                                              "oom", "clean", "cpu", "wait"}
+
+A child line that looks like a worker report (``{"w":``) is a forgery: the candidate is
+killed and the host told that it broke the protocol.
 """
 
 import collections
@@ -27,6 +34,7 @@ import ctypes
 import fcntl
 import json
 import os
+import re
 import resource
 import select
 import shutil
@@ -47,10 +55,13 @@ _BACKLOG = 1 << 20  # output queued for the host beyond which the child is not r
 _HOST_FD = 10  # the host connection's descriptor: above the child's 0-4, closed in the child
 _TAIL = 4000
 _SWEEP_SECONDS = 5.0
-_GRACE = 2.0
+_LOAD_ALLOWANCE = 5.0  # CPU seconds loading a candidate may take at least (as the host's channel.py)
+_MIN_POLL = 0.02  # seconds between CPU-time checks, at least
+_TICK = os.sysconf("SC_CLK_TCK")
 _SCRATCH_ROOTS = ("/tmp", "/dev/shm")
 _TERMINAL = (b'{"ready"', b'{"result"', b'{"error"')
 _TIMED = (b'{"op":"load"', b'{"op":"case"')
+_FORGED = b'{"error":"the candidate wrote a worker report into the protocol","kind":"invalid"}\n'
 
 
 class _Lines:
@@ -137,6 +148,81 @@ def _oom_kills():
     return 0
 
 
+def _candidate_pids():
+    return [int(n) for n in os.listdir("/proc") if n.isdigit() and n != "1"]
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _candidate_cpu():
+    """CPU seconds of every process in the container but the worker (the kernel adds a
+    reaped child's time to its parent's cutime/cstime: nothing exits uncounted)."""
+    ticks = 0
+    for pid in _candidate_pids():
+        fields = _read(f"/proc/{pid}/stat").rpartition(")")[2].split()
+        if len(fields) > 14:
+            ticks += sum(int(x) for x in fields[11:15])
+    t = os.times()
+    return ticks / _TICK + t.children_user + t.children_system
+
+
+def _candidate_wait():
+    """Seconds the candidate's live threads waited for a CPU."""
+    ns = 0
+    for pid in _candidate_pids():
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            fields = _read(f"/proc/{pid}/task/{tid}/schedstat").split()
+            if len(fields) > 1:
+                ns += int(fields[1])
+    return ns / 1e9
+
+
+class _Clock:
+    """The time limit of the load or case in progress: CPU time, with a wall-clock
+    backstop ``wall_factor`` times the allowance (the host's channel.py CaseClock)."""
+
+    def __init__(self, time_limit, wall_factor):
+        self.time_limit, self.wall_factor = time_limit, wall_factor
+        self.parallelism = max(1, len(os.sched_getaffinity(0)))
+        self.active = False
+        self.allowance = self.cpu_start = 0.0
+        self.next_check = self.wall_deadline = 0.0
+
+    def start(self, load):
+        now = time.monotonic()
+        self.allowance = max(self.time_limit, _LOAD_ALLOWANCE) if load else self.time_limit
+        self.cpu_start = _candidate_cpu()
+        self.wall_deadline = now + self.wall_factor * self.allowance
+        self.next_check = now + max(_MIN_POLL, self.allowance / self.parallelism)
+        self.active = True
+
+    def check_by(self):
+        return min(self.next_check, self.wall_deadline) if self.active else None
+
+    def expired(self):
+        """'cpu' or 'wall' when the allowance or the backstop is spent, else None."""
+        now = time.monotonic()
+        if not self.active or now < min(self.next_check, self.wall_deadline):
+            return None
+        left = self.allowance - (_candidate_cpu() - self.cpu_start)
+        if left <= 0:
+            return "cpu"
+        if now >= self.wall_deadline:
+            return "wall"
+        self.next_check = now + max(_MIN_POLL, left / self.parallelism)
+        return None
+
+
 def _child(scratch, rx_fd, tx_fd, env):
     """In the forked child: become a clean session and serve the runner protocol."""
     os.setsid()
@@ -208,8 +294,24 @@ def _remove_ipc():
                 getattr(libc, ctl)(int(fields[1]), 0, None)  # IPC_RMID = 0
 
 
-def _wipe():
-    """Empty the scratch filesystems; False if something could not be removed."""
+def _mount_points():
+    """Paths something is mounted on (the container's own mounts, fixed at its start)."""
+    points = set()
+    for line in _read("/proc/self/mountinfo").splitlines():
+        fields = line.split()
+        if len(fields) > 4:  # octal escapes (\040 for a space) as the kernel writes them
+            points.add(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4]))
+    return points
+
+
+def _wipe(mounts):
+    """Empty the scratch filesystems but for the ``mounts`` under them (and the
+    directories leading to those); False if something else could not be removed."""
+    keep = set()
+    for point in mounts:
+        while point not in ("/", ""):
+            keep.add(point)
+            point = os.path.dirname(point)
 
     def unlock(func, path, _exc):
         try:  # a candidate may have chmod-ed a directory to 000
@@ -219,21 +321,40 @@ def _wipe():
         except OSError:
             pass
 
-    for root in _SCRATCH_ROOTS:
+    def empty(directory):
         try:
-            names = os.listdir(root)
+            names = os.listdir(directory)
         except OSError:
-            continue
+            return
         for name in names:
-            path = os.path.join(root, name)
-            if os.path.isdir(path) and not os.path.islink(path):
+            path = os.path.join(directory, name)
+            if path in mounts:
+                continue
+            if path in keep:
+                empty(path)  # a directory on the way to a mount: only what else is in it goes
+            elif os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path, onerror=unlock)
             else:
                 try:
                     os.unlink(path)
                 except OSError:
                     pass
-    return not any(os.listdir(r) for r in _SCRATCH_ROOTS if os.path.isdir(r))
+
+    def leftovers(directory):
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return False
+        for name in names:
+            path = os.path.join(directory, name)
+            if path not in keep or (path not in mounts and leftovers(path)):
+                return True
+        return False
+
+    roots = [r for r in _SCRATCH_ROOTS if os.path.isdir(r)]
+    for root in roots:
+        empty(root)
+    return not any(leftovers(r) for r in roots)
 
 
 def _tail(path):
@@ -251,6 +372,8 @@ class Worker:
         self.host = _Lines(host_in, max_line)
         self.out = _Output(host_out)
         self.env, self.max_line, self.jobs, self.direct = env, max_line, 0, direct
+        scratch = tuple(r.rstrip("/") + "/" for r in _SCRATCH_ROOTS)
+        self.mounts = {m for m in _mount_points() if m.startswith(scratch)}
 
     def _send(self, obj):
         self.out.put(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
@@ -264,7 +387,7 @@ class Worker:
                 return
             req = json.loads(line)
             if req.get("w") == "job":
-                self._job(float(req.get("time_limit", 10.0)))
+                self._job(_Clock(float(req.get("time_limit", 10.0)), float(req.get("wall_factor", 5.0))))
 
     def _host_line(self):
         # One line only: what follows the job line belongs to the job's relay.
@@ -279,11 +402,12 @@ class Worker:
             select.select([self.host.fd], [], [])
             self.host.fill()
 
-    def _job(self, time_limit):
+    def _job(self, clock):
         self.jobs += 1
         scratch = os.path.join(_SCRATCH_ROOTS[0], f"job{self.jobs}")
         os.mkdir(scratch, 0o700)
         oom_before = _oom_kills()
+        cpu_before = _candidate_cpu()
         p2c_r, p2c_w = os.pipe()
         c2p_r, c2p_w = os.pipe()
         pid = os.fork()
@@ -301,33 +425,36 @@ class Worker:
         os.set_blocking(c2p_r, False)
         os.set_blocking(p2c_w, False)
         try:
-            self._relay(pid, c2p_r, p2c_w, time_limit, oom_before)
+            wait = self._relay(pid, c2p_r, p2c_w, clock, oom_before)
         finally:
             os.close(c2p_r)
             os.close(p2c_w)
         tail = _tail(os.path.join(scratch, "output.log"))
         clean = _sweep()
-        clean = _wipe() and clean
+        cpu = _candidate_cpu() - cpu_before  # all reaped by now: the worker's children times
+        clean = _wipe(self.mounts) and clean
         _remove_ipc()
-        self._send({"w": "done", "stdout": tail, "oom": _oom_kills() > oom_before, "clean": clean})
+        done = {"w": "done", "stdout": tail, "oom": _oom_kills() > oom_before, "clean": clean}
+        self._send(dict(done, cpu=round(cpu, 3), wait=round(wait, 4)))
         self.out.drain()
 
-    def _relay(self, pid, c2p_r, p2c_w, time_limit, oom_before):
-        """Pass lines both ways until the host says finish; report the child's end."""
+    def _relay(self, pid, c2p_r, p2c_w, clock, oom_before):
+        """Pass lines both ways until the host says finish; report the child's end.
+        Returns the seconds the candidate waited for a CPU (read before it is gone)."""
         child = _Lines(c2p_r, self.max_line)
         pidfd = os.pidfd_open(pid)
         to_child = bytearray()
-        deadline = None
-        alive, finishing = True, None
+        alive, finishing, wait = True, None, 0.0
         try:
             while True:
                 now = time.monotonic()
                 if finishing is not None and (not alive or now >= finishing):
-                    return
-                if alive and deadline is not None and now >= deadline:
+                    return wait
+                spent = clock.expired() if alive else None
+                if spent:
                     os.killpg(pid, signal.SIGKILL)
-                    self._send({"w": "timeout"})
-                    deadline, alive = None, False
+                    self._send({"w": "timeout", "clock": spent})
+                    clock.active, alive = False, False
                     os.waitpid(pid, 0)
                     continue
                 rlist = [self.host.fd] if finishing is None else []
@@ -338,7 +465,7 @@ class Worker:
                 wlist = [p2c_w] if to_child and alive else []
                 if self.out.chunks:
                     wlist.append(self.out.fd)
-                waits = [t - now for t in (deadline, finishing) if t is not None]
+                waits = [t - now for t in (clock.check_by(), finishing) if t is not None]
                 if finishing is None and b"\n" in self.host.buf:
                     waits.append(0.0)  # lines already buffered (they came with the job line)
                 r, w, _ = select.select(rlist, wlist, [], max(0.0, min(waits)) if waits else None)
@@ -354,8 +481,14 @@ class Worker:
                     for line in child.take():
                         if not alive:
                             continue  # what leftovers of a dead candidate write is dropped
+                        if line.startswith(b'{"w"'):
+                            os.killpg(pid, signal.SIGKILL)
+                            self.out.put(_FORGED)
+                            clock.active, alive = False, False
+                            os.waitpid(pid, 0)
+                            continue
                         if line.startswith(_TERMINAL):
-                            deadline = None
+                            clock.active = False
                         self.out.put(line)
                     if child.overflowed() and alive:
                         os.killpg(pid, signal.SIGKILL)
@@ -367,25 +500,24 @@ class Worker:
                     alive = False
                     child.fill()
                     for line in child.take():
-                        self.out.put(line)
+                        self.out.put(_FORGED if line.startswith(b'{"w"') else line)
                     code = os.waitstatus_to_exitcode(status)
                     self._send({"w": "exit", "code": code, "oom": _oom_kills() > oom_before})
                 if finishing is None and (self.host.fd in r or b"\n" in self.host.buf):
                     if self.host.fd in r:
                         self.host.fill()
                     if self.host.eof:
-                        return
+                        return wait
                     for line in self.host.take():
                         if line.startswith(b'{"w":'):
                             if json.loads(line).get("w") == "finish":
                                 # let the runner exit on its own for a moment, then kill
                                 finishing = time.monotonic() + 0.1
+                                wait = _candidate_wait() if alive else wait
                                 to_child += b'{"op":"end"}\n'
                             continue
                         if line.startswith(_TIMED):
-                            # A backstop only: the host's own deadline normally fires first.
-                            allowance = max(time_limit, 5.0) if line.startswith(_TIMED[0]) else time_limit
-                            deadline = time.monotonic() + allowance + _GRACE
+                            clock.start(load=line.startswith(_TIMED[0]))
                         to_child += line
                     if to_child and alive:
                         try:
