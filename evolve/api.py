@@ -56,7 +56,14 @@ class Campaign:
         sandbox = wiring.make_sandbox(self.config)
         state = {**self.info.state, "sandbox": getattr(sandbox, "describe", lambda: sandbox.name)()}
         self.info = self.archive.update_campaign(self.info.id, state=state)
-        return Evaluator(self.problem, sandbox, self.config.time_limit, self.config.memory_mb, self.config.parsimony)
+        return Evaluator(
+            self.problem,
+            sandbox,
+            self.config.time_limit,
+            self.config.memory_mb,
+            self.config.parsimony,
+            max_concurrent=self.config.workers,
+        )
 
     def _ensure_seeded(self, evaluator: Evaluator) -> None:
         if self.archive.count(self.info.id) == 0:
@@ -79,7 +86,8 @@ class Campaign:
         try:
             return asyncio.run(self._run(operator, evaluator, on_tell))
         finally:
-            evaluator.sandbox.close()
+            evaluator.sandbox.close()  # first: evaluations still running end quickly
+            evaluator.close()
 
     async def _run(self, operator, evaluator, on_tell):
         retrain = None

@@ -174,77 +174,73 @@ class CampaignLoop:
 
         inflight: dict[int, asyncio.Task] = {}
         seq = 0
-        with ThreadPoolExecutor(self.config.workers, thread_name_prefix="evolve-eval") as pool:
-            try:
-                while True:
-                    pending = {i: 0 for i in owned}
-                    for s_ in inflight:
-                        pending[s_ % k] += 1
-                    open_islands = [i for i in owned if evaluated[i] + pending[i] < quota[i]]
+        try:
+            while True:
+                pending = {i: 0 for i in owned}
+                for s_ in inflight:
+                    pending[s_ % k] += 1
+                open_islands = [i for i in owned if evaluated[i] + pending[i] < quota[i]]
+                if self.retrain is not None and self.retrain.due(len(done) + len(inflight)):
+                    if inflight:  # fine-tune at an exact proposal count, on a settled archive
+                        open_islands = []
+                    else:
+                        self.operator = await self.retrain(self.operator, len(done))
+                while open_islands and len(inflight) < self.window and all(s_ > seq - self.window for s_ in inflight):
+                    if max_cost is not None and self.stats.cost >= max_cost:
+                        self.stats.stopped_by = f"cost limit {max_cost:g} reached"
+                        break
+                    if proposals_left <= 0:
+                        self.stats.stopped_by = (
+                            "max_proposals reached"
+                            if self.config.max_proposals is not None
+                            else "the operator keeps proposing duplicates or rejects"
+                        )
+                        break
                     if self.retrain is not None and self.retrain.due(len(done) + len(inflight)):
-                        if inflight:  # fine-tune at an exact proposal count, on a settled archive
-                            open_islands = []
-                        else:
-                            self.operator = await self.retrain(self.operator, len(done))
-                    while (
-                        open_islands and len(inflight) < self.window and all(s_ > seq - self.window for s_ in inflight)
-                    ):
-                        if max_cost is not None and self.stats.cost >= max_cost:
-                            self.stats.stopped_by = f"cost limit {max_cost:g} reached"
-                            break
-                        if proposals_left <= 0:
-                            self.stats.stopped_by = (
-                                "max_proposals reached"
-                                if self.config.max_proposals is not None
-                                else "the operator keeps proposing duplicates or rejects"
-                            )
-                            break
-                        if self.retrain is not None and self.retrain.due(len(done) + len(inflight)):
-                            break  # a fine-tuning round is due: drain first
-                        if keep_going is not None and not keep_going():
-                            self.stats.stopped_by = "told to stop"
-                            break
-                        island = seq % k
-                        if seq in done or island not in open_islands:
-                            seq += 1
-                            continue
-                        self._hashes[seq] = asyncio.get_running_loop().create_future()
-                        self._ids[seq] = asyncio.get_running_loop().create_future()
-                        inflight[seq] = asyncio.create_task(self._one(seq, pool))
-                        pending[island] += 1
-                        if evaluated[island] + pending[island] >= quota[island]:
-                            open_islands.remove(island)
-                        proposals_left -= 1
+                        break  # a fine-tuning round is due: drain first
+                    if keep_going is not None and not keep_going():
+                        self.stats.stopped_by = "told to stop"
+                        break
+                    island = seq % k
+                    if seq in done or island not in open_islands:
                         seq += 1
-                    if not inflight:
-                        break
-                    finished, _ = await asyncio.wait(inflight.values(), return_when=asyncio.FIRST_COMPLETED)
-                    for task in finished:
-                        s_, was_evaluated = self._finish(task)
-                        del inflight[s_]
-                        done.add(s_)
-                        evaluated[s_ % k] += was_evaluated
-                        self.stats.evaluations += was_evaluated
-                    if self.stats.stopped_by:
-                        break
-                while inflight:  # let what is running finish and be stored
-                    finished, _ = await asyncio.wait(inflight.values(), return_when=asyncio.FIRST_COMPLETED)
-                    for task in finished:
-                        s_, was_evaluated = self._finish(task)
-                        del inflight[s_]
-                        self.stats.evaluations += was_evaluated
-            finally:
-                for task in inflight.values():
-                    task.cancel()
-                for fut in [*self._hashes.values(), *self._ids.values()]:
-                    fut.cancel()
-                pool.shutdown(wait=False, cancel_futures=True)
-                self._db.shutdown(wait=True)
+                        continue
+                    self._hashes[seq] = asyncio.get_running_loop().create_future()
+                    self._ids[seq] = asyncio.get_running_loop().create_future()
+                    inflight[seq] = asyncio.create_task(self._one(seq))
+                    pending[island] += 1
+                    if evaluated[island] + pending[island] >= quota[island]:
+                        open_islands.remove(island)
+                    proposals_left -= 1
+                    seq += 1
+                if not inflight:
+                    break
+                finished, _ = await asyncio.wait(inflight.values(), return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    s_, was_evaluated = self._finish(task)
+                    del inflight[s_]
+                    done.add(s_)
+                    evaluated[s_ % k] += was_evaluated
+                    self.stats.evaluations += was_evaluated
+                if self.stats.stopped_by:
+                    break
+            while inflight:  # let what is running finish and be stored
+                finished, _ = await asyncio.wait(inflight.values(), return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    s_, was_evaluated = self._finish(task)
+                    del inflight[s_]
+                    self.stats.evaluations += was_evaluated
+        finally:
+            for task in inflight.values():
+                task.cancel()
+            for fut in [*self._hashes.values(), *self._ids.values()]:
+                fut.cancel()
+            self._db.shutdown(wait=True)
         if self.stats.stopped_by:
             log.warning("campaign stopped early: %s", self.stats.stopped_by)
         return self.stats
 
-    async def _one(self, seq: int, pool) -> tuple[int, bool]:
+    async def _one(self, seq: int) -> tuple[int, bool]:
         """Propose, deduplicate, evaluate and store proposal ``seq``. Returns (seq, evaluated?)."""
         loop = asyncio.get_running_loop()
         request = await loop.run_in_executor(self._db, self._request, seq)
@@ -276,7 +272,7 @@ class CampaignLoop:
             self.stats.duplicates += 1
             return seq, False
 
-        outcome = await loop.run_in_executor(pool, self.evaluator.evaluate, code)
+        outcome = await self.evaluator.evaluate_async(code)
         try:
             record = await self._in_db(store, status=outcome.status, outcome=outcome)
         except SeqConflict:  # another worker took this island over and stored it first

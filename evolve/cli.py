@@ -42,9 +42,11 @@ def run(
     ),
     budget: int | None = typer.Option(None, help="Child evaluations to run (default 200)."),
     max_proposals: int | None = typer.Option(None, help="Stop after this many proposals, evaluated or not."),
-    time_limit: float | None = typer.Option(None, help="Seconds per case (default: the problem's)."),
+    time_limit: float | None = typer.Option(None, help="CPU seconds per case (default: the problem's)."),
     islands: int | None = typer.Option(None, help="Number of islands (default 4)."),
-    workers: int | None = typer.Option(None, help="Evaluations in parallel (default 2)."),
+    workers: int | None = typer.Option(
+        None, help="Evaluations at once, at most (default: as many as the sandbox holds; docs/sandbox.md)."
+    ),
     seed: int | None = typer.Option(None, help="Random seed (default 0)."),
     storage: str | None = typer.Option(None, help=f"Archive URL (default {DEFAULT_STORAGE})."),
     name: str | None = typer.Option(None, help="Campaign name (default: the problem's name)."),
@@ -107,7 +109,7 @@ def run(
     cfg = campaign.config
     console.print(
         f"campaign [bold]{campaign.name}[/] · {campaign.problem.name} · budget {cfg.budget} "
-        f"· {cfg.islands} islands · {cfg.workers} workers · operator {cfg.operator_kind} · {cfg.storage}"
+        f"· {cfg.islands} islands · {cfg.workers or 'auto'} workers · operator {cfg.operator_kind} · {cfg.storage}"
         + (f" · resuming at {done}" if done else "")
     )
     from evolve.progress import RunDisplay

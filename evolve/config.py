@@ -20,6 +20,10 @@ try:  # the LLM operator's settings live with the operator
 except ImportError:  # pragma: no cover - during early development
     LLMConfig = dict  # type: ignore[misc,assignment]
 
+DEFAULT_WINDOW = 2
+"""Proposals in flight without an LLM concurrency or a ``workers`` setting (kept at the old
+default so offline campaigns search as before)."""
+
 # Settings a resumed campaign may change; everything else must match the stored config.
 RESUMABLE_CHANGES = {"budget", "max_proposals", "workers", "storage", "sandbox", "executor", "ray_address", "progress"}
 
@@ -35,8 +39,14 @@ class Config(BaseModel):
     budget: int = Field(200, ge=0, description="child evaluations to run (the seed is not counted)")
     max_proposals: int | None = Field(None, ge=0, description="stop after this many proposals in all, evaluated or not")
     seed: int = Field(0, description="random seed: same seed, operator and budget give the same result")
-    workers: int = Field(2, ge=1, le=256, description="evaluations running in parallel")
-    time_limit: float | None = Field(None, gt=0, description="seconds per case (default: the problem's)")
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="evaluations running at once, at most (default: as many as the sandbox holds: "
+        "memory, cores and the CPU the candidates use; see docs/sandbox.md)",
+    )
+    time_limit: float | None = Field(None, gt=0, description="CPU seconds per case (default: the problem's)")
     memory_mb: int | None = Field(None, ge=64, description="memory per candidate (default: the problem's)")
 
     islands: int = Field(4, ge=1, le=1024)
@@ -114,9 +124,11 @@ class Config(BaseModel):
 
     @property
     def window(self) -> int:
-        """Proposals in flight at once; proposal n sees the archive as of proposal n - window."""
+        """Proposals in flight at once; proposal n sees the archive as of proposal n - window.
+        Evaluation concurrency is the sandbox's (``Evaluator.capacity``); this only bounds
+        how many proposals wait for it."""
         llm_conc = getattr(self.llm, "concurrency", 0) if self.operator_kind == "llm" and self.llm else 0
-        return max(self.workers, llm_conc or 0)
+        return max(self.workers or DEFAULT_WINDOW, llm_conc or 0)
 
     def campaign_name(self, problem_name: str) -> str:
         return self.name or problem_name

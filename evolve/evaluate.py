@@ -2,11 +2,19 @@
 
 The sandbox returns raw outputs (or a failure); the problem's trusted ``score`` turns them
 into metrics outside the sandbox. Nothing the candidate reports is taken on trust.
+
+Concurrency follows the work: every evaluation, from any thread or the event loop, waits
+for a slot of the evaluator's ``capacity`` (``evolve.sandbox.capacity``: the setting, the
+memory and the CPU the candidates use bound it), so callers may issue as many as they
+like; the loop simply awaits ``evaluate_async`` for each candidate.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +22,7 @@ from typing import Any
 from evolve.errors import ProblemError
 from evolve.problems.contract import InvalidOutput, Problem
 from evolve.sandbox.base import EvalJob, Sandbox
+from evolve.sandbox.capacity import Capacity
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +38,20 @@ class Outcome:
     feedback: str | None = None
     stdout: str = ""
     eval_time: float = 0.0
+    cpu_time: float | None = None
+    """CPU seconds the candidate used (None where the sandbox cannot tell)."""
 
 
 class Evaluator:
+    """Evaluates candidates of one problem in one sandbox.
+
+    ``evaluate(code)`` blocks (any thread); ``await evaluate_async(code)`` never blocks
+    the event loop. Both wait for a slot: at most ``capacity.limit()`` evaluations run at
+    once (``max_concurrent``, the configuration's ``workers``, caps it; by default the
+    sandbox's memory and the cores bound it, see ``evolve.sandbox.capacity``). Issue as
+    many as you have candidates; the rest queue in arrival order. ``close()`` stops the
+    evaluation threads (the sandbox belongs to the caller)."""
+
     def __init__(
         self,
         problem: Problem,
@@ -39,6 +59,7 @@ class Evaluator:
         time_limit: float | None = None,
         memory_mb: int | None = None,
         parsimony: float = 0.0,
+        max_concurrent: int | None = None,
     ):
         self.parsimony = parsimony  # fitness cost per character: among equal scores, shorter code wins
         self.strict = False  # True while checking the seed: a broken scorer is the problem's error
@@ -46,6 +67,9 @@ class Evaluator:
         self.sandbox = sandbox
         self.time_limit = time_limit or problem.time_limit
         self.memory_mb = memory_mb or problem.memory_mb
+        self.capacity = Capacity(sandbox.bounds(self.memory_mb), cap=max_concurrent)
+        self._threads: concurrent.futures.ThreadPoolExecutor | None = None
+        self._threads_lock = threading.Lock()
 
     def job(self, code: str) -> EvalJob:
         p = self.problem
@@ -59,10 +83,43 @@ class Evaluator:
         )
 
     def evaluate(self, code: str) -> Outcome:
-        """Thread-safe: runs in the evaluation pool."""
+        """Run and score one candidate, once a slot is free (blocks; thread-safe)."""
+        with self.capacity.slot():
+            return self._evaluate(code)
+
+    async def evaluate_async(self, code: str) -> Outcome:
+        """Run and score one candidate, once a slot is free, without blocking the event
+        loop. Cancelling it while it waits gives up its turn; once running, the evaluation
+        finishes in its thread (and frees its slot) whatever happens to the awaiter."""
+        await self.capacity.acquire()
+        try:
+            job = self._pool().submit(self._evaluate, code)
+        except BaseException:
+            self.capacity.release()
+            raise
+        job.add_done_callback(lambda _: self.capacity.release())  # finished, failed or cancelled
+        return await asyncio.wrap_future(job)
+
+    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        with self._threads_lock:
+            if self._threads is None:  # as many threads as evaluations may ever run: none queues here
+                self._threads = concurrent.futures.ThreadPoolExecutor(
+                    self.capacity.hard, thread_name_prefix="evolve-eval"
+                )
+            return self._threads
+
+    def close(self, wait: bool = False) -> None:
+        """Stop the evaluation threads (``wait``: once the running evaluations are done)."""
+        with self._threads_lock:
+            threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown(wait=wait, cancel_futures=True)
+
+    def _evaluate(self, code: str) -> Outcome:
         start = time.monotonic()
         result = self.sandbox.evaluate(self.job(code))
-        out = Outcome(result.status, result.reason, stdout=result.stdout)
+        self.capacity.record(result.cpu_time, result.wall_time, result.wait_time)
+        out = Outcome(result.status, result.reason, stdout=result.stdout, cpu_time=result.cpu_time)
         if result.status == "ok":
             self._score(out, result.outputs or [])
             if out.fitness is not None:

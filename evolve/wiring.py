@@ -11,6 +11,8 @@ from evolve.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
+WARM_CONTAINERS = 2  # the Docker pool's warm minimum; it grows with demand (docs/sandbox.md)
+
 
 def storage_paths(url: str) -> list[str]:
     """Local paths a candidate must never see: the SQLite file's directory."""
@@ -35,7 +37,12 @@ def make_sandbox(config: Config):
         select = None
     if select is not None:
         return select(
-            config.sandbox, hide=hide, isolation=config.isolation, image=config.docker_image, pool_size=config.workers
+            config.sandbox,
+            hide=hide,
+            isolation=config.isolation,
+            image=config.docker_image,
+            pool_size=min(config.workers or WARM_CONTAINERS, WARM_CONTAINERS),
+            max_pool=config.workers,
         )
     if config.sandbox == "docker":
         raise ConfigError("the docker sandbox is not available in this install; use --sandbox process")

@@ -89,6 +89,7 @@ def run_worker(campaign, worker: str | None = None, *, ttl: float = 30.0, poll: 
                     archive.release_island(cid, island, worker)
     finally:
         evaluator.sandbox.close()
+        evaluator.close()
 
 
 def _seed_once(campaign, evaluator) -> None:

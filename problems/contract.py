@@ -63,7 +63,8 @@ class Problem:
     direction: Literal["max", "min"] = "max"
     entry_point: str = "main"
     time_limit: float = 10.0
-    """Seconds of wall time per case inside the sandbox."""
+    """Seconds of the candidate's CPU time per case (a wall-clock backstop of 5x stops a
+    candidate that sleeps; see docs/sandbox.md)."""
     memory_mb: int = 2048
     drive: Callable[[Any, Channel], Any] = default_drive
     """Trusted: runs one case against the candidate and returns its raw output."""

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from evolve.sandbox.capacity import Bounds, local_bounds
+
 Status = Literal["ok", "error", "timeout", "invalid"]
 
 WALL_FACTOR = 5.0
@@ -70,6 +72,11 @@ class Sandbox(ABC):
 
     @abstractmethod
     def evaluate(self, job: EvalJob) -> EvalResult: ...
+
+    def bounds(self, memory_mb: int) -> Bounds:
+        """How many evaluations of ``memory_mb`` each it can hold at once, and the cores
+        their candidates share (``capacity.py`` admits evaluations within these)."""
+        return local_bounds(memory_mb)
 
     def close(self) -> None:  # noqa: B027 - a default no-op, not abstract
         pass

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from evolve.problems.contract import InvalidOutput
 from evolve.sandbox.base import WALL_FACTOR, CandidateFailed, EvalJob, EvalResult
+from evolve.sandbox.usage import Usage
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +47,23 @@ class CandidateTimeout(TimeoutError):
 
 
 class CaseClock:
-    """The time limit of one load or case: CPU time measured by ``measure`` (seconds the
-    candidate's processes used so far; None where the far end measures it, as the Docker
-    worker does), and a wall-clock backstop ``wall_factor`` times the allowance (plus
-    ``grace``).
+    """The time limit of one load or case.
 
-    ``check_by`` says when to look again: a CPU-time limit cannot be spent faster than
-    the candidate's processes can run in parallel, so the clock reads /proc only as
-    often as the remaining allowance requires."""
+    With ``measure`` (the candidate's ``Usage`` so far: CPU seconds of its processes and
+    seconds their threads waited for a CPU), the limit is CPU time, and a backstop stops
+    a candidate whose wall-clock time, *not counting the time it waited for a CPU*,
+    reaches ``wall_factor`` times the allowance: one that sleeps or blocks is stopped,
+    one that a loaded machine starves is not. Neither depends on machine load.
+    Without ``measure`` (the far end measures, as the Docker worker does) it is a plain
+    wall-clock deadline of ``wall_factor`` times the allowance plus ``grace``.
+
+    ``check_by`` says when to look again: CPU time cannot be spent faster than the
+    candidate's processes can run in parallel, nor the backstop reached faster than
+    the wall clock, so /proc is read only as often as the remaining allowance requires."""
 
     def __init__(
         self,
-        measure: Callable[[], float] | None = None,
+        measure: Callable[[], Usage] | None = None,
         wall_factor: float = WALL_FACTOR,
         grace: float = 0.0,
         parallelism: int | None = None,
@@ -67,41 +73,47 @@ class CaseClock:
         self.grace = grace
         self.parallelism = max(1, parallelism or len(os.sched_getaffinity(0)))
         self.allowance = math.inf
-        self.wall_deadline = math.inf
-        self.cpu_start = 0.0
+        self.started = 0.0
+        self.usage_start = Usage()
         self.next_check = math.inf
 
     def start(self, allowance: float) -> None:
-        now = time.monotonic()
+        self.started = time.monotonic()
         self.allowance = allowance
-        self.wall_deadline = now + self.wall_factor * allowance + self.grace
         if self.measure is not None:
-            self.cpu_start = self.measure()
-            self.next_check = now + max(_MIN_POLL, allowance / self.parallelism)
+            self.usage_start = self.measure()
+            self.next_check = self.started + max(_MIN_POLL, allowance / self.parallelism)
         else:
-            self.next_check = self.wall_deadline
+            self.next_check = self.started + self.wall_factor * allowance + self.grace
 
     def check_by(self) -> float:
-        return min(self.next_check, self.wall_deadline)
+        return self.next_check
 
     def expired(self) -> str | None:
         """Why the case is over (its CPU allowance or the backstop is spent), or None."""
         now = time.monotonic()
-        if self.measure is not None and now >= min(self.next_check, self.wall_deadline):
-            left = self.allowance - (self.measure() - self.cpu_start)
-            if left <= 0:
-                return self.reason("cpu")
-            self.next_check = now + max(_MIN_POLL, left / self.parallelism)
-        if now >= self.wall_deadline:
+        if now < self.next_check:
+            return None
+        if self.measure is None:
             return self.reason("wall")
+        used = self.measure() - self.usage_start
+        if used.cpu >= self.allowance:
+            return self.reason("cpu")
+        elapsed = now - self.started
+        active = elapsed - min(elapsed, max(0.0, used.wait))
+        backstop = self.wall_factor * self.allowance
+        if active >= backstop:
+            return self.reason("wall")
+        self.next_check = now + max(_MIN_POLL, min((self.allowance - used.cpu) / self.parallelism, backstop - active))
         return None
 
     def reason(self, clock: str) -> str:
         if clock == "cpu":
             return f"exceeded the time limit of {self.allowance:g} s of CPU time per case"
         return (
-            f"ran {self.wall_factor * self.allowance:g} s of wall-clock time without finishing "
-            f"(the backstop: {self.wall_factor:g} x its CPU time limit of {self.allowance:g} s per case)"
+            f"was not done after {self.wall_factor * self.allowance:g} s of wall-clock time, not counting "
+            f"time spent waiting for a CPU (the backstop: {self.wall_factor:g} x its CPU time limit "
+            f"of {self.allowance:g} s per case)"
         )
 
 

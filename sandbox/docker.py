@@ -8,7 +8,11 @@ the path (``docker_transport.py``; the attach socket is the fallback); the worke
 a fresh child per candidate, so an evaluation costs a fork and a few socket round trips
 instead of a ``docker run``.
 A container that saw a timeout, a crash, a memory kill or an unclean sweep, or that has
-served ``max_jobs`` jobs, is thrown away and replaced in the background.
+served ``max_jobs`` jobs, is thrown away (and replaced in the background while fewer than
+``pool_size`` are warm). The pool follows demand (``docker_pool.py``): it starts another
+container when every warm one is busy, up to ``max_pool`` (default: as many as the
+memory holds, ``capacity.py``), and removes the extra ones after ``idle_timeout`` idle
+seconds.
 """
 
 from __future__ import annotations
@@ -16,11 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
 import select
 import signal
 import socket
-import threading
 import time
 import uuid
 import weakref
@@ -29,8 +31,10 @@ from pathlib import Path
 from evolve.errors import SandboxError
 from evolve.sandbox import docker_image, docker_transport
 from evolve.sandbox.base import EvalJob, EvalResult, Sandbox
+from evolve.sandbox.capacity import Bounds, local_bounds
 from evolve.sandbox.channel import MAX_LINE, CaseClock, ProtocolChannel, run_job
 from evolve.sandbox.docker_cleanup import LABEL, remove_stale
+from evolve.sandbox.docker_pool import WarmPool
 from evolve.sandbox.docker_transport import AttachTransport, DirectTransport, HostSocket
 from evolve.sandbox.process import CLEAN_ENV
 
@@ -39,7 +43,10 @@ log = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
 _OWNER = f"{socket.gethostname()}:{os.getpid()}"
 HEADROOM_MB = 64  # the worker itself, on top of the candidate's memory limit
-WORKER_GRACE = 2.0  # seconds the engine waits past the worker's own wall-clock backstop
+WORKER_GRACE = 2.0
+SILENT_WORKER = 10.0
+"""The engine gives up on a worker silent for this many times its own backstop, plus
+``WORKER_GRACE`` seconds (the worker's backstop does not count time waiting for a CPU)."""
 _BOOT = (
     "import sys,types\n"
     "r=types.ModuleType('runner');r.__file__='runner.py';sys.modules['runner']=r\n"
@@ -123,10 +130,14 @@ class DockerSandbox(Sandbox):
         hide: list[str] | tuple[str, ...] = (),
         start_timeout: float = 60.0,
         direct: bool | None = None,
+        max_pool: int | None = None,
+        idle_timeout: float = 30.0,
         client=None,
     ):
         if pool_size < 1:
             raise SandboxError("pool_size must be at least 1")
+        if max_pool is not None and max_pool < pool_size:
+            raise SandboxError(f"max_pool ({max_pool}) must be at least pool_size ({pool_size})")
         self.client = client or connect()
         remove_stale(self.client)
         # Nothing of the host is mounted but the interpreter and system libraries; ``hide``
@@ -137,29 +148,30 @@ class DockerSandbox(Sandbox):
         self.preload, self.start_timeout = tuple(preload), start_timeout
         # The direct socket needs the daemon to see this machine's files: a local daemon.
         self.direct = _local_daemon(self.client) if direct is None else direct
-        self._idle: queue.Queue[_Container | None] = queue.Queue()
-        self._live: set[_Container] = set()
-        self._lock = threading.Lock()
+        self.max_pool = max_pool
         self._closed = False
         self.pool_id = uuid.uuid4().hex[:12]
-        self._threads: set[threading.Thread] = set()
+        self.pool: WarmPool[_Container] = WarmPool(
+            lambda: self._start(self.memory_mb), _Container.discard, warm=pool_size, idle_timeout=idle_timeout
+        )
         # Containers die with the engine anyway (their connection closes), this only makes it prompt.
-        self._finalizer = weakref.finalize(self, _remove_all, self._live)
-        starters = [threading.Thread(target=self._refill, daemon=True) for _ in range(pool_size)]
-        for t in starters:
-            t.start()
-        for t in starters:
-            t.join()
-        if not self._live:
+        self._finalizer = weakref.finalize(self, _remove_all, self.pool.live)
+        try:
+            self.pool.open()
+        except SandboxError as e:
             self.close()
             raise SandboxError(
-                f"no sandbox container could start from image {self.runtime.image!r}; "
+                f"no sandbox container could start from image {self.runtime.image!r} ({str(e)[:200]}); "
                 "run `evolve sandbox check` to see why"
-            )
+            ) from None
 
     def describe(self) -> str:
         what = "host runtime" if self.runtime.host_runtime else self.runtime.image
-        return f"docker ({what}, pool of {self.pool_size}, {'direct socket' if self.direct else 'attach'})"
+        most = self.max_pool or "memory-bound"
+        return f"docker ({what}, warm pool {self.pool_size}..{most}, {'direct socket' if self.direct else 'attach'})"
+
+    def bounds(self, memory_mb: int) -> Bounds:
+        return local_bounds(memory_mb, HEADROOM_MB, self.max_pool)
 
     # -- containers -------------------------------------------------------------------
     def _start(self, memory_mb: int) -> _Container:
@@ -271,53 +283,13 @@ class DockerSandbox(Sandbox):
             raise SandboxError(f"the sandbox worker did not start: {_logs(container)}")
         return transport
 
-    def _refill(self, memory_mb: int | None = None) -> None:
-        try:
-            c = self._start(memory_mb or self.memory_mb)
-        except Exception as e:
-            log.error("docker sandbox: a container failed to start: %s", str(e)[:300])
-            self._idle.put(None)  # wake a waiter, who retries synchronously and sees the error
-            return
-        with self._lock:
-            if self._closed:
-                c.discard()
-                return
-            self._live.add(c)
-        self._idle.put(c)
-
-    def _background(self, target) -> None:
-        def run() -> None:
-            try:
-                target()
-            finally:
-                with self._lock:
-                    self._threads.discard(thread)
-
-        thread = threading.Thread(target=run, daemon=True)
-        with self._lock:
-            self._threads.add(thread)
-        thread.start()
-
-    def _retire(self, c: _Container) -> None:
-        with self._lock:
-            self._live.discard(c)
-            closed = self._closed
-        self._background(c.discard)
-        if not closed:
-            self._background(self._refill)
-
     def _acquire(self, memory_mb: int) -> _Container:
-        c = self._idle.get()
-        if c is None:  # a background start failed: try once here so the caller sees why
-            try:
-                c = self._start(memory_mb)
-            except Exception as e:
-                self._idle.put(None)  # the slot stays owed; the next caller retries
-                raise SandboxError(
-                    f"a sandbox container could not start ({str(e)[:200]}); run `evolve sandbox check`"
-                ) from None
-            with self._lock:
-                self._live.add(c)
+        try:
+            c = self.pool.acquire(self.bounds(memory_mb).hard)
+        except SandboxError as e:
+            if self._closed:
+                raise SandboxError("this Docker sandbox is closed") from None
+            raise SandboxError(f"a sandbox container could not start ({e}); run `evolve sandbox check`") from None
         if c.memory_mb != memory_mb:
             mem = f"{memory_mb + HEADROOM_MB}m"
             c.container.update(mem_limit=mem, memswap_limit=mem)
@@ -335,8 +307,9 @@ class DockerSandbox(Sandbox):
             t.exit, t.events = None, []
             order = {"w": "job", "time_limit": job.time_limit, "wall_factor": job.wall_factor}
             t.write(json.dumps(order).encode() + b"\n")
-            # The worker enforces the CPU time and the backstop; this clock is the worker's backstop.
-            channel = ProtocolChannel(t, job.time_limit, CaseClock(None, job.wall_factor, grace=WORKER_GRACE))
+            # The worker enforces the CPU time and the backstop; this clock only catches a silent worker.
+            clock = CaseClock(None, job.wall_factor * SILENT_WORKER, grace=WORKER_GRACE)
+            channel = ProtocolChannel(t, job.time_limit, clock)
             result = run_job(job, channel, lambda: _exit_reason(t.exit, job.memory_mb))
             done = self._finish(t)
             result.stdout = done.get("stdout", "")
@@ -359,9 +332,9 @@ class DockerSandbox(Sandbox):
             return EvalResult("error", reason=f"the sandbox container failed: {e}", backend=self.name)
         finally:
             if healthy:
-                self._idle.put(c)
+                self.pool.release(c)
             else:
-                self._retire(c)
+                self.pool.retire(c)
 
     def _finish(self, t: AttachTransport | DirectTransport) -> dict:
         """Tell the worker the job is over and wait for its sweep report."""
@@ -377,11 +350,8 @@ class DockerSandbox(Sandbox):
                     return event  # an "exit" before it is the runner leaving after "end"
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            pending = list(self._threads)
-        for thread in pending:  # replacements being started or removed right now
-            thread.join(timeout=30)
+        self._closed = True
+        self.pool.close()
         self._finalizer()
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from evolve.sandbox import isolation, seccomp
 from evolve.sandbox.base import EvalJob, EvalResult, Sandbox
 from evolve.sandbox.channel import MAX_LINE, CaseClock, ProtocolChannel, load_allowance, run_job
-from evolve.sandbox.usage import tree_cpu, tree_usage
+from evolve.sandbox.usage import tree_usage
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ class ProcessSandbox(Sandbox):
                 pass_fds=() if seccomp_fd is None else (seccomp_fd,),
             )
             root = proc.pid
-            clock = CaseClock(lambda: tree_cpu(root), job.wall_factor)
+            clock = CaseClock(lambda: tree_usage(root), job.wall_factor)
             channel = ProtocolChannel(PipeTransport(proc), job.time_limit, clock)
             result = run_job(job, channel, lambda: self._exit_reason(proc, workdir))
             usage = tree_usage(root)

@@ -14,6 +14,8 @@ from typing import Any
 
 from evolve.errors import SandboxError
 from evolve.sandbox.base import EvalJob, EvalResult, Sandbox
+from evolve.sandbox.capacity import Bounds
+from evolve.sandbox.channel import load_allowance
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,8 @@ def _node() -> str:
 
 
 class RaySandbox(Sandbox):
-    """``evaluate`` runs the job as a Ray task; thread-safe (the campaign calls it from
-    its evaluation pool, so up to ``workers`` tasks are in flight)."""
+    """``evaluate`` runs the job as a Ray task; thread-safe (the evaluator admits as many at
+    once as the cluster has task slots, or ``workers``)."""
 
     name = "ray"
 
@@ -71,14 +73,21 @@ class RaySandbox(Sandbox):
         self.options = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in backend_options.items()))
         self._remote = ray.remote(num_cpus=cpus_per_task, max_retries=0)(_evaluate_on_worker)
         nodes = [n for n in ray.nodes() if n.get("Alive")]
-        self._where = f"{len(nodes)} node(s), {int(ray.cluster_resources().get('CPU', 0))} CPUs"
+        self._cpus = int(ray.cluster_resources().get("CPU", 0))
+        self._where = f"{len(nodes)} node(s), {self._cpus} CPUs"
+        self._slots = max(1, int(self._cpus / cpus_per_task)) if cpus_per_task > 0 else max(1, self._cpus)
 
     def describe(self) -> str:
         return f"ray ({self._where}; {self.backend} sandbox on each worker)"
 
+    def bounds(self, memory_mb: int) -> Bounds:
+        """As many evaluations as the cluster has task slots (its CPUs share them)."""
+        return Bounds(hard=self._slots, cores=self._slots)
+
     def evaluate(self, job: EvalJob) -> EvalResult:
         ref = self._remote.remote(self.backend, self.options, job)
-        limit = job.time_limit * (len(job.cases) + 2) + 120  # the sandbox enforces the real limit
+        # The sandbox on the worker enforces the real limits; this only catches a lost task.
+        limit = job.wall_factor * (load_allowance(job.time_limit) + job.time_limit * len(job.cases)) + 120
         try:
             result = self._ray.get(ref, timeout=limit)
         except self._ray.exceptions.GetTimeoutError:

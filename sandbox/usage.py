@@ -8,10 +8,10 @@ so a candidate cannot hide work in a child that exits. Work in a process that le
 tree (a daemon reparented outside a PID namespace) is not counted; the wall-clock
 backstop bounds it.
 
-``wait`` is the time the tree's threads were ready to run but waiting for a CPU
+``wait`` is the time the tree's live threads were ready to run but waiting for a CPU
 (``/proc/<pid>/task/<tid>/schedstat``): on a loaded machine it grows while CPU time
-does not, which is what lets the evaluator tell a candidate that computes from one
-that is starved.
+does not, which is what lets the sandbox tell a candidate that sleeps from one that is
+starved, and the evaluator a candidate that computes from one that waits.
 """
 
 from __future__ import annotations
@@ -70,11 +70,6 @@ def tree(root: int) -> list[int]:
                     order.append(c)
                     todo.append(c)
     return order
-
-
-def tree_cpu(root: int) -> float:
-    """CPU seconds of the process tree under ``root`` (root included)."""
-    return sum(process_ticks(pid) for pid in tree(root)) / TICK
 
 
 def tree_usage(root: int) -> Usage:

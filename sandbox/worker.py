@@ -188,38 +188,39 @@ def _candidate_wait():
 
 
 class _Clock:
-    """The time limit of the load or case in progress: CPU time, with a wall-clock
-    backstop ``wall_factor`` times the allowance (the host's channel.py CaseClock)."""
+    """The time limit of the load or case in progress: CPU time, and a backstop on the
+    wall-clock time not spent waiting for a CPU (the host's channel.py CaseClock)."""
 
     def __init__(self, time_limit, wall_factor):
         self.time_limit, self.wall_factor = time_limit, wall_factor
         self.parallelism = max(1, len(os.sched_getaffinity(0)))
         self.active = False
-        self.allowance = self.cpu_start = 0.0
-        self.next_check = self.wall_deadline = 0.0
+        self.allowance = self.started = self.cpu_start = self.wait_start = self.next_check = 0.0
 
     def start(self, load):
-        now = time.monotonic()
+        self.started = time.monotonic()
         self.allowance = max(self.time_limit, _LOAD_ALLOWANCE) if load else self.time_limit
-        self.cpu_start = _candidate_cpu()
-        self.wall_deadline = now + self.wall_factor * self.allowance
-        self.next_check = now + max(_MIN_POLL, self.allowance / self.parallelism)
+        self.cpu_start, self.wait_start = _candidate_cpu(), _candidate_wait()
+        self.next_check = self.started + max(_MIN_POLL, self.allowance / self.parallelism)
         self.active = True
 
     def check_by(self):
-        return min(self.next_check, self.wall_deadline) if self.active else None
+        return self.next_check if self.active else None
 
     def expired(self):
         """'cpu' or 'wall' when the allowance or the backstop is spent, else None."""
         now = time.monotonic()
-        if not self.active or now < min(self.next_check, self.wall_deadline):
+        if not self.active or now < self.next_check:
             return None
-        left = self.allowance - (_candidate_cpu() - self.cpu_start)
-        if left <= 0:
+        used = _candidate_cpu() - self.cpu_start
+        if used >= self.allowance:
             return "cpu"
-        if now >= self.wall_deadline:
+        elapsed = now - self.started
+        active = elapsed - min(elapsed, max(0.0, _candidate_wait() - self.wait_start))
+        backstop = self.wall_factor * self.allowance
+        if active >= backstop:
             return "wall"
-        self.next_check = now + max(_MIN_POLL, left / self.parallelism)
+        self.next_check = now + max(_MIN_POLL, min((self.allowance - used) / self.parallelism, backstop - active))
         return None
 
 

@@ -97,6 +97,8 @@ class ScriptedLLMServer:
         self.completions = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.connections = 0
+        """TCP connections accepted so far (a client's pool reuses them)."""
         self._faults: list[Reply] = []
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -190,6 +192,7 @@ class ScriptedLLMServer:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        self.connections += 1
         try:
             while True:
                 request_line = await reader.readline()

@@ -2,17 +2,22 @@
 
 System messages travel in the separate ``system`` field; a ``max_tokens`` stop is
 reported as finish_reason 'length' like the OpenAI backends, so truncation is handled
-in one place. Retries and backoff are the SDK's own ``max_retries``.
+in one place. Retries and backoff are the SDK's own ``max_retries``. The HTTP pool is
+shared by every model of the same endpoint and sized to the concurrency (``http.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 
 from evolve.errors import OperatorError
 from evolve.operators.llm.client import Completion, Message
 from evolve.operators.llm.clients_openai import _short
+from evolve.operators.llm.http import CountingKeys, release, shared_client
+
+ANTHROPIC_URL = "https://api.anthropic.com"
 
 
 class AnthropicClient:
@@ -25,6 +30,7 @@ class AnthropicClient:
         api_key_env: str | None = None,
         timeout: float = 120.0,
         max_retries: int = 4,
+        concurrency: int = 32,
     ) -> None:
         self.spec = spec
         self.model = model
@@ -32,7 +38,9 @@ class AnthropicClient:
         self.api_key_env = api_key_env
         self.timeout = timeout
         self.max_retries = max_retries
+        self.concurrency = concurrency
         self._sdk = None
+        self._http = None
         self._takes_temperature = False
 
     async def start(self) -> None:
@@ -46,8 +54,13 @@ class AnthropicClient:
                 f"{self.spec}: the environment variable {env} is not set: export {env}=<your key>{hint}"
             )
         if self._sdk is None:
-            self._sdk = anthropic.AsyncAnthropic(
-                api_key=key, base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries
+            self._http = shared_client(anthropic, self.base_url or ANTHROPIC_URL, self.concurrency)
+            self._sdk = _sdk_class(anthropic)(
+                api_key=key,
+                base_url=self.base_url,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+                http_client=self._http,
             )
             # Recent SDKs dropped sampling parameters (the API picks them per model); older ones take them.
             self._takes_temperature = "temperature" in inspect.signature(self._sdk.messages.create).parameters
@@ -91,6 +104,11 @@ class AnthropicClient:
         )
 
     async def close(self) -> None:
-        if self._sdk is not None:
-            await self._sdk.close()
-            self._sdk = None
+        if self._http is not None:
+            await release(self._http)  # the SDK's close() would close the pool its neighbours share
+        self._sdk = self._http = None
+
+
+@functools.cache
+def _sdk_class(anthropic):
+    return type("AsyncAnthropic", (CountingKeys, anthropic.AsyncAnthropic), {})

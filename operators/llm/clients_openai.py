@@ -1,17 +1,20 @@
 """OpenAI and OpenAI-compatible servers (vllm serve, llama.cpp, Ollama, OpenRouter) via AsyncOpenAI.
 
-One SDK client per model, built at ``start()`` and shared by every call: its HTTP pool
-serves hundreds of concurrent requests. Retries and backoff (429 with retry-after, 5xx,
-connection errors, timeouts) are the SDK's own ``max_retries``.
+One SDK client per model, built at ``start()`` and shared by every call, on an HTTP pool
+shared by every model of the same endpoint and sized to the operator's concurrency
+(``http.py``). Retries and backoff (429 with retry-after, 5xx, connection errors,
+timeouts) are the SDK's own ``max_retries``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 
 from evolve.errors import OperatorError
 from evolve.operators.llm.client import Completion, Message
+from evolve.operators.llm.http import CountingKeys, release, shared_client
 from evolve.operators.llm.specs import is_local_url
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,7 @@ class OpenAIClient:
         timeout: float = 120.0,
         max_retries: int = 4,
         compat: bool = False,
+        concurrency: int = 32,
     ) -> None:
         self.spec = spec
         self.model = model
@@ -40,7 +44,10 @@ class OpenAIClient:
         self.max_retries = max_retries
         self.compat = compat
         """An OpenAI-compatible server: key optional, ``max_tokens`` instead of ``max_completion_tokens``."""
+        self.concurrency = concurrency
+        """Calls in flight at once (the operator's): the shared HTTP pool is sized to it."""
         self._sdk = None
+        self._http = None
 
     def _key(self) -> str:
         env = self.api_key_env or "OPENAI_API_KEY"
@@ -59,8 +66,14 @@ class OpenAIClient:
         import openai
 
         if self._sdk is None:
-            self._sdk = openai.AsyncOpenAI(
-                api_key=self._key(), base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries
+            key = self._key()
+            self._http = shared_client(openai, self.base_url, self.concurrency)
+            self._sdk = _sdk_class(openai)(
+                api_key=key,
+                base_url=self.base_url,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+                http_client=self._http,
             )
         await self._verify(openai)
 
@@ -124,10 +137,15 @@ class OpenAIClient:
         )
 
     async def close(self) -> None:
-        if self._sdk is not None:
-            await self._sdk.close()
-            self._sdk = None
+        if self._http is not None:
+            await release(self._http)  # the SDK's close() would close the pool its neighbours share
+        self._sdk = self._http = None
 
 
 def _short(e: Exception) -> str:
     return " ".join(str(e).split())[:200]
+
+
+@functools.cache
+def _sdk_class(openai):
+    return type("AsyncOpenAI", (CountingKeys, openai.AsyncOpenAI), {})

@@ -7,8 +7,8 @@ campaign's many in-flight proposals share one GPU efficiently. For a separate
 
 from __future__ import annotations
 
+import itertools
 import logging
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ class VLLMClient:
         """Passed to vllm.AsyncEngineArgs (gpu_memory_utilization, max_model_len, ...)."""
         self._engine = None
         self._tokenizer = None
+        self._ids = itertools.count()  # request ids unique within this engine (no uuid per call)
 
     async def start(self) -> None:
         if self._engine is not None:
@@ -56,7 +57,7 @@ class VLLMClient:
         prompt = self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         params = vllm.SamplingParams(max_tokens=max_tokens, temperature=temperature, seed=seed)
         final = None
-        async for out in self._engine.generate(prompt, params, request_id=uuid.uuid4().hex):
+        async for out in self._engine.generate(prompt, params, request_id=f"evolve-{next(self._ids)}"):
             final = out
         if final is None or not final.outputs:
             raise ValueError("vLLM returned no output")

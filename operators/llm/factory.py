@@ -16,6 +16,7 @@ def make_client(
     api_key_env: str | None = None,
     timeout: float = 120.0,
     max_retries: int = 4,
+    concurrency: int = 32,
     **backend_opts: Any,
 ) -> LLMClient:
     """An unstarted client for ``spec``; call ``await client.start()`` before use.
@@ -23,6 +24,7 @@ def make_client(
     ``base_url`` overrides the API address of ``openai:`` / ``anthropic:`` specs (a proxy,
     Azure-style gateway, or a test server); ``api_key_env`` names the environment variable
     that holds the key. Keys are read from the environment at ``start()``, never stored.
+    ``concurrency`` (calls in flight at once) sizes the API backends' shared HTTP pool.
     ``backend_opts`` go to the local backends (vLLM engine arguments for ``vllm:``,
     ``device`` for ``hf:``) and are refused for the API backends.
     """
@@ -43,12 +45,19 @@ def make_client(
             timeout=timeout,
             max_retries=max_retries,
             compat=compat,
+            concurrency=concurrency,
         )
     if parsed.kind == "anthropic":
         from evolve.operators.llm.clients_anthropic import AnthropicClient
 
         return AnthropicClient(
-            spec, parsed.model, base_url=base_url, api_key_env=api_key_env, timeout=timeout, max_retries=max_retries
+            spec,
+            parsed.model,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            timeout=timeout,
+            max_retries=max_retries,
+            concurrency=concurrency,
         )
     if parsed.kind == "vllm":
         from evolve.operators.llm.clients_vllm import VLLMClient

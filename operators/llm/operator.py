@@ -68,7 +68,12 @@ class LLMOperator:
         else:
             self.clients = [
                 make_client(
-                    m.spec, base_url=m.base_url, api_key_env=m.api_key_env, timeout=m.timeout, max_retries=m.max_retries
+                    m.spec,
+                    base_url=m.base_url,
+                    api_key_env=m.api_key_env,
+                    timeout=m.timeout,
+                    max_retries=m.max_retries,
+                    concurrency=config.concurrency,
                 )
                 for m in config.models
             ]

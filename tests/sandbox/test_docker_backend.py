@@ -10,7 +10,6 @@ import socket
 import stat
 import sys
 import threading
-import time
 
 import pytest
 
@@ -55,8 +54,7 @@ def job(code=DOUBLE, cases=(1, 2, 3), time_limit=5.0, memory_mb=256, harness=HAR
 
 
 def idle_ids(sb) -> set[str]:
-    with sb._lock:
-        return {c.container.id for c in sb._live}
+    return {c.container.id for c in sb.pool.items()}
 
 
 def test_container_is_locked_down(sandbox, client):
@@ -106,17 +104,13 @@ def test_evaluates_and_keeps_stdout(sandbox):
     assert result.backend == "docker"
 
 
-def test_warm_pool_reuses_containers_and_is_fast(sandbox):
+def test_warm_pool_reuses_containers(sandbox):
     sandbox.evaluate(job())
-    before = idle_ids(sandbox)
-    took = []
+    before, started = idle_ids(sandbox), sandbox.pool.started
     for _ in range(10):
-        start = time.monotonic()
         assert sandbox.evaluate(job(cases=[1])).status == "ok"
-        took.append(time.monotonic() - start)
     assert idle_ids(sandbox) == before  # no container was started per evaluation
-    # A docker run costs ~0.4 s here; the warm pool must stay far below it.
-    assert sorted(took)[len(took) // 2] < 0.15, took
+    assert sandbox.pool.started == started
 
 
 def test_a_fresh_process_per_candidate(sandbox):
@@ -241,27 +235,21 @@ INTERACTIVE = (
 
 def _ping_drive(case, channel):
     channel.start(case)
-    for i in range(case):
-        assert channel.exchange(i) == i + 1
+    answers = [channel.exchange(i) for i in range(case)]
     channel.send(None)
-    return channel.result()
+    return [answers, channel.result()]
 
 
-def _per_message(sb, n=2000) -> float:
-    """Seconds per message round trip through ``sb`` (best of three)."""
+def _round_trips(sb, n=2000) -> None:
+    """``n`` messages through ``sb``: every answer arrives, in order."""
     interactive = job(code="x = 1\n", harness=INTERACTIVE, drive=_ping_drive, cases=[n], time_limit=60)
-    best = float("inf")
-    for _ in range(3):
-        start = time.monotonic()
-        result = sb.evaluate(interactive)
-        best = min(best, time.monotonic() - start)
-        assert result.status == "ok" and result.outputs == [n], result
-    return best / n
+    result = sb.evaluate(interactive)
+    assert result.status == "ok", result.reason
+    assert result.outputs == [[list(range(1, n + 1)), n]]
 
 
 def transports(sb) -> set[str]:
-    with sb._lock:
-        return {c.transport.kind for c in sb._live}
+    return {c.transport.kind for c in sb.pool.items()}
 
 
 def test_the_protocol_takes_the_direct_socket(sandbox):
@@ -308,16 +296,15 @@ def main(x):
     assert "ALLOWED" not in tried.values(), tried
 
 
-def test_many_messages_are_fast_on_the_direct_socket(sandbox, client):
+def test_many_messages_arrive_in_order_on_both_transports(sandbox, client):
+    # How fast each transport is belongs to benchmarks/sandbox_bench.py.
     from evolve.sandbox.docker import DockerSandbox
 
-    direct = _per_message(sandbox)
+    assert transports(sandbox) == {"direct"}
+    _round_trips(sandbox)
     with DockerSandbox(pool_size=1, memory_mb=256, direct=False, client=client) as attach:
         assert transports(attach) == {"attach"} and "attach" in attach.describe()
-        via_attach = _per_message(attach)
-    # Here: ~110 us against ~330 us through dockerd and the shim.
-    assert direct < 0.7 * via_attach, (direct, via_attach)
-    assert direct < 0.001, direct
+        _round_trips(attach)
 
 
 def test_falls_back_to_attach_when_the_worker_finds_no_socket(client, monkeypatch):

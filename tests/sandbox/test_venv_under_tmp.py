@@ -29,9 +29,9 @@ job = EvalJob(code="def main(x):\n    return 2 * x\n", harness="def run(program,
 report = {"prefix": sys.prefix}
 with DockerSandbox(pool_size=1, memory_mb=256) as sb:
     report["mounted"] = sorted(sb.runtime.binds)
-    first = {c.container.id for c in sb._live}
+    first = {c.container.id for c in sb.pool.items()}
     report["outputs"] = [sb.evaluate(job).outputs for _ in range(5)]
-    report["same_container"] = {c.container.id for c in sb._live} == first
+    report["same_container"] = {c.container.id for c in sb.pool.items()} == first
 with ProcessSandbox() as sb:
     report["process"] = sb.evaluate(job).outputs
 print(json.dumps(report))

@@ -177,7 +177,7 @@ def test_server_survives_hundreds_of_concurrent_calls(server, keys):
     server.latency = 0.3
 
     async def many():
-        client = make_client("openai:test-model", base_url=server.openai_url)
+        client = make_client("openai:test-model", base_url=server.openai_url, concurrency=200)
         await client.start()
         try:
             return await asyncio.gather(*(client.complete(MSGS, max_tokens=5, temperature=0) for _ in range(200)))
@@ -186,6 +186,54 @@ def test_server_survives_hundreds_of_concurrent_calls(server, keys):
 
     assert len(run(many())) == 200
     assert server.max_in_flight > 100
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+def test_models_of_one_endpoint_share_one_pool_sized_to_the_concurrency(server, keys, kind):
+    server.latency = 0.05
+    server.models = ["model-a", "model-b"]
+    url = server.openai_url if kind == "openai" else server.anthropic_url
+
+    async def many():
+        a = make_client(f"{kind}:model-a", base_url=url, concurrency=8)
+        b = make_client(f"{kind}:model-b", base_url=url, concurrency=8)
+        await asyncio.gather(a.start(), b.start())
+        try:
+            assert a._http is b._http  # one pool for the endpoint
+            calls = [c.complete(MSGS, max_tokens=5, temperature=0) for c in (a, b) for _ in range(40)]
+            done = await asyncio.gather(*calls)
+        finally:
+            await a.close()
+            assert not b._http.is_closed  # still b's
+            pool = b._http
+            await b.close()
+        assert pool.is_closed  # closed with its last user
+        return done
+
+    assert len(run(many())) == 80
+    assert server.connections <= 8 + 2  # every call reused a kept-alive connection
+    assert server.max_in_flight <= 8 + 2
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+def test_no_uuid_is_drawn_per_request(server, keys, kind, monkeypatch):
+    import uuid
+
+    url = server.openai_url if kind == "openai" else server.anthropic_url
+    client = make_client(f"{kind}:test-model", base_url=url)
+
+    def forbidden():
+        raise AssertionError("a uuid was drawn for a request")
+
+    async def calls():
+        await client.start()
+        monkeypatch.setattr(uuid, "uuid4", forbidden)
+        try:
+            return [await client.complete(MSGS, max_tokens=5, temperature=0) for _ in range(3)]
+        finally:
+            await client.close()
+
+    assert [c.text for c in run(calls())] == ["ok"] * 3
 
 
 def test_hf_spec_delegates_to_the_hf_backend(tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from llm_helpers import SEED, parent, request
@@ -216,10 +215,8 @@ def test_concurrency_is_bounded_and_calls_overlap(server, keys):
     assert server.max_in_flight == 4
     server.max_in_flight = 0
     op = build_operator(config(server, concurrency=64))
-    started = time.perf_counter()
     ps = run(propose_all(op, [request(seq=i, seed=i) for i in range(64)]))
-    assert time.perf_counter() - started < 0.3 * 64 / 4  # far from serial
-    assert server.max_in_flight >= 32 and all(p.code for p in ps)
+    assert server.max_in_flight >= 32 and all(p.code for p in ps)  # the calls overlapped
 
 
 def test_cost_cap(server, keys):

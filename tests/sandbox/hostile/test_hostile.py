@@ -64,9 +64,7 @@ def test_attack_is_contained(sandbox, attack, planted, secret_process, host_serv
         request.applymarker(pytest.mark.xfail(reason=attack.xfail[sandbox.name], strict=True))
     mark = "hx" + uuid.uuid4().hex[:12]
     before = len(host_service.received)
-    started = time.monotonic()
     result = sandbox.evaluate(job(render(attack, mark, planted, host_service.port), mark))
-    took = time.monotonic() - started
     outcome = judge(result)
     detail = (
         f"{attack.name} on {sandbox.name}: {outcome.kind} {result.status} {result.reason!r}\n{result.stdout[-1500:]}"
@@ -82,8 +80,6 @@ def test_attack_is_contained(sandbox, attack, planted, secret_process, host_serv
     else:  # contained
         assert outcome.kind == "failed" or outcome.value == GREEDY, detail
 
-    # Bounded: the limit per load and case, plus the time it takes to clean up.
-    assert took < 2.0 * (len(job("", mark).cases) + 1) + 5 + 10, detail
     assert len(result.stdout) <= 5000, detail
     assert not wait_no_survivors(mark), f"{detail}\nsurvivors: {survivors(mark)}"
     # No secret reached the candidate, nothing escaped to the network or the disk.
