@@ -38,6 +38,14 @@ class Channel(Protocol):
     def exchange(self, message: Any) -> Any:
         """``send`` then ``recv``."""
 
+    def feed(self, messages: list[Any]) -> list[Any]:
+        """``exchange`` each message in turn and return the replies, for a conversation
+        whose messages do not depend on the replies (online bin packing's items). The
+        harness still gets each message only after it answered the one before; the
+        sandbox hands them over on its side of the boundary, so a long conversation
+        costs one round trip instead of one per message. Check the replies as if they had
+        come one by one."""
+
     def result(self) -> Any:
         """Wait for the harness's ``run`` to return and give its (JSON) return value."""
 

@@ -194,15 +194,33 @@ class ProtocolChannel:
         self._send({"msg": message})
 
     def recv(self) -> Any:
-        data = self._read()
-        self._fail_on_error(data)
-        if "msg" not in data:
-            raise InvalidOutput("the harness finished the case before answering")
-        return data["msg"]
+        return self._reply(self._read())
 
     def exchange(self, message: Any) -> Any:
         self.send(message)
         return self.recv()
+
+    def feed(self, messages: list[Any]) -> list[Any]:
+        """Exchange each message in turn. A transport whose far end can hand them over
+        (``feeds``: the sandbox worker, a process the candidate cannot read) gets them all
+        at once and answers with every reply; otherwise one round trip per message."""
+        if not getattr(self.transport, "feeds", False):
+            return [self.exchange(m) for m in messages]
+        self._send({"w": "feed", "msgs": messages})
+        data = self._read()
+        if data.get("w") != "fed" or type(data.get("n")) is not int or not 0 <= data["n"] <= len(messages):
+            raise CandidateFailed("invalid", "the candidate broke the output protocol while being fed")
+        replies = [self._reply(self._read()) for _ in range(data["n"])]
+        if len(replies) < len(messages):  # the harness stopped answering: say why
+            self._reply(self._read())
+            raise InvalidOutput("the harness stopped answering before the last message")
+        return replies
+
+    def _reply(self, data: dict) -> Any:
+        self._fail_on_error(data)
+        if "msg" not in data:
+            raise InvalidOutput("the harness finished the case before answering")
+        return data["msg"]
 
     def result(self) -> Any:
         data = self._read()

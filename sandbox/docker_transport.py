@@ -43,6 +43,9 @@ _READ_AHEAD = MAX_LINE + (1 << 20)  # what a write may buffer of the worker's ou
 class _Transport:
     """Lines from a non-blocking socket, with deadlines; writes that never deadlock."""
 
+    feeds = True
+    """The worker hands a fed conversation to the candidate itself (``ProtocolChannel.feed``)."""
+
     def __init__(self, sock: socket.socket):
         self.sock = sock
         self.sock.setblocking(False)
@@ -111,6 +114,8 @@ class _Transport:
         line = self.next_line(deadline)
         if line is None or not line.startswith(b'{"w":'):
             return line
+        if line.startswith(b'{"w":"fed"'):
+            return line  # the worker's answer to a feed: the channel reads the replies that follow
         event = json.loads(line)
         self.events.append(event)
         if event["w"] == "timeout":

@@ -510,6 +510,10 @@ class Worker:
                     if self.host.eof:
                         return wait
                     for line in self.host.take():
+                        if line.startswith(b'{"w":"feed"'):
+                            if alive:
+                                alive = self._feed(pid, pidfd, c2p_r, p2c_w, child, clock, to_child, line)
+                            continue
                         if line.startswith(b'{"w":'):
                             if json.loads(line).get("w") == "finish":
                                 # let the runner exit on its own for a moment, then kill
@@ -532,6 +536,104 @@ class Worker:
                     os.killpg(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+
+    def _feed(self, pid, pidfd, c2p_r, p2c_w, child, clock, pending, order):
+        """Hand the fed messages to the child one at a time, each only after its reply to
+        the one before, and send the host all replies at once: ``{"w":"fed","n":k}``, then
+        the k reply lines as the child wrote them, then whatever ended the feed early (an
+        error, a result, a timeout, the child's exit). The messages not yet handed over
+        stay in this process, which the candidate can neither read nor trace. ``pending``
+        holds lines for the child that came before the feed (the case order). Returns
+        whether the child is still alive."""
+        msgs = json.loads(order)["msgs"]
+        n, replies, rest, alive, ending = len(msgs), [], [], True, None
+        if n:
+            pending += _msg_line(msgs[0])
+        pinned = _pin(pid)  # one CPU for both ends: a handover then wakes no other core
+        try:
+            while len(replies) < n and not rest and alive:
+                if pending:
+                    try:
+                        del pending[: os.write(p2c_w, pending)]
+                    except BlockingIOError:
+                        pass
+                    except BrokenPipeError:
+                        pending.clear()
+                check = clock.check_by()
+                wait = None if check is None else max(0.0, check - time.monotonic())
+                r, w, _ = select.select([c2p_r, pidfd], [p2c_w] if pending else [], [], wait)
+                if c2p_r in r:
+                    child.fill()
+                    for line in child.take():
+                        if rest or len(replies) == n or not line.startswith(b'{"msg"'):
+                            rest.append(line)  # the feed is over: relayed after the replies
+                            continue
+                        replies.append(line)
+                        if len(replies) < n:
+                            pending += _msg_line(msgs[len(replies)])
+                    if child.overflowed():
+                        ending = {"w": "overflow", "limit": self.max_line}
+                if pidfd in r and not rest and len(replies) < n:
+                    child.fill()
+                    rest.extend(child.take())  # the child died: its last words, then its exit
+                    if not rest:
+                        _, status = os.waitpid(pid, 0)
+                        alive = False
+                        ending = {"w": "exit", "code": os.waitstatus_to_exitcode(status), "oom": False}
+                if not r and not w:
+                    spent = clock.expired()
+                    if spent:
+                        ending = {"w": "timeout", "clock": spent}
+                if ending is not None and alive:
+                    os.killpg(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    clock.active, alive = False, False
+        finally:
+            _unpin(pinned, pid if alive else None)
+        self.out.put(b'{"w":"fed","n":%d}\n' % len(replies) + b"".join(replies))
+        for line in rest:
+            if line.startswith(b'{"w"'):
+                if alive:
+                    os.killpg(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    clock.active, alive = False, False
+                self.out.put(_FORGED)
+                break
+            if line.startswith(_TERMINAL):
+                clock.active = False
+            self.out.put(line)
+        if ending is not None:
+            self._send(ending)
+        return alive
+
+
+def _msg_line(message):
+    return json.dumps({"msg": message}, separators=(",", ":")).encode() + b"\n"
+
+
+def _pin(pid):
+    """Pin the worker and the child to the CPU the worker runs on; the affinity before."""
+    try:
+        cpu = int(_read("/proc/self/stat").rpartition(")")[2].split()[36])  # field 39: the CPU
+        before = os.sched_getaffinity(0)
+        if cpu not in before or len(before) == 1:
+            return None
+        os.sched_setaffinity(0, {cpu})
+        os.sched_setaffinity(pid, {cpu})
+        return before
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _unpin(before, pid):
+    if before is None:
+        return
+    for who in (0, pid):
+        if who is not None:
+            try:
+                os.sched_setaffinity(who, before)
+            except OSError:
+                pass
 
 
 def main():

@@ -3,9 +3,12 @@
 The candidate evolves ``priority(item, bins)``. The packing is online: an item must be
 placed before the next one is seen. Because the candidate shares the harness's process,
 the harness cannot be trusted to hide the future or to count honestly, so the trusted
-``drive`` below sends the items one at a time over the sandbox channel, takes back one
-bin index per item, and replays the whole packing on its side; ``score`` replays it
-again from the recorded decisions and computes every number itself.
+``drive`` below feeds the items over the sandbox channel (``Channel.feed``: the harness
+gets each item only after it answered the one before, and the items not yet handed over
+stay on the sandbox's side of the boundary), takes back one bin index per item, and
+checks every decision in order on its side; ``score`` replays the packing again from the
+recorded decisions and computes every number itself. The harness keeps its own copy of
+the bins: only the item and the chosen bin cross the boundary.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ def l1_bound(case: dict[str, Any]) -> int:
 
 
 def drive(case: dict[str, Any], channel: Channel) -> list[int]:
-    """Trusted: feed the items one at a time and check every decision as it comes.
+    """Trusted: feed the items one at a time and check every decision in order.
 
     The harness learns only the capacity and the number of items up front; each item is
     revealed after the previous one was placed. Returns the chosen bin index per item.
@@ -79,14 +82,12 @@ def drive(case: dict[str, Any], channel: Channel) -> list[int]:
     n = len(items)
     remaining = [capacity] * n
     channel.start({"capacity": capacity, "num_items": n})
-    decisions: list[int] = []
-    for step, item in enumerate(items):
-        chosen = channel.exchange(item)
+    decisions = channel.feed(list(items))
+    for step, (item, chosen) in enumerate(zip(items, decisions)):
         _check_choice(step, item, chosen, remaining)
         remaining[chosen] -= item
-        decisions.append(chosen)
     channel.result()  # wait for run() to return; its value is a claim and is ignored
-    return decisions
+    return list(decisions)
 
 
 def _check_choice(step: int, item: Any, chosen: Any, remaining: list) -> None:

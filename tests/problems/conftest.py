@@ -82,6 +82,9 @@ class InProcessChannel:
         self.send(message)
         return self.recv()
 
+    def feed(self, messages: list[Any]) -> list[Any]:
+        return [self.exchange(m) for m in messages]
+
     def result(self) -> Any:
         message = self.to_driver.get(timeout=30)
         if message is not _DONE:

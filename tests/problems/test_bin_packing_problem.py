@@ -87,6 +87,9 @@ class ScriptedChannel:
     def exchange(self, message):
         return self.answers.pop(0)
 
+    def feed(self, messages):
+        return [self.exchange(m) for m in messages]
+
     def result(self):
         return None
 
