@@ -21,12 +21,10 @@ import json
 import logging
 import os
 import select
-import signal
 import socket
 import time
 import uuid
 import weakref
-from pathlib import Path
 
 from evolve.errors import SandboxError
 from evolve.sandbox import docker_image, docker_transport
@@ -37,29 +35,16 @@ from evolve.sandbox.docker_cleanup import LABEL, remove_stale
 from evolve.sandbox.docker_pool import WarmPool
 from evolve.sandbox.docker_transport import AttachTransport, DirectTransport, HostSocket
 from evolve.sandbox.process import CLEAN_ENV
+from evolve.sandbox.worker_link import boot_command, exit_reason
 
 log = logging.getLogger(__name__)
 
-_HERE = Path(__file__).parent
 _OWNER = f"{socket.gethostname()}:{os.getpid()}"
 HEADROOM_MB = 64  # the worker itself, on top of the candidate's memory limit
 WORKER_GRACE = 2.0
 SILENT_WORKER = 10.0
 """The engine gives up on a worker silent for this many times its own backstop, plus
 ``WORKER_GRACE`` seconds (the worker's backstop does not count time waiting for a CPU)."""
-_BOOT = (
-    "import sys,types\n"
-    "r=types.ModuleType('runner');r.__file__='runner.py';sys.modules['runner']=r\n"
-    "exec(compile({runner!r},'runner.py','exec'),r.__dict__)\n"
-    "exec(compile({worker!r},'worker.py','exec'))\n"
-)
-
-
-def boot_command(python: str, config: dict) -> list[str]:
-    """The container's command: the worker and runner sources travel in the arguments, so
-    no host path needs to be mounted for them (works with a remote daemon too)."""
-    code = _BOOT.format(runner=(_HERE / "runner.py").read_text(), worker=(_HERE / "worker.py").read_text())
-    return [python, "-I", "-c", code, json.dumps(config)]
 
 
 def connect(timeout: float = 5.0):
@@ -91,23 +76,6 @@ class _Container:
             self.container.remove(force=True)
         except Exception as e:  # already gone (auto-remove) or the daemon went away
             log.debug("removing sandbox container: %s", e)
-
-
-def _exit_reason(event: dict | None, memory_mb: int) -> str | None:
-    if not event or event.get("w") != "exit":
-        return None
-    code = event.get("code", 0)
-    if event.get("oom"):
-        return f"the candidate exceeded the memory limit of {memory_mb} MB"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return f"the candidate was killed by {name}" + (
-            " (a crash)" if -code in (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT) else ""
-        )
-    return f"the candidate exited with code {code} before finishing"
 
 
 class DockerSandbox(Sandbox):
@@ -310,8 +278,8 @@ class DockerSandbox(Sandbox):
             # The worker enforces the CPU time and the backstop; this clock only catches a silent worker.
             clock = CaseClock(None, job.wall_factor * SILENT_WORKER, grace=WORKER_GRACE)
             channel = ProtocolChannel(t, job.time_limit, clock)
-            result = run_job(job, channel, lambda: _exit_reason(t.exit, job.memory_mb))
-            done = self._finish(t)
+            result = run_job(job, channel, lambda: exit_reason(t.exit, job.memory_mb))
+            done = t.finish()
             result.stdout = done.get("stdout", "")
             result.cpu_time, result.wait_time = done.get("cpu"), done.get("wait")
             result.backend = self.name
@@ -335,19 +303,6 @@ class DockerSandbox(Sandbox):
                 self.pool.release(c)
             else:
                 self.pool.retire(c)
-
-    def _finish(self, t: AttachTransport | DirectTransport) -> dict:
-        """Tell the worker the job is over and wait for its sweep report."""
-        t.write(b'{"w":"finish"}\n')
-        deadline = time.monotonic() + 15.0
-        while True:
-            line = t.next_line(deadline)
-            if line is None:
-                raise SandboxError("the sandbox worker died")
-            if line.startswith(b'{"w":'):
-                event = json.loads(line)
-                if event["w"] == "done":
-                    return event  # an "exit" before it is the runner leaving after "end"
 
     def close(self) -> None:
         self._closed = True

@@ -17,18 +17,15 @@ into what ``evolve.sandbox.channel.ProtocolChannel`` expects of a transport.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import select
 import shutil
 import socket
 import stat
 import struct
 import tempfile
-import time
 
-from evolve.sandbox.channel import MAX_LINE, CandidateTimeout
+from evolve.sandbox.worker_link import WorkerLink
 
 log = logging.getLogger(__name__)
 
@@ -36,115 +33,26 @@ CONTAINER_DIR = "/run/evolve-sandbox"
 """Where the socket directory appears inside the container (read-only)."""
 CONTAINER_SOCKET = f"{CONTAINER_DIR}/sock"
 _PREFIX = "evolve-sbsock-"
-_WRITE_TIMEOUT = 30.0  # a worker that takes no input for this long is broken
-_READ_AHEAD = MAX_LINE + (1 << 20)  # what a write may buffer of the worker's output meanwhile
 
 
-class _Transport:
-    """Lines from a non-blocking socket, with deadlines; writes that never deadlock."""
-
-    feeds = True
-    """The worker hands a fed conversation to the candidate itself (``ProtocolChannel.feed``)."""
-
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
-        self.sock.setblocking(False)
-        self.out = bytearray()
-        self.eof = False
-        self.exit: dict | None = None
-        self.events: list[dict] = []
-
-    def _feed(self, chunk: bytes) -> None:
-        self.out += chunk
-
-    def _pull(self) -> None:
-        try:
-            chunk = self.sock.recv(1 << 20)
-        except BlockingIOError:
-            return
-        except OSError:  # reset by a dying peer: the same as an end of stream
-            chunk = b""
-        if not chunk:
-            self.eof = True
-        else:
-            self._feed(chunk)
-
-    def write(self, data: bytes) -> None:
-        """Send everything; keep reading meanwhile so a worker busy writing to us cannot
-        block the exchange. OSError (TimeoutError included) if the worker is gone or stuck."""
-        view = memoryview(data)
-        deadline = time.monotonic() + _WRITE_TIMEOUT
-        while view:
-            try:
-                view = view[self.sock.send(view) :]
-                continue
-            except BlockingIOError:
-                pass
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("the sandbox worker stopped reading")
-            rlist = [self.sock] if not self.eof and len(self.out) < _READ_AHEAD else []
-            r, _, _ = select.select(rlist, [self.sock], [], min(left, 1.0))
-            if r:
-                self._pull()
-
-    def next_line(self, deadline: float) -> bytes | None:
-        """The worker's next line, whatever it is; None at end of stream."""
-        while True:
-            nl = self.out.find(b"\n")
-            if nl >= 0:
-                line = bytes(self.out[: nl + 1])
-                del self.out[: nl + 1]
-                return line
-            if len(self.out) > MAX_LINE:
-                raise ValueError("message too large")
-            if self.eof:
-                return None
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            ready, _, _ = select.select([self.sock], [], [], min(left, 1.0))
-            if ready:
-                self._pull()
-
-    def read_line(self, deadline: float) -> bytes | None:
-        """The runner's next line; the worker's own reports end the stream or raise."""
-        if self.exit is not None:
-            return None
-        line = self.next_line(deadline)
-        if line is None or not line.startswith(b'{"w":'):
-            return line
-        if line.startswith(b'{"w":"fed"'):
-            return line  # the worker's answer to a feed: the channel reads the replies that follow
-        event = json.loads(line)
-        self.events.append(event)
-        if event["w"] == "timeout":
-            raise CandidateTimeout(event.get("clock", "wall"))
-        if event["w"] == "overflow":
-            raise ValueError("message too large")
-        self.exit = event
-        return None
-
-    def close(self) -> None:
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-class DirectTransport(_Transport):
+class DirectTransport(WorkerLink):
     """The worker's own connection to the engine's ``HostSocket``: plain lines."""
 
     kind = "direct"
 
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        super().__init__(sock.fileno(), sock.fileno(), sock.close)
 
-class AttachTransport(_Transport):
+
+class AttachTransport(WorkerLink):
     """A container's stdin/stdout over the attach socket (Docker's 8-byte frame format)."""
 
     kind = "attach"
 
     def __init__(self, sock):
-        super().__init__(getattr(sock, "_sock", sock))  # docker-py returns a SocketIO on unix sockets
+        self.sock = getattr(sock, "_sock", sock)  # docker-py returns a SocketIO on unix sockets
+        super().__init__(self.sock.fileno(), self.sock.fileno(), self.sock.close)
         self.raw = bytearray()
 
     def _feed(self, chunk: bytes) -> None:

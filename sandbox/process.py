@@ -1,38 +1,41 @@
 """The process backend: every candidate in a fresh, walled-off Python process.
 
-One evaluation = one ``python -I runner.py`` process in its own session, in its own
-temporary directory, with an empty environment, rlimits (address space, CPU, file size,
-processes, open files), and the isolation level from ``isolation.py``. The engine kills
-the whole process group on timeout and after every evaluation, so nothing it started
+One evaluation = one fresh interpreter in its own session, in its own temporary
+directory, with an empty environment, rlimits (address space, CPU, file size, processes,
+open files), and the isolation level from ``isolation.py``. It runs ``worker.py`` for a
+single job: the worker forks the candidate's process and relays the runner protocol,
+handing fed conversations (``Channel.feed``) to the candidate on its side, out of the
+candidate's reach. The engine measures the candidate's CPU time in /proc, and kills the
+whole process group on timeout and after every evaluation, so nothing it started
 survives (bwrap and unshare also put it in a PID namespace that dies with it).
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import random
 import resource
-import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 from evolve.sandbox import isolation, seccomp
 from evolve.sandbox.base import EvalJob, EvalResult, Sandbox
 from evolve.sandbox.channel import MAX_LINE, CaseClock, ProtocolChannel, load_allowance, run_job
 from evolve.sandbox.usage import tree_usage
+from evolve.sandbox.worker_link import WorkerLink, boot_command
 
 log = logging.getLogger(__name__)
 
-RUNNER = Path(__file__).with_name("runner.py")
 OUTPUT_CAP = 64 * 1024 * 1024  # bytes any one file the candidate writes may reach
 STDOUT_TAIL = 4000
+START_TIMEOUT = 60.0  # seconds for the interpreter to start (and import) under load
 NPROC = 64  # processes + threads per candidate (enforced when running under its own uid)
 BASE_UID = 61000  # unprivileged uids for candidates when the engine runs as root
 UID_RANGE = 1000
@@ -51,38 +54,6 @@ CLEAN_ENV = {
     "PYTHONDONTWRITEBYTECODE": "1",
     "PYTHONHASHSEED": "0",
 }
-
-
-class PipeTransport:
-    """The runner's stdin/stdout as a line transport with deadlines."""
-
-    def __init__(self, proc: subprocess.Popen):
-        self.proc = proc
-        self.fd = proc.stdout.fileno()
-        self.buf = bytearray()
-
-    def write(self, data: bytes) -> None:
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
-
-    def read_line(self, deadline: float) -> bytes | None:
-        while True:
-            nl = self.buf.find(b"\n")
-            if nl >= 0:
-                line = bytes(self.buf[: nl + 1])
-                del self.buf[: nl + 1]
-                return line
-            if len(self.buf) > MAX_LINE:
-                raise ValueError("message too large")
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            ready, _, _ = select.select([self.fd], [], [], min(left, 1.0))
-            if ready:
-                chunk = os.read(self.fd, 1 << 20)
-                if not chunk:
-                    return None
-                self.buf += chunk
 
 
 def _limits(memory_mb: int, cpu_seconds: int, own_uid: bool):
@@ -127,7 +98,7 @@ class ProcessSandbox(Sandbox):
         return f"process ({self.level} isolation{', own uid' if self.drop_uid else ''})"
 
     def _command(self, workdir: str, uid: int | None, seccomp_fd: int | None) -> list[str]:
-        runner = [sys.executable, "-I", os.path.join(workdir, "_runner.py")]
+        runner = boot_command(sys.executable, {"single": True, "env": CLEAN_ENV, "max_line": MAX_LINE})
         if self.level == "bwrap":
             return isolation.bwrap_prefix(self.hide, workdir, uid, seccomp_fd) + runner
         if self.level == "unshare":
@@ -140,7 +111,6 @@ class ProcessSandbox(Sandbox):
         proc = None
         seccomp_fd = seccomp.filter_fd() if self.level == "bwrap" else None
         try:
-            shutil.copy(RUNNER, os.path.join(workdir, "_runner.py"))
             if uid is not None:
                 os.chown(workdir, uid, uid)
             # The kernel's own cap on the runner's CPU time, a safety net under the per-case clock.
@@ -158,9 +128,19 @@ class ProcessSandbox(Sandbox):
                 pass_fds=() if seccomp_fd is None else (seccomp_fd,),
             )
             root = proc.pid
+            assert proc.stdout is not None and proc.stdin is not None
+            link = WorkerLink(proc.stdout.fileno(), proc.stdin.fileno(), lambda: None)  # _kill closes them
+            try:
+                hello = link.next_line(time.monotonic() + START_TIMEOUT)
+            except (TimeoutError, ValueError):
+                hello = None
+            if not hello or not hello.startswith(b'{"w":"hello"'):
+                reason = self._exit_reason(proc, workdir, None) or "the sandbox process did not start"
+                return EvalResult("error", reason=reason, backend=self.name)
+            link.write(json.dumps({"w": "job", "time_limit": job.time_limit}).encode() + b"\n")
             clock = CaseClock(lambda: tree_usage(root), job.wall_factor)
-            channel = ProtocolChannel(PipeTransport(proc), job.time_limit, clock)
-            result = run_job(job, channel, lambda: self._exit_reason(proc, workdir))
+            channel = ProtocolChannel(link, job.time_limit, clock)
+            result = run_job(job, channel, lambda: self._exit_reason(proc, workdir, link.exit))
             usage = tree_usage(root)
             result.cpu_time, result.wait_time = usage.cpu, usage.wait
             result.stdout = _tail(workdir)
@@ -176,11 +156,16 @@ class ProcessSandbox(Sandbox):
                 _kill_uid(uid)
                 os.close(uid_lock)  # releases the flock: the uid is free again
 
-    def _exit_reason(self, proc: subprocess.Popen, workdir: str) -> str | None:
-        try:
-            code = proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            return None
+    def _exit_reason(self, proc: subprocess.Popen, workdir: str, event: dict | None) -> str | None:
+        """Why the candidate's process ended: the worker's report of it, or else how the
+        sandbox process itself ended."""
+        if event is not None and event.get("w") == "exit":
+            code = event.get("code", 0)
+        else:
+            try:
+                code = proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                return None
         if code < 0:
             reason = "the candidate " + _signal_reason(-code)
         elif code > 128:  # bwrap and unshare report a signal as 128 + signum

@@ -187,6 +187,22 @@ def _candidate_wait():
     return ns / 1e9
 
 
+class _NoClock:
+    """A worker that runs one job for the process backend enforces no time: the engine
+    measures the candidate's process tree and kills it."""
+
+    active = False
+
+    def start(self, load):
+        pass
+
+    def check_by(self):
+        return None
+
+    def expired(self):
+        return None
+
+
 class _Clock:
     """The time limit of the load or case in progress: CPU time, and a backstop on the
     wall-clock time not spent waiting for a CPU (the host's channel.py CaseClock)."""
@@ -224,9 +240,10 @@ class _Clock:
         return None
 
 
-def _child(scratch, rx_fd, tx_fd, env):
+def _child(scratch, rx_fd, tx_fd, env, session=True):
     """In the forked child: become a clean session and serve the runner protocol."""
-    os.setsid()
+    if session:
+        os.setsid()
     try:
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write("1000")  # the OOM killer takes the candidate, never the worker
@@ -369,12 +386,26 @@ def _tail(path):
 
 
 class Worker:
-    def __init__(self, host_in, host_out, env, max_line, direct=False):
+    """Serves jobs over the host connection. ``single``: the process backend's relay for
+    one job, in the engine's scratch directory, as the candidate's parent but not PID 1:
+    no sweep, no wipe, no clock (the engine does those), the child stays in its group."""
+
+    def __init__(self, host_in, host_out, env, max_line, direct=False, single=False):
         self.host = _Lines(host_in, max_line)
         self.out = _Output(host_out)
-        self.env, self.max_line, self.jobs, self.direct = env, max_line, 0, direct
+        self.env, self.max_line, self.jobs, self.direct, self.single = env, max_line, 0, direct, single
         scratch = tuple(r.rstrip("/") + "/" for r in _SCRATCH_ROOTS)
-        self.mounts = {m for m in _mount_points() if m.startswith(scratch)}
+        self.mounts = set() if single else {m for m in _mount_points() if m.startswith(scratch)}
+
+    def _kill(self, pid):
+        """Kill the candidate's process (its whole session, where it has one)."""
+        try:
+            if self.single:
+                os.kill(pid, signal.SIGKILL)
+            else:
+                os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
     def _send(self, obj):
         self.out.put(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
@@ -388,7 +419,10 @@ class Worker:
                 return
             req = json.loads(line)
             if req.get("w") == "job":
-                self._job(_Clock(float(req.get("time_limit", 10.0)), float(req.get("wall_factor", 5.0))))
+                limit, factor = float(req.get("time_limit", 10.0)), float(req.get("wall_factor", 5.0))
+                self._job(_NoClock() if self.single else _Clock(limit, factor))
+                if self.single:
+                    return
 
     def _host_line(self):
         # One line only: what follows the job line belongs to the job's relay.
@@ -405,10 +439,12 @@ class Worker:
 
     def _job(self, clock):
         self.jobs += 1
-        scratch = os.path.join(_SCRATCH_ROOTS[0], f"job{self.jobs}")
-        os.mkdir(scratch, 0o700)
-        oom_before = _oom_kills()
-        cpu_before = _candidate_cpu()
+        if self.single:
+            scratch, oom_before, cpu_before = os.getcwd(), 0, 0.0
+        else:
+            scratch = os.path.join(_SCRATCH_ROOTS[0], f"job{self.jobs}")
+            os.mkdir(scratch, 0o700)
+            oom_before, cpu_before = _oom_kills(), _candidate_cpu()
         p2c_r, p2c_w = os.pipe()
         c2p_r, c2p_w = os.pipe()
         pid = os.fork()
@@ -416,7 +452,7 @@ class Worker:
             try:
                 os.close(p2c_w)
                 os.close(c2p_r)
-                _child(scratch, p2c_r, c2p_w, self.env)
+                _child(scratch, p2c_r, c2p_w, self.env, session=not self.single)
             except BaseException:
                 traceback.print_exc()  # into output.log once _child redirected it
             finally:
@@ -431,6 +467,10 @@ class Worker:
             os.close(c2p_r)
             os.close(p2c_w)
         tail = _tail(os.path.join(scratch, "output.log"))
+        if self.single:  # the engine kills the process tree and removes the directory
+            self._send({"w": "done", "stdout": tail, "oom": False, "clean": True})
+            self.out.drain()
+            return
         clean = _sweep()
         cpu = _candidate_cpu() - cpu_before  # all reaped by now: the worker's children times
         clean = _wipe(self.mounts) and clean
@@ -453,7 +493,7 @@ class Worker:
                     return wait
                 spent = clock.expired() if alive else None
                 if spent:
-                    os.killpg(pid, signal.SIGKILL)
+                    self._kill(pid)
                     self._send({"w": "timeout", "clock": spent})
                     clock.active, alive = False, False
                     os.waitpid(pid, 0)
@@ -483,7 +523,7 @@ class Worker:
                         if not alive:
                             continue  # what leftovers of a dead candidate write is dropped
                         if line.startswith(b'{"w"'):
-                            os.killpg(pid, signal.SIGKILL)
+                            self._kill(pid)
                             self.out.put(_FORGED)
                             clock.active, alive = False, False
                             os.waitpid(pid, 0)
@@ -492,7 +532,7 @@ class Worker:
                             clock.active = False
                         self.out.put(line)
                     if child.overflowed() and alive:
-                        os.killpg(pid, signal.SIGKILL)
+                        self._kill(pid)
                         self._send({"w": "overflow", "limit": self.max_line})
                         alive = False
                         os.waitpid(pid, 0)
@@ -532,10 +572,7 @@ class Worker:
         finally:
             os.close(pidfd)
             if alive:
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                self._kill(pid)
 
     def _feed(self, pid, pidfd, c2p_r, p2c_w, child, clock, pending, order):
         """Hand the fed messages to the child one at a time, each only after its reply to
@@ -585,7 +622,7 @@ class Worker:
                     if spent:
                         ending = {"w": "timeout", "clock": spent}
                 if ending is not None and alive:
-                    os.killpg(pid, signal.SIGKILL)
+                    self._kill(pid)
                     os.waitpid(pid, 0)
                     clock.active, alive = False, False
         finally:
@@ -594,7 +631,7 @@ class Worker:
         for line in rest:
             if line.startswith(b'{"w"'):
                 if alive:
-                    os.killpg(pid, signal.SIGKILL)
+                    self._kill(pid)
                     os.waitpid(pid, 0)
                     clock.active, alive = False, False
                 self.out.put(_FORGED)
@@ -637,13 +674,19 @@ def _unpin(before, pid):
 
 
 def main():
+    config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    if config.get("single"):  # the process backend's relay: one job, no sweep, not PID 1
+        _harden()
+        for fd in (0, 1):
+            os.set_blocking(fd, False)
+        Worker(0, 1, dict(config.get("env", {})), int(config.get("max_line", 64 << 20)), single=True).serve()
+        return
     if os.getpid() != 1:
         # kill(-1) and the scratch wipe would hit the whole machine outside a container.
         sys.exit("worker.py runs only as PID 1 of a sandbox container (see sandbox/docker.py)")
     _harden()
     # PID 1 gets only the signals it handles: keep none (Python handles SIGINT by default).
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     host = _connect(config.get("host_socket"))  # first: the engine waits for this connection
     for name in config.get("preload", ()):
         try:  # modules imported here are free for every forked candidate
