@@ -138,7 +138,8 @@ def _load_replay(name: str, storage: str) -> tuple[dict, dict]:
         raise EvolveError(f"no campaign named {name!r} to replay in {storage}")
     calls: dict[int, list] = {}
     for call in archive.llm_calls(campaign_id=info.id):
-        calls.setdefault(call.seq, []).append(call)
+        if call.seq is not None:  # calls outside any proposal are not replayed
+            calls.setdefault(call.seq, []).append(call)
     settings = {k: v for k, v in info.config.items() if k not in ("name", "problem")}
     return settings, calls
 
@@ -343,10 +344,12 @@ def finetune(
 @app.command()
 def problems() -> None:
     """List the built-in problems."""
-    from evolve.problems.loader import builtin_problems
+    from evolve.problems.loader import builtin_anchors, builtin_problems
 
+    anchors = builtin_anchors()
     for pname, summary in builtin_problems().items():
-        console.print(f"[bold]{pname}[/]  {summary}")
+        console.print(f"[bold]{pname}[/]  {summary}", highlight=False)
+        console.print(f"    anchor: {anchors[pname]}", highlight=False)
 
 
 @sandbox_app.command("check")

@@ -185,8 +185,12 @@ class Capacity:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
 
+        def grant() -> None:
+            if not future.done():  # cancelled meanwhile: _cancel gives the slot back
+                future.set_result(None)
+
         def wake() -> None:
-            loop.call_soon_threadsafe(lambda: future.done() or future.set_result(None))
+            loop.call_soon_threadsafe(grant)
 
         waiter = _Waiter(wake)
         with self._lock:

@@ -71,7 +71,7 @@ def _limits(memory_mb: int, cpu_seconds: int, own_uid: bool):
 
 
 def _signal_reason(sig: int) -> str:
-    reasons = {
+    reasons: dict[int, str] = {
         signal.SIGXFSZ: f"wrote more than {OUTPUT_CAP // 2**20} MB to one file (output limit)",
         signal.SIGXCPU: "exceeded its CPU time limit",
         signal.SIGKILL: "was killed (memory, process or time limit)",
@@ -154,6 +154,7 @@ class ProcessSandbox(Sandbox):
             shutil.rmtree(workdir, ignore_errors=True)
             if uid is not None:
                 _kill_uid(uid)
+            if uid_lock is not None:
                 os.close(uid_lock)  # releases the flock: the uid is free again
 
     def _exit_reason(self, proc: subprocess.Popen, workdir: str, event: dict | None) -> str | None:
@@ -195,7 +196,8 @@ def _kill(proc: subprocess.Popen) -> None:
         pass
     for stream in (proc.stdin, proc.stdout):
         try:
-            stream.close()
+            if stream is not None:
+                stream.close()
         except OSError:
             pass
     try:

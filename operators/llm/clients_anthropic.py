@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+from typing import Any
 
 from evolve.errors import OperatorError
 from evolve.operators.llm.client import Completion, Message
@@ -39,8 +40,10 @@ class AnthropicClient:
         self.timeout = timeout
         self.max_retries = max_retries
         self.concurrency = concurrency
-        self._sdk = None
-        self._http = None
+        # anthropic.AsyncAnthropic once started, on the endpoint's shared HTTP pool; typed loosely
+        # like the OpenAI client's (the SDK's signatures differ across the versions allowed).
+        self._sdk: Any = None
+        self._http: Any = None
         self._takes_temperature = False
 
     async def start(self) -> None:
@@ -64,8 +67,9 @@ class AnthropicClient:
             )
             # Recent SDKs dropped sampling parameters (the API picks them per model); older ones take them.
             self._takes_temperature = "temperature" in inspect.signature(self._sdk.messages.create).parameters
+        sdk = self._sdk
         where = self.base_url or "the Anthropic API"
-        probe = self._sdk.with_options(max_retries=1, timeout=min(self.timeout, 20.0))
+        probe = sdk.with_options(max_retries=1, timeout=min(self.timeout, 20.0))
         try:
             await probe.models.retrieve(self.model)  # free, and accepts aliases
         except anthropic.AuthenticationError:
@@ -88,7 +92,7 @@ class AnthropicClient:
             raise RuntimeError(f"{self.spec}: call start() before complete()")
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
         chat = [{"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"]
-        extra = {"system": system} if system else {}
+        extra: dict[str, Any] = {"system": system} if system else {}
         if self._takes_temperature:
             extra["temperature"] = min(temperature, 1.0)
         reply = await self._sdk.messages.create(model=self.model, messages=chat, max_tokens=max_tokens, **extra)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from typing import Any
 
 from evolve.errors import OperatorError
 from evolve.operators.llm.client import Completion, Message
@@ -46,8 +47,10 @@ class OpenAIClient:
         """An OpenAI-compatible server: key optional, ``max_tokens`` instead of ``max_completion_tokens``."""
         self.concurrency = concurrency
         """Calls in flight at once (the operator's): the shared HTTP pool is sized to it."""
-        self._sdk = None
-        self._http = None
+        # openai.AsyncOpenAI once started, on the endpoint's shared HTTP pool. Typed loosely on
+        # purpose: the SDK's overloads change between the versions the [llm] extra allows.
+        self._sdk: Any = None
+        self._http: Any = None
 
     def _key(self) -> str:
         env = self.api_key_env or "OPENAI_API_KEY"
@@ -75,11 +78,13 @@ class OpenAIClient:
                 max_retries=self.max_retries,
                 http_client=self._http,
             )
-        await self._verify(openai)
+        await self._verify(self._sdk)
 
-    async def _verify(self, openai) -> None:
+    async def _verify(self, sdk: Any) -> None:
         """One cheap request: the key is accepted and the model is served."""
-        probe = self._sdk.with_options(max_retries=1, timeout=min(self.timeout, 20.0))
+        import openai
+
+        probe = sdk.with_options(max_retries=1, timeout=min(self.timeout, 20.0))
         try:
             try:
                 served = [m.id async for m in await probe.models.list()]

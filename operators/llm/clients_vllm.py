@@ -24,8 +24,8 @@ class VLLMClient:
         self.model_dir = model_dir
         self.engine_args = engine_args
         """Passed to vllm.AsyncEngineArgs (gpu_memory_utilization, max_model_len, ...)."""
-        self._engine = None
-        self._tokenizer = None
+        self._engine: Any = None  # vllm.AsyncLLMEngine once started (vllm is optional)
+        self._tokenizer: Any = None
         self._ids = itertools.count()  # request ids unique within this engine (no uuid per call)
 
     async def start(self) -> None:
