@@ -118,9 +118,14 @@ class Evaluator:
             threads.shutdown(wait=wait, cancel_futures=True)
 
     def _evaluate(self, code: str) -> Outcome:
-        start = time.monotonic()
+        start, engine = time.monotonic(), time.thread_time()
         result = self.sandbox.evaluate(self.job(code))
-        self.capacity.record(result.cpu_time, result.wall_time, result.wait_time)
+        # What one evaluation keeps busy: the candidate, the sandbox's own work and this
+        # thread's (the trusted driver, the protocol); the wait is the candidate's.
+        spent = None
+        if result.cpu_time is not None:
+            spent = result.cpu_time + result.sandbox_cpu_time + (time.thread_time() - engine)
+        self.capacity.record(spent, result.wall_time, result.wait_time)
         out = Outcome(result.status, result.reason, stdout=result.stdout, cpu_time=result.cpu_time)
         if result.status == "ok":
             self._score(out, result.outputs or [])

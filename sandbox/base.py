@@ -52,6 +52,9 @@ class EvalResult:
     """CPU seconds the candidate's processes used (None where the backend cannot tell)."""
     wait_time: float | None = None
     """Seconds the candidate was ready to run but waiting for a CPU (machine load)."""
+    sandbox_cpu_time: float = 0.0
+    """CPU seconds the sandbox itself spent on the evaluation besides the candidate's
+    processes (the Docker worker's relay, fork, sweep and wipe)."""
     backend: str = ""
     details: dict[str, Any] = field(default_factory=dict)
 

@@ -7,16 +7,19 @@ evaluation is admitted while all three bounds hold:
 - **memory**: every running evaluation reserves its candidate's memory limit (plus the
   sandbox's own headroom) out of ``MEMORY_FRACTION`` of the memory that was available
   when the sandbox opened, so candidates that all hit their limit still fit;
-- **CPU**: every running evaluation counts for the share of a core its candidate uses,
-  and together they may use the cores. The share is measured on finished evaluations:
-  the candidate's CPU time over the time it was running or sleeping, *not* counting
-  the time it waited for a CPU, so a loaded machine does not make candidates look idle
-  (which would admit more and load it further). The largest share of the last
-  ``SHARE_WINDOW`` evaluations counts, at least ``1 / MAX_PER_CORE``: a candidate that
-  computes all the time takes a core (a CPU-bound problem runs as many evaluations as
-  there are cores), one that mostly waits on its driver takes a fraction, and never
-  more than ``MAX_PER_CORE`` evaluations run per core. Until a first evaluation has
-  finished, the share is 1.
+- **CPU**: every running evaluation counts for the share of a core it keeps busy, and
+  together they may use the cores. The share is measured on finished evaluations: the
+  CPU time of the candidate, of the sandbox's own work for it (the Docker worker's fork,
+  relay and sweep) and of the engine thread that drove it, over the evaluation's
+  wall-clock time *not* counting the time the candidate waited for a CPU, so a loaded
+  machine does not make evaluations look idle (which would admit more and load it
+  further). Over the last ``SHARE_WINDOW`` evaluations, the share is their CPU time over
+  their time not waiting, summed (one odd evaluation does not swing it; one that
+  computes for seconds among quick ones weighs in by its length), at least
+  ``1 / MAX_PER_CORE``: candidates that compute all the time take a core each (a
+  CPU-bound problem runs as many evaluations as there are cores), ones that mostly wait
+  on their driver take a fraction, and never more than ``MAX_PER_CORE`` evaluations run
+  per core. Until a first evaluation has finished, the share is 1.
 
 The Docker backend's warm pool follows the admitted evaluations: it grows when more
 run than it holds and shrinks when containers stay idle (see ``docker.py``).
@@ -96,7 +99,8 @@ class Capacity:
         self.bounds = bounds
         self.cap = cap
         self.running = 0
-        self._shares: collections.deque[float] = collections.deque(maxlen=SHARE_WINDOW)
+        self._recent: collections.deque[tuple[float, float]] = collections.deque(maxlen=SHARE_WINDOW)
+        """(CPU seconds, seconds not waiting for a CPU) of the last evaluations."""
         self._waiters: collections.deque[_Waiter] = collections.deque()
         self._lock = threading.Lock()
 
@@ -109,7 +113,13 @@ class Capacity:
     def share(self) -> float:
         """The share of a core one evaluation counts for now."""
         with self._lock:
-            return max(self._shares, default=1.0)
+            return self._share()
+
+    def _share(self) -> float:
+        if not self._recent:
+            return 1.0
+        cpu, active = (sum(x) for x in zip(*self._recent))
+        return min(float(self.bounds.cores), max(_MIN_SHARE, cpu / max(active, 1e-3)))
 
     def limit(self) -> int:
         """How many evaluations may run at once now."""
@@ -117,17 +127,16 @@ class Capacity:
             return self._limit()
 
     def _limit(self) -> int:
-        share = max(self._shares, default=1.0)
-        return max(1, min(self.hard, math.floor(self.bounds.cores / share + 1e-9)))
+        return max(1, min(self.hard, math.floor(self.bounds.cores / self._share() + 1e-9)))
 
     def record(self, cpu: float | None, wall: float, wait: float | None = None) -> None:
-        """Learn from a finished evaluation: its candidate's CPU seconds, the evaluation's
-        wall seconds and the seconds the candidate waited for a CPU (None: unknown, and
-        the evaluation counts as a whole core)."""
+        """Learn from a finished evaluation: the CPU seconds it used (candidate, sandbox and
+        engine; None: unknown, and the evaluation counts as a whole core), its wall seconds
+        and the seconds the candidate waited for a CPU."""
         # Threads on several cores count for several cores (CPU time beyond the active time).
-        share = 1.0 if cpu is None else cpu / max(wall - (wait or 0.0), 1e-3)
+        active = max(wall - (wait or 0.0), 1e-3)
         with self._lock:
-            self._shares.append(min(float(self.bounds.cores), max(_MIN_SHARE, share)))
+            self._recent.append((active if cpu is None else cpu, active))
         self._admit()
 
     # -- the gate -----------------------------------------------------------------------

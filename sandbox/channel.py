@@ -131,8 +131,12 @@ def _reject_constant(value: str) -> Any:
     raise ValueError(f"{value} is not allowed in the output")
 
 
+_DECODE = json.JSONDecoder(parse_constant=_reject_constant).decode  # built once, not per message
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def decode(line: bytes) -> dict:
-    data = json.loads(line, parse_constant=_reject_constant)
+    data = _DECODE(line.decode("utf-8"))
     if not isinstance(data, dict):
         raise ValueError("message is not an object")
     return data
@@ -149,7 +153,7 @@ class ProtocolChannel:
     # -- plumbing ---------------------------------------------------------------------
     def _send(self, obj: dict) -> None:
         try:
-            self.transport.write(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
+            self.transport.write(_ENCODE(obj).encode() + b"\n")
         except OSError as e:
             raise CandidateFailed("error", f"the candidate's process is gone ({e.__class__.__name__})") from None
 

@@ -29,7 +29,7 @@ import weakref
 from evolve.errors import SandboxError
 from evolve.sandbox import docker_image, docker_transport
 from evolve.sandbox.base import EvalJob, EvalResult, Sandbox
-from evolve.sandbox.capacity import Bounds, local_bounds
+from evolve.sandbox.capacity import Bounds, cores, local_bounds
 from evolve.sandbox.channel import MAX_LINE, CaseClock, ProtocolChannel, run_job
 from evolve.sandbox.docker_cleanup import LABEL, remove_stale
 from evolve.sandbox.docker_pool import WarmPool
@@ -120,7 +120,11 @@ class DockerSandbox(Sandbox):
         self._closed = False
         self.pool_id = uuid.uuid4().hex[:12]
         self.pool: WarmPool[_Container] = WarmPool(
-            lambda: self._start(self.memory_mb), _Container.discard, warm=pool_size, idle_timeout=idle_timeout
+            lambda: self._start(self.memory_mb),
+            _Container.discard,
+            warm=pool_size,
+            idle_timeout=idle_timeout,
+            max_starting=cores(),
         )
         # Containers die with the engine anyway (their connection closes), this only makes it prompt.
         self._finalizer = weakref.finalize(self, _remove_all, self.pool.live)
@@ -282,6 +286,7 @@ class DockerSandbox(Sandbox):
             done = t.finish()
             result.stdout = done.get("stdout", "")
             result.cpu_time, result.wait_time = done.get("cpu"), done.get("wait")
+            result.sandbox_cpu_time = float(done.get("sandbox_cpu") or 0.0)
             result.backend = self.name
             if done.get("oom") and result.status != "ok":
                 result.reason = f"the candidate exceeded the memory limit of {job.memory_mb} MB"

@@ -5,7 +5,9 @@ Generic over what it pools (``docker.py`` pools containers): ``start()`` makes o
 (slow, a few hundred ms for a container) and ``discard(item)`` gets rid of one. The pool
 keeps ``warm`` items at least; an ``acquire`` that finds none idle starts one more in
 the background (up to the ``limit`` it is given) and takes whichever becomes idle first,
-so a burst is served by containers coming back as well as by new ones. Items beyond
+so a burst is served by containers coming back as well as by new ones; at most
+``max_starting`` start at once (a container start costs the daemon a few hundred ms of
+CPU: a burst of them would take the cores from the evaluations). Items beyond
 ``warm`` that stay idle ``idle_timeout`` seconds are discarded. Idle items are reused
 last-in first-out, so the ones a quieter load no longer needs are the ones that age out.
 """
@@ -33,16 +35,17 @@ class WarmPool(Generic[T]):
         *,
         warm: int = 1,
         idle_timeout: float = 30.0,
+        max_starting: int = 2,
     ):
         self._start, self._discard = start, discard
-        self.warm, self.idle_timeout = warm, idle_timeout
+        self.warm, self.idle_timeout, self.max_starting = warm, idle_timeout, max(1, max_starting)
         self.live: set[T] = set()
         """Every item started and not yet discarded (idle or in use)."""
         self._idle: list[tuple[T, float]] = []  # (item, idle since), most recent last
         self._starting = 0
         self._failures: list[str] = []  # background starts that failed, for a waiter to report
         self._threads: set[threading.Thread] = set()
-        self._cond = threading.Condition()
+        self._cond = threading.Condition()  # notify_all: a waiter that finds nothing idle may start one
         self._stop = threading.Event()  # wakes the reaper at close
         self._closed = False
         self.started = 0
@@ -92,7 +95,7 @@ class WarmPool(Generic[T]):
                     break
                 if self._failures:
                     raise SandboxError(self._failures.pop(0))
-                if len(self.live) + self._starting < max(1, limit):
+                if len(self.live) + self._starting < max(1, limit) and self._starting < self.max_starting:
                     self._starting += 1
                     self._spawn(self._start_one)
                 self._cond.wait()
@@ -106,7 +109,7 @@ class WarmPool(Generic[T]):
             else:
                 closed = False
                 self._idle.append((item, time.monotonic()))
-                self._cond.notify()
+                self._cond.notify_all()
         if closed:
             self._spawn(lambda: self._discard(item))
 
@@ -139,7 +142,7 @@ class WarmPool(Generic[T]):
             with self._cond:
                 self._starting -= 1
                 self._failures.append(str(e)[:300])
-                self._cond.notify()
+                self._cond.notify_all()
             return
         with self._cond:
             self._starting -= 1
@@ -147,7 +150,7 @@ class WarmPool(Generic[T]):
             if not self._closed:
                 self.live.add(item)
                 self._idle.append((item, time.monotonic()))
-                self._cond.notify()
+                self._cond.notify_all()
                 return
         self._discard(item)
 

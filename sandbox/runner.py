@@ -1,9 +1,9 @@
 """The program that runs inside every sandbox, next to the untrusted candidate.
 
-Standalone on purpose (standard library only, no project imports): backends start it
-as ``python -I runner.py`` (process backend) or call ``serve()`` in a forked child
-(Docker worker). It speaks line-delimited JSON on its original stdin/stdout, which it
-keeps on private descriptors; the candidate's own stdout/stderr go to ``output.log`` in
+Standalone on purpose (standard library only, no project imports): the sandbox worker
+(``worker.py``) calls ``serve()`` in a forked child (``python -I runner.py`` also works
+alone). It speaks line-delimited JSON (bytes, UTF-8) on its original stdin/stdout, which
+it keeps on private descriptors; the candidate's own stdout/stderr go to ``output.log`` in
 the working directory and stdin is /dev/null.
 
 Host -> runner                         runner -> host
@@ -46,7 +46,7 @@ class _Channel:
         line = self._rx.readline()
         if not line:
             raise EOFError("the engine closed the channel")
-        data = json.loads(line)
+        data = _DECODE(line.decode())
         if "msg" not in data:
             raise EOFError("the engine ended the case")
         return data["msg"]
@@ -56,8 +56,13 @@ class _Channel:
         return self.recv()
 
 
+# Built once (json.dumps with options builds an encoder per call); bytes on both pipes.
+_ENCODE = json.JSONEncoder(allow_nan=False, default=_jsonable, separators=(",", ":")).encode
+_DECODE = json.JSONDecoder().decode
+
+
 def _write(tx, obj):
-    tx.write(json.dumps(obj, allow_nan=False, default=_jsonable, separators=(",", ":")) + "\n")
+    tx.write(_ENCODE(obj).encode() + b"\n")
     tx.flush()
 
 
@@ -98,7 +103,7 @@ def serve(rx, tx):
         line = rx.readline()
         if not line:
             return
-        req = json.loads(line)
+        req = _DECODE(line.decode())
         op = req.get("op")
         if op == "end":
             return
@@ -124,8 +129,8 @@ def serve(rx, tx):
 
 def main():
     # Keep the protocol on private descriptors; the candidate gets /dev/null and a log.
-    rx = os.fdopen(os.dup(0), "r", buffering=1)
-    tx = os.fdopen(os.dup(1), "w", buffering=1)
+    rx = os.fdopen(os.dup(0), "rb")
+    tx = os.fdopen(os.dup(1), "wb")
     log = os.open("output.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)

@@ -23,7 +23,8 @@ runner lines ({"op": ...} / {"msg": ...})      runner lines of the child, relaye
 {"w": "finish"}                               {"w": "timeout", "clock": "cpu" | "wall"} |
                                               {"w": "exit", ...} | {"w": "overflow"} while
                                               a job runs, then {"w": "done", "stdout",
-                                              "oom", "clean", "cpu", "wait"}
+                                              "oom", "clean", "cpu", "sandbox_cpu",
+                                              "wait"}
 
 A child line that looks like a worker report (``{"w":``) is a forgery: the candidate is
 killed and the host told that it broke the protocol.
@@ -61,6 +62,7 @@ _TICK = os.sysconf("SC_CLK_TCK")
 _SCRATCH_ROOTS = ("/tmp", "/dev/shm")
 _TERMINAL = (b'{"ready"', b'{"result"', b'{"error"')
 _TIMED = (b'{"op":"load"', b'{"op":"case"')
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # built once: json.dumps(..., separators) builds one per call
 _FORGED = b'{"error":"the candidate wrote a worker report into the protocol","kind":"invalid"}\n'
 
 
@@ -168,8 +170,14 @@ def _candidate_cpu():
         fields = _read(f"/proc/{pid}/stat").rpartition(")")[2].split()
         if len(fields) > 14:
             ticks += sum(int(x) for x in fields[11:15])
-    t = os.times()
-    return ticks / _TICK + t.children_user + t.children_system
+    return ticks / _TICK + _cpu(resource.RUSAGE_CHILDREN)
+
+
+def _cpu(who):
+    """User + system seconds of this process (RUSAGE_SELF) or of the children it reaped
+    and theirs (RUSAGE_CHILDREN), to the microsecond."""
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
 
 
 def _candidate_wait():
@@ -270,8 +278,8 @@ def _child(scratch, rx_fd, tx_fd, env, session=True):
     sys.stdin = open(0, closefd=False)
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
-    rx = os.fdopen(3, "r", buffering=1)
-    tx = os.fdopen(4, "w", buffering=1)
+    rx = os.fdopen(3, "rb")
+    tx = os.fdopen(4, "wb")
     runner.serve(rx, tx)
     sys.stdout.flush()
     os._exit(0)
@@ -408,7 +416,7 @@ class Worker:
             pass
 
     def _send(self, obj):
-        self.out.put(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
+        self.out.put(_ENCODE(obj).encode() + b"\n")
 
     def serve(self):
         self._send({"w": "hello", "pid": os.getpid(), "direct": self.direct})
@@ -439,12 +447,13 @@ class Worker:
 
     def _job(self, clock):
         self.jobs += 1
+        cpu_before, own_before = _cpu(resource.RUSAGE_CHILDREN), _cpu(resource.RUSAGE_SELF)
         if self.single:
-            scratch, oom_before, cpu_before = os.getcwd(), 0, 0.0
+            scratch, oom_before = os.getcwd(), 0
         else:
             scratch = os.path.join(_SCRATCH_ROOTS[0], f"job{self.jobs}")
             os.mkdir(scratch, 0o700)
-            oom_before, cpu_before = _oom_kills(), _candidate_cpu()
+            oom_before = _oom_kills()
         p2c_r, p2c_w = os.pipe()
         c2p_r, c2p_w = os.pipe()
         pid = os.fork()
@@ -472,11 +481,12 @@ class Worker:
             self.out.drain()
             return
         clean = _sweep()
-        cpu = _candidate_cpu() - cpu_before  # all reaped by now: the worker's children times
+        cpu = _cpu(resource.RUSAGE_CHILDREN) - cpu_before  # all reaped by now, each counted once
         clean = _wipe(self.mounts) and clean
         _remove_ipc()
+        own = _cpu(resource.RUSAGE_SELF) - own_before  # the relay, the fork, the sweep and the wipe
         done = {"w": "done", "stdout": tail, "oom": _oom_kills() > oom_before, "clean": clean}
-        self._send(dict(done, cpu=round(cpu, 3), wait=round(wait, 4)))
+        self._send(dict(done, cpu=round(cpu, 6), sandbox_cpu=round(own, 6), wait=round(wait, 6)))
         self.out.drain()
 
     def _relay(self, pid, c2p_r, p2c_w, clock, oom_before):
@@ -582,49 +592,63 @@ class Worker:
         stay in this process, which the candidate can neither read nor trace. ``pending``
         holds lines for the child that came before the feed (the case order). Returns
         whether the child is still alive."""
-        msgs = json.loads(order)["msgs"]
-        n, replies, rest, alive, ending = len(msgs), [], [], True, None
-        if n:
-            pending += _msg_line(msgs[0])
+        lines = [_msg_line(m) for m in json.loads(order)["msgs"]]  # encoded up front, sent one by one
+        n, replies, rest, alive, ending = len(lines), [], [], True, None
+        poller = select.poll()  # registered once: the loop is a write, a poll and a read per message
+        poller.register(c2p_r, select.POLLIN)
+        poller.register(pidfd, select.POLLIN)
+        buf, read, poll, now = child.buf, os.read, poller.poll, time.monotonic
         pinned = _pin(pid)  # one CPU for both ends: a handover then wakes no other core
         try:
-            while len(replies) < n and not rest and alive:
+            if n:
+                pending += lines[0]
+            while ending is None and len(replies) < n:
                 if pending:
-                    try:
-                        del pending[: os.write(p2c_w, pending)]
-                    except BlockingIOError:
-                        pass
-                    except BrokenPipeError:
-                        pending.clear()
-                check = clock.check_by()
-                wait = None if check is None else max(0.0, check - time.monotonic())
-                r, w, _ = select.select([c2p_r, pidfd], [p2c_w] if pending else [], [], wait)
-                if c2p_r in r:
-                    child.fill()
-                    for line in child.take():
-                        if rest or len(replies) == n or not line.startswith(b'{"msg"'):
-                            rest.append(line)  # the feed is over: relayed after the replies
-                            continue
-                        replies.append(line)
-                        if len(replies) < n:
-                            pending += _msg_line(msgs[len(replies)])
-                    if child.overflowed():
+                    ending = self._push(p2c_w, pending, poller)
+                    if ending:
+                        break
+                nl = buf.find(b"\n")
+                while nl < 0:  # wait for the child's reply
+                    check = clock.check_by()
+                    ready = poll(None if check is None else max(0, int((check - now()) * 1000) + 1))
+                    if not ready:
+                        spent = clock.expired()
+                        if spent:
+                            ending = {"w": "timeout", "clock": spent}
+                            break
+                        continue
+                    chunk = read(c2p_r, _CHUNK) if any(fd == c2p_r for fd, _ in ready) else b""
+                    if not chunk:  # the child closed its end or died: what it said, then its exit
+                        child.eof = True
+                        break
+                    buf += chunk
+                    if len(buf) > self.max_line:
                         ending = {"w": "overflow", "limit": self.max_line}
-                if pidfd in r and not rest and len(replies) < n:
-                    child.fill()
-                    rest.extend(child.take())  # the child died: its last words, then its exit
-                    if not rest:
-                        _, status = os.waitpid(pid, 0)
-                        alive = False
-                        ending = {"w": "exit", "code": os.waitstatus_to_exitcode(status), "oom": False}
-                if not r and not w:
+                        break
+                    nl = buf.find(b"\n")
+                if ending is not None or nl < 0:
+                    break
+                line = bytes(buf[: nl + 1])
+                del buf[: nl + 1]
+                if not line.startswith(b'{"msg"'):
+                    rest.append(line)  # the feed is over (an error, a result, a forgery): relayed after
+                    break
+                replies.append(line)
+                if len(replies) < n:
+                    pending += lines[len(replies)]
+                if clock.active and now() >= clock.next_check:  # a child that answers quickly still uses CPU
                     spent = clock.expired()
                     if spent:
                         ending = {"w": "timeout", "clock": spent}
-                if ending is not None and alive:
-                    self._kill(pid)
-                    os.waitpid(pid, 0)
-                    clock.active, alive = False, False
+            rest.extend(child.take())
+            if ending is None and len(replies) < n and not rest and child.eof:
+                _, status = os.waitpid(pid, 0)  # it closed its end: it is gone, or going
+                alive = False
+                ending = {"w": "exit", "code": os.waitstatus_to_exitcode(status), "oom": False}
+            if ending is not None and alive:
+                self._kill(pid)
+                os.waitpid(pid, 0)
+                clock.active, alive = False, False
         finally:
             _unpin(pinned, pid if alive else None)
         self.out.put(b'{"w":"fed","n":%d}\n' % len(replies) + b"".join(replies))
@@ -643,9 +667,22 @@ class Worker:
             self._send(ending)
         return alive
 
+    def _push(self, fd, pending, poller):
+        """Write ``pending`` to the child (a blocking wait while its pipe is full); a
+        report that ends the feed if it stops reading, else None."""
+        while pending:
+            try:
+                del pending[: os.write(fd, pending)]
+            except BlockingIOError:
+                if not select.select([], [fd], [], 30.0)[1]:
+                    return {"w": "timeout", "clock": "wall"}
+            except BrokenPipeError:
+                pending.clear()
+        return None
+
 
 def _msg_line(message):
-    return json.dumps({"msg": message}, separators=(",", ":")).encode() + b"\n"
+    return _ENCODE({"msg": message}).encode() + b"\n"
 
 
 def _pin(pid):

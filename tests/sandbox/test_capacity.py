@@ -20,10 +20,8 @@ def test_candidates_that_mostly_wait_let_more_evaluations_run():
     cap = Capacity(Bounds(hard=64, cores=2))
     cap.record(cpu=0.05, wall=0.2, wait=0.0)  # a quarter of a core
     assert cap.limit() == 8
-    cap.record(cpu=0.001, wall=1.0, wait=0.0)  # at least 1/MAX_PER_CORE of a core each
-    assert cap.limit() == 8  # the largest recent share counts
     fresh = Capacity(Bounds(hard=64, cores=2))
-    fresh.record(cpu=0.001, wall=1.0, wait=0.0)
+    fresh.record(cpu=0.001, wall=1.0, wait=0.0)  # at least 1/MAX_PER_CORE of a core each
     assert fresh.limit() == 2 * MAX_PER_CORE
 
 
@@ -36,16 +34,24 @@ def test_cpu_bound_candidates_are_limited_to_the_cores_even_on_a_loaded_machine(
     assert cap.limit() == 1
 
 
-def test_a_heavy_candidate_lowers_the_limit_at_once_and_ages_out():
+def test_a_long_computing_candidate_weighs_in_by_its_length_and_ages_out():
     cap = Capacity(Bounds(hard=64, cores=4))
     for _ in range(16):
         cap.record(cpu=0.05, wall=0.2)
     assert cap.limit() == 16
-    cap.record(cpu=2.0, wall=2.0)
-    assert cap.limit() == 4
+    cap.record(cpu=2.0, wall=2.0)  # (15 x 0.05 + 2) / (15 x 0.2 + 2) = 0.55 of a core each
+    assert cap.limit() == 7
     for _ in range(16):
         cap.record(cpu=0.05, wall=0.2)
     assert cap.limit() == 16
+
+
+def test_one_odd_measurement_does_not_swing_the_limit():
+    cap = Capacity(Bounds(hard=64, cores=2))
+    for _ in range(15):
+        cap.record(cpu=0.05, wall=0.2)
+    cap.record(cpu=0.01, wall=0.011, wait=0.0105)  # almost all waiting: a share of 20 on its own
+    assert cap.limit() == 7
 
 
 def test_unknown_cpu_counts_as_a_core_and_the_setting_caps():
