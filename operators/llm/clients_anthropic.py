@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import os
 from typing import Any
 
 from evolve.errors import OperatorError
 from evolve.operators.llm.client import Completion, Message
 from evolve.operators.llm.clients_openai import _short
-from evolve.operators.llm.http import CountingKeys, release, shared_client
+from evolve.operators.llm.http import CountingKeys, release, shared_clients
 
 ANTHROPIC_URL = "https://api.anthropic.com"
 
@@ -43,7 +44,8 @@ class AnthropicClient:
         # anthropic.AsyncAnthropic once started, on the endpoint's shared HTTP pool; typed loosely
         # like the OpenAI client's (the SDK's signatures differ across the versions allowed).
         self._sdk: Any = None
-        self._http: Any = None
+        self._http: Any = None  # the endpoint's shared pools
+        self._turns: Any = None  # one SDK client per pool, used in turn
         self._takes_temperature = False
 
     async def start(self) -> None:
@@ -57,14 +59,18 @@ class AnthropicClient:
                 f"{self.spec}: the environment variable {env} is not set: export {env}=<your key>{hint}"
             )
         if self._sdk is None:
-            self._http = shared_client(anthropic, self.base_url or ANTHROPIC_URL, self.concurrency)
-            self._sdk = _sdk_class(anthropic)(
-                api_key=key,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                http_client=self._http,
-            )
+            self._http = shared_clients(anthropic, self.base_url or ANTHROPIC_URL, self.concurrency)
+            sdks = [
+                _sdk_class(anthropic)(
+                    api_key=key,
+                    base_url=self.base_url,
+                    timeout=self.timeout,
+                    max_retries=self.max_retries,
+                    http_client=http,
+                )
+                for http in self._http
+            ]
+            self._sdk, self._turns = sdks[0], itertools.cycle(sdks)
             # Recent SDKs dropped sampling parameters (the API picks them per model); older ones take them.
             self._takes_temperature = "temperature" in inspect.signature(self._sdk.messages.create).parameters
         sdk = self._sdk
@@ -95,7 +101,7 @@ class AnthropicClient:
         extra: dict[str, Any] = {"system": system} if system else {}
         if self._takes_temperature:
             extra["temperature"] = min(temperature, 1.0)
-        reply = await self._sdk.messages.create(model=self.model, messages=chat, max_tokens=max_tokens, **extra)
+        reply = await next(self._turns).messages.create(model=self.model, messages=chat, max_tokens=max_tokens, **extra)
         if isinstance(reply, str) or getattr(reply, "content", None) is None:
             raise ValueError(f"the server sent a malformed reply: {str(reply)[:200]!r}")
         text = "".join(getattr(block, "text", "") for block in reply.content)
@@ -110,7 +116,7 @@ class AnthropicClient:
     async def close(self) -> None:
         if self._http is not None:
             await release(self._http)  # the SDK's close() would close the pool its neighbours share
-        self._sdk = self._http = None
+        self._sdk = self._http = self._turns = None
 
 
 @functools.cache

@@ -9,13 +9,14 @@ timeouts) are the SDK's own ``max_retries``.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import os
 from typing import Any
 
 from evolve.errors import OperatorError
 from evolve.operators.llm.client import Completion, Message
-from evolve.operators.llm.http import CountingKeys, release, shared_client
+from evolve.operators.llm.http import CountingKeys, release, shared_clients
 from evolve.operators.llm.specs import is_local_url
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ class OpenAIClient:
         # openai.AsyncOpenAI once started, on the endpoint's shared HTTP pool. Typed loosely on
         # purpose: the SDK's overloads change between the versions the [llm] extra allows.
         self._sdk: Any = None
-        self._http: Any = None
+        self._http: Any = None  # the endpoint's shared pools
+        self._turns: Any = None  # one SDK client per pool, used in turn
 
     def _key(self) -> str:
         env = self.api_key_env or "OPENAI_API_KEY"
@@ -70,14 +72,18 @@ class OpenAIClient:
 
         if self._sdk is None:
             key = self._key()
-            self._http = shared_client(openai, self.base_url, self.concurrency)
-            self._sdk = _sdk_class(openai)(
-                api_key=key,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                http_client=self._http,
-            )
+            self._http = shared_clients(openai, self.base_url, self.concurrency)
+            sdks = [
+                _sdk_class(openai)(
+                    api_key=key,
+                    base_url=self.base_url,
+                    timeout=self.timeout,
+                    max_retries=self.max_retries,
+                    http_client=http,
+                )
+                for http in self._http
+            ]
+            self._sdk, self._turns = sdks[0], itertools.cycle(sdks)
         await self._verify(self._sdk)
 
     async def _verify(self, sdk: Any) -> None:
@@ -127,7 +133,7 @@ class OpenAIClient:
         if self._sdk is None:
             raise RuntimeError(f"{self.spec}: call start() before complete()")
         extra = {} if seed is None else {"seed": seed}
-        reply = await self._sdk.chat.completions.create(
+        reply = await next(self._turns).chat.completions.create(
             model=self.model, messages=messages, temperature=temperature, **self._limit(max_tokens), **extra
         )
         if isinstance(reply, str) or not getattr(reply, "choices", None):
@@ -144,7 +150,7 @@ class OpenAIClient:
     async def close(self) -> None:
         if self._http is not None:
             await release(self._http)  # the SDK's close() would close the pool its neighbours share
-        self._sdk = self._http = None
+        self._sdk = self._http = self._turns = None
 
 
 def _short(e: Exception) -> str:

@@ -199,20 +199,38 @@ def test_models_of_one_endpoint_share_one_pool_sized_to_the_concurrency(server, 
         b = make_client(f"{kind}:model-b", base_url=url, concurrency=8)
         await asyncio.gather(a.start(), b.start())
         try:
-            assert a._http is b._http  # one pool for the endpoint
+            assert a._http is b._http  # one group of pools for the endpoint
             calls = [c.complete(MSGS, max_tokens=5, temperature=0) for c in (a, b) for _ in range(40)]
             done = await asyncio.gather(*calls)
         finally:
             await a.close()
-            assert not b._http.is_closed  # still b's
-            pool = b._http
+            assert not any(c.is_closed for c in b._http)  # still b's
+            pools = b._http
             await b.close()
-        assert pool.is_closed  # closed with its last user
+        assert all(c.is_closed for c in pools)  # closed with its last user
         return done
 
     assert len(run(many())) == 80
     assert server.connections <= 8 + 2  # every call reused a kept-alive connection
     assert server.max_in_flight <= 8 + 2
+
+
+def test_high_concurrency_is_split_among_small_pools_used_in_turn(server, keys):
+    server.latency = 0.05
+
+    async def many():
+        client = make_client("openai:test-model", base_url=server.openai_url, concurrency=40)
+        await client.start()
+        try:
+            pools = client._http
+            calls = await asyncio.gather(*(client.complete(MSGS, max_tokens=5, temperature=0) for _ in range(120)))
+            return pools, calls
+        finally:
+            await client.close()
+
+    pools, calls = run(many())
+    assert len(calls) == 120 and len(pools) == 3  # 40 calls (+2 probes) in pools of at most 16
+    assert server.connections <= 42  # kept alive and reused
 
 
 @pytest.mark.parametrize("kind", ["openai", "anthropic"])
