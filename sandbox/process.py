@@ -21,7 +21,6 @@ import resource
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -29,7 +28,7 @@ from evolve.sandbox import isolation, seccomp
 from evolve.sandbox.base import EvalJob, EvalResult, Sandbox
 from evolve.sandbox.channel import MAX_LINE, CaseClock, ProtocolChannel, load_allowance, run_job
 from evolve.sandbox.usage import tree_usage
-from evolve.sandbox.worker_link import WorkerLink, boot_command
+from evolve.sandbox.worker_link import WorkerLink, local_boot_command
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +97,7 @@ class ProcessSandbox(Sandbox):
         return f"process ({self.level} isolation{', own uid' if self.drop_uid else ''})"
 
     def _command(self, workdir: str, uid: int | None, seccomp_fd: int | None) -> list[str]:
-        runner = boot_command(sys.executable, {"single": True, "env": CLEAN_ENV, "max_line": MAX_LINE})
+        runner = local_boot_command(workdir, {"single": True, "env": CLEAN_ENV, "max_line": MAX_LINE})
         if self.level == "bwrap":
             return isolation.bwrap_prefix(self.hide, workdir, uid, seccomp_fd) + runner
         if self.level == "unshare":

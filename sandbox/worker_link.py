@@ -11,10 +11,13 @@ backend its worker over the process's stdin/stdout.
 
 from __future__ import annotations
 
+import functools
 import json
+import marshal
 import os
 import select
 import signal
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +42,32 @@ def boot_command(python: str, config: dict) -> list[str]:
     so no host path needs to be mounted for them (works with a remote daemon too)."""
     code = _BOOT.format(runner=(_HERE / "runner.py").read_text(), worker=(_HERE / "worker.py").read_text())
     return [python, "-I", "-c", code, json.dumps(config)]
+
+
+_COMPILED = "_worker.bin"
+_BOOT_COMPILED = (
+    "import marshal,sys,types\n"
+    f"r,w=marshal.loads(open({_COMPILED!r},'rb').read())\n"
+    "m=types.ModuleType('runner');m.__file__='runner.py';sys.modules['runner']=m\n"
+    "exec(r,m.__dict__)\n"
+    "exec(w)\n"
+)
+
+
+@functools.cache
+def _compiled() -> bytes:
+    runner = compile((_HERE / "runner.py").read_text(), "runner.py", "exec")
+    worker = compile((_HERE / "worker.py").read_text(), "worker.py", "exec")
+    return marshal.dumps((runner, worker))
+
+
+def local_boot_command(workdir: str, config: dict) -> list[str]:
+    """The worker's command line for this machine's own interpreter: the runner and the
+    worker compiled once per engine and left in ``workdir`` (read before any candidate
+    code runs), so a fresh process does not compile them again."""
+    with open(os.path.join(workdir, _COMPILED), "wb") as f:
+        f.write(_compiled())
+    return [sys.executable, "-I", "-c", _BOOT_COMPILED, json.dumps(config)]
 
 
 class WorkerLink:

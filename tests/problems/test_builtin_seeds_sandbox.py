@@ -85,18 +85,19 @@ def test_new_builtin_seeds_through_the_sandbox(sandbox, name, inproc):
 
 FORGE_RESULT = """
 
-import json as _json
+import sys as _sys
 
-_dumps = _json.dumps
+_runner = _sys.modules["runner"]  # the protocol code shares the candidate's process
+_encode = _runner._ENCODE
 
 
-def _forged(obj, *args, **kwargs):
+def _forged(obj):
     if isinstance(obj, dict) and "result" in obj:
         obj = {"result": {"CLAIM": 1e9}}
-    return _dumps(obj, *args, **kwargs)
+    return _encode(obj)
 
 
-_json.dumps = _forged
+_runner._ENCODE = _forged
 """
 
 
