@@ -1,0 +1,188 @@
+"""Progress series: best and median score against evaluations, wall time and dollars,
+per island and overall; failures by kind, proposal rate, duplicate and reject rates.
+
+Everything is computed from a ``Frame`` (numpy) and binned into at most ``bins``
+points in storage order, so a chart of 100,000 programs ships a few hundred points.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from evolve.dashboard.columns import EVALUATED, FAILED, Frame
+
+
+def direction(frame: Frame) -> int:
+    """+1 when the objective is maximised, -1 when minimised (fitness = sign * objective)."""
+    ok = frame.is_("status", "ok") & np.isfinite(frame.cols["objective"]) & (frame.cols["objective"] != 0)
+    if not ok.any():
+        return 1
+    i = int(np.argmax(ok))
+    return 1 if frame.cols["fitness"][i] * frame.cols["objective"][i] >= 0 else -1
+
+
+def bin_ends(n: int, bins: int) -> np.ndarray:
+    """Indices (exclusive ends) that split ``n`` rows into at most ``bins`` equal runs."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.linspace(0, n, min(bins, n) + 1)[1:].round().astype(np.int64))
+
+
+def _clean(a: np.ndarray) -> list[float | None]:
+    return [None if not np.isfinite(v) else float(v) for v in a]
+
+
+def _running_best(fitness: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    f = np.where(ok, fitness, -np.inf)
+    return np.maximum.accumulate(f) if len(f) else f
+
+
+def progress(frame: Frame, bins: int = 400) -> dict[str, Any]:
+    c = frame.cols
+    n = len(frame)
+    sign = direction(frame)
+    ok = frame.is_("status", "ok") & np.isfinite(c["fitness"])
+    child = c["seq"] >= 0
+    evaluated = child & frame.is_("status", *EVALUATED)
+    ends = bin_ends(n, bins)
+    starts = np.concatenate([[0], ends[:-1]]) if len(ends) else ends
+    last = ends - 1
+    t0 = np.nanmin(c["created_at"]) if n else 0.0
+    cum_eval = np.cumsum(evaluated)
+    cum_cost = np.cumsum(np.nan_to_num(c["cost"]))
+    best = _running_best(c["fitness"], ok)
+
+    def per_bin(mask: np.ndarray) -> np.ndarray:
+        cs = np.concatenate([[0], np.cumsum(mask)])
+        return cs[ends] - cs[starts]
+
+    proposals = per_bin(child)
+    medians = np.full(len(ends), np.nan)
+    objective = c["objective"]
+    good = ok & child
+    for b, (s, e) in enumerate(zip(starts, ends)):
+        vals = objective[s:e][good[s:e]]
+        if len(vals):
+            medians[b] = float(np.median(vals))
+    span = np.maximum(c["created_at"][last] - c["created_at"][starts], 1e-9) if len(ends) else np.zeros(0)
+    islands: dict[str, list[float | None]] = {}
+    for island in np.unique(c["island"]).tolist()[:64]:
+        on = c["island"] == island
+        islands[str(island)] = _clean(sign * _running_best(c["fitness"], ok & on)[last])
+    failures = {kind: per_bin(frame.is_("status", kind) & child).tolist() for kind in FAILED}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = {
+            "proposals_per_min": _clean(proposals / span * 60.0),
+            "evaluations_per_min": _clean(per_bin(evaluated) / span * 60.0),
+            "duplicate_rate": _clean(per_bin(frame.is_("status", "duplicate") & child) / proposals),
+            "reject_rate": _clean(per_bin(frame.is_("status", "rejected") & child) / proposals),
+            "failure_rate": _clean(per_bin(frame.is_("status", *FAILED) & child) / proposals),
+        }
+    return {
+        "direction": "max" if sign > 0 else "min",
+        "n": n,
+        "x": {
+            "evaluations": cum_eval[last].tolist(),
+            "wall_s": _clean(c["created_at"][last] - t0),
+            "dollars": _clean(cum_cost[last]),
+        },
+        "best": _clean(sign * best[last]),
+        "median": _clean(medians),
+        "islands": islands,
+        "failures": failures,
+        "proposals": proposals.tolist(),
+        "rates": rates,
+        "totals": {
+            "programs": n,
+            "proposals": int(child.sum()),
+            "evaluations": int(evaluated.sum()),
+            "ok": int((ok & child).sum()),
+            "failed": int((frame.is_("status", *FAILED) & child).sum()),
+            "rejected": int((frame.is_("status", "rejected") & child).sum()),
+            "duplicates": int((frame.is_("status", "duplicate") & child).sum()),
+            "cost": float(cum_cost[-1]) if n else 0.0,
+            "wall_s": float(np.nanmax(c["created_at"]) - t0) if n else 0.0,
+        },
+    }
+
+
+def operators(frame: Frame, bins: int = 60) -> dict[str, Any]:
+    """Per operator x model: proposals, success rate, mean improvement over the first
+    parent (in fitness units: positive is better), improvement per dollar; and each
+    model's share of proposals over time (what an ensemble or bandit chose)."""
+    c = frame.cols
+    child = c["seq"] >= 0
+    ok = frame.is_("status", "ok") & np.isfinite(c["fitness"])
+    parent = frame.index_of(c["parent0"])
+    parent_fit = np.where(parent >= 0, c["fitness"][np.maximum(parent, 0)], np.nan)
+    gain = np.where(ok & np.isfinite(parent_fit), c["fitness"] - parent_fit, np.nan)
+    rows = []
+    keys = np.stack([c["operator"], c["model"]], axis=1)[child] if len(frame) else np.zeros((0, 2), int)
+    for op, model in sorted({(int(a), int(b)) for a, b in keys.tolist()}):
+        m = child & (c["operator"] == op) & (c["model"] == model)
+        rows.append(_group(frame, m, ok, gain, frame.vocab["operator"][op], frame.vocab["model"][model] or None))
+    by_model = [
+        _group(frame, child & (c["model"] == i), ok, gain, None, name or None)
+        for i, name in enumerate(frame.vocab["model"])
+        if (child & (c["model"] == i)).any()
+    ]
+    ends = bin_ends(len(frame), bins)
+    starts = np.concatenate([[0], ends[:-1]]) if len(ends) else ends
+    share: dict[str, list[float | None]] = {}
+    total = np.array([child[s:e].sum() for s, e in zip(starts, ends)], dtype=float)
+    for g in by_model:
+        i = frame.vocab["model"].index(g["model"] or "")
+        counts = np.array([(child[s:e] & (c["model"][s:e] == i)).sum() for s, e in zip(starts, ends)], dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share[g["model"] or "(no model)"] = _clean(counts / total)
+    cum_eval = np.cumsum(child)
+    return {
+        "rows": rows,
+        "models": by_model,
+        "share": {"x": cum_eval[ends - 1].tolist() if len(ends) else [], "series": share},
+        "bandit_recorded": False,
+    }
+
+
+def _group(frame: Frame, m: np.ndarray, ok: np.ndarray, gain: np.ndarray, op: str | None, model: str | None) -> dict:
+    c = frame.cols
+    n = int(m.sum())
+    g = gain[m & np.isfinite(gain)]
+    cost = float(np.nansum(c["cost"][m]))
+    improved = float(np.clip(g, 0, None).sum()) if len(g) else 0.0
+    return {
+        "operator": op,
+        "model": model,
+        "proposals": n,
+        "ok": int((m & ok).sum()),
+        "failed": int((m & frame.is_("status", *FAILED)).sum()),
+        "rejected": int((m & frame.is_("status", "rejected")).sum()),
+        "duplicates": int((m & frame.is_("status", "duplicate")).sum()),
+        "success_rate": float((m & ok).sum() / n) if n else None,
+        "mean_improvement": float(g.mean()) if len(g) else None,
+        "improved_rate": float((g > 0).mean()) if len(g) else None,
+        "cost": cost,
+        "tokens": int(c["input_tokens"][m].sum() + c["output_tokens"][m].sum()),
+        "improvement_per_dollar": improved / cost if cost > 0 else None,
+    }
+
+
+def score_clusters(frame: Frame, bins: int = 60) -> dict[str, Any]:
+    """Clusters of equal score over time (FunSearch groups programs that score the same):
+    how many there are and the largest one's size, at each point of the campaign."""
+    c = frame.cols
+    ok = frame.is_("status", "ok") & np.isfinite(c["fitness"])
+    ends = bin_ends(len(frame), bins)
+    okidx = np.nonzero(ok)[0]
+    _, inverse = np.unique(np.round(c["fitness"][okidx], 9), return_inverse=True)
+    x, count, largest = [], [], []
+    cum_eval = np.cumsum(c["seq"] >= 0)
+    for e in ends:
+        k = int(np.searchsorted(okidx, e))
+        sizes = np.bincount(inverse[:k]) if k else np.zeros(1, dtype=np.int64)
+        count.append(int((sizes > 0).sum()))
+        largest.append(int(sizes.max()))
+        x.append(int(cum_eval[e - 1]))
+    return {"x": x, "clusters": count, "largest": largest}
