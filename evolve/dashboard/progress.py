@@ -66,7 +66,10 @@ def progress(frame: Frame, bins: int = 400) -> dict[str, Any]:
         vals = objective[s:e][good[s:e]]
         if len(vals):
             medians[b] = float(np.median(vals))
-    span = np.maximum(c["created_at"][last] - c["created_at"][starts], 1e-9) if len(ends) else np.zeros(0)
+    # time each bin covers: from the previous bin's last row (the first bin: the first row)
+    t_end = c["created_at"][last] if len(ends) else np.zeros(0)
+    span = np.diff(np.concatenate([[t0], t_end])) if len(ends) else np.zeros(0)
+    span = np.where(span > 0, span, np.nan)
     islands: dict[str, list[float | None]] = {}
     for island in np.unique(c["island"]).tolist()[:64]:
         on = c["island"] == island

@@ -103,7 +103,6 @@ EV.views.lineage = async function lineage(main, cid) {
     layout: { name: "preset" },
     minZoom: 0.02,
     maxZoom: 4,
-    wheelSensitivity: 0.3,
     style: [
       { selector: "node", style: { "background-color": "data(color)", width: 18, height: 18, label: "data(label)", "font-size": 8, "text-valign": "bottom", "text-margin-y": 2, "min-zoomed-font-size": 7, "border-width": 1, "border-color": "#555" } },
       { selector: "node.top", style: { width: 28, height: 28, "border-width": 3, "border-color": "#111" } },
