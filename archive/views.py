@@ -16,9 +16,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, event, func, inspect, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from evolve.archive import db
@@ -85,6 +87,7 @@ class ArchiveReader:
 
     def __init__(self, url: str):
         self.url = db.normalize_url(url)
+        _require_file(self.url)
         self._engine = db.make_engine(self.url)
         _read_only(self._engine)
         self.dialect = self._engine.dialect.name
@@ -346,6 +349,15 @@ def cvt_centroids(names: Sequence[str], lows: Sequence[float], highs: Sequence[f
     lo, hi = grid.lows, grid.highs
     assert grid.centroids is not None and lo is not None and hi is not None
     return (lo + grid.centroids * (hi - lo)).tolist()
+
+
+def _require_file(url: str) -> None:
+    """A SQLite file that does not exist is not created (opening it would)."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") and "mode=memory" not in url:
+        if not Path(database).expanduser().is_file():
+            raise StorageError(f"no evolve archive at {db.safe_url(url)}: no such file")
 
 
 def _campaign_dict(info: CampaignInfo, row: Any, counts: dict[str, int], best: dict | None) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import ipaddress
 import secrets
 from http.cookies import SimpleCookie
 
-from starlette.datastructures import URL
+from starlette.datastructures import URL, QueryParams
 from starlette.responses import PlainTextResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -126,5 +126,5 @@ class Guard:
                 jar = SimpleCookie()
             if COOKIE in jar:
                 return jar[COOKIE].value, False
-        query = URL(scope=scope).query_params.get("token")
+        query = QueryParams(scope.get("query_string", b"").decode("latin-1")).get("token")
         return (query, True) if query else (None, False)
