@@ -30,10 +30,26 @@ def _ci() -> bool:
 def archive_url(tmp_path_factory) -> str:
     """A SQLite archive holding the three test campaigns (gp, llm, hostile)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('dash')}/dash.db"
-    store_gp(url)
-    store_llm(url)
-    store_hostile(url)
+    in_thread(lambda: (store_gp(url), store_llm(url), store_hostile(url)))
     return url
+
+
+def in_thread(fn) -> None:
+    """Run ``fn`` on its own thread (campaigns run an asyncio loop; under the browser
+    tests Playwright's loop owns the main thread) and re-raise what it raised."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - handed back to the caller
+            failure.append(e)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 def free_port() -> int:
