@@ -20,6 +20,7 @@ from evolve.dashboard.data import Dashboard
 from evolve.dashboard.server import build_app
 from evolve.errors import StorageError
 from tests.dashboard.campaigns import store_gp
+from tests.dashboard.conftest import in_thread
 
 
 def _ids(reader) -> dict[str, int]:
@@ -74,7 +75,7 @@ def test_every_answer_on_sqlite(archive_url):
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_every_answer_on_postgres(postgres_schema_url):
-    store_gp(postgres_schema_url)
+    in_thread(lambda: store_gp(postgres_schema_url))
     _check_answers(postgres_schema_url)
     with ArchiveReader(postgres_schema_url) as reader, pytest.raises(DBAPIError, match="read-only"):
         with reader._engine.begin() as conn:
