@@ -92,7 +92,9 @@ class ArchiveReader:
         _read_only(self._engine)
         self.dialect = self._engine.dialect.name
         self._read_engine = (
-            self._engine.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else self._engine
+            self._engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.dialect == "postgresql"
+            else self._engine
         )
         where = db.safe_url(self.url)
         try:
@@ -340,7 +342,9 @@ class ArchiveReader:
             return [event_from_row(r) for r in conn.execute(q)]
 
 
-def cvt_centroids(names: Sequence[str], lows: Sequence[float], highs: Sequence[float], n_cells: int) -> list[list[float]]:
+def cvt_centroids(
+    names: Sequence[str], lows: Sequence[float], highs: Sequence[float], n_cells: int
+) -> list[list[float]]:
     """The CVT cell centres a MAP-Elites campaign with these settings uses (in the
     descriptor's own units), computed the way the campaign computed them."""
     from evolve.archive.policies.map_elites import Grid

@@ -86,9 +86,10 @@ def lineage(reader: ArchiveReader, campaign: dict[str, Any], k: int = 10, limit:
 def neighbours(reader: ArchiveReader, campaign: dict[str, Any], program_id: int, max_children: int = 100) -> dict:
     """A node's parents and (up to ``max_children``) children, for expanding the graph."""
     marks = Marks(reader, campaign["id"], campaign["config"])
-    (me,) = reader.light([program_id]) or [None]
-    if me is None:
+    found_me = reader.light([program_id])
+    if not found_me:
         return {"nodes": [], "children_total": 0}
+    me = found_me[0]
     child_ids, total = reader.children_of(program_id, max_children)
     found = {p["id"]: _node(p, marks) for p in reader.light([*me["parents"], *child_ids, program_id])}
     nodes = [found.get(i) or _missing(i) for i in dict.fromkeys([program_id, *me["parents"], *child_ids])]

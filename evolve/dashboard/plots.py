@@ -20,7 +20,9 @@ def _nums(values: list[Any]) -> list[float]:
     return [float("nan") if not isinstance(v, (int, float)) else float(v) for v in values]
 
 
-def write_plots(storage: str, name: str, out: str | Path, formats: list[str] | tuple[str, ...] = ("png", "svg")) -> list[Path]:
+def write_plots(
+    storage: str, name: str, out: str | Path, formats: list[str] | tuple[str, ...] = ("png", "svg")
+) -> list[Path]:
     formats = [f.strip().lower() for f in formats if f.strip()]
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
@@ -100,8 +102,8 @@ def write_plots(storage: str, name: str, out: str | Path, formats: list[str] | t
             xy = (cell["index"][0], cell["index"][1] if len(cell["index"]) > 1 else 0)
             if xy not in fittest or cell["fitness"] > fittest[xy]["fitness"]:
                 fittest[xy] = cell
-        for (x, y), cell in fittest.items():
-            heat[y, x] = cell["objective"] if isinstance(cell["objective"], (int, float)) else np.nan
+        for (col, row), cell in fittest.items():
+            heat[row, col] = cell["objective"] if isinstance(cell["objective"], (int, float)) else np.nan
         fig, ax = plt.subplots(figsize=(5, 4))
         im = ax.imshow(heat, origin="lower", cmap="viridis", aspect="auto")
         fig.colorbar(im, ax=ax, label="elite objective")

@@ -138,7 +138,9 @@ def _messages(prompt: Any) -> list[dict[str, str]]:
         if isinstance(m, dict):
             content = m.get("content")
             if not isinstance(content, str):  # content parts: keep their text
-                content = "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content or [])
+                content = "".join(
+                    part.get("text", "") if isinstance(part, dict) else str(part) for part in content or []
+                )
             out.append({"role": str(m.get("role", "")), "content": content})
         else:
             out.append({"role": "", "content": str(m)})

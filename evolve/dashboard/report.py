@@ -73,7 +73,8 @@ def collect(dashboard: Dashboard, campaign_id: int, top: int = 10) -> dict[str, 
 
 
 def _first_parent_line(dashboard: Dashboard, program_id: int, limit: int = MAX_PAGES) -> list[int]:
-    line, current = [], program_id
+    line: list[int] = []
+    current: int | None = program_id
     while current is not None and len(line) < limit:
         light = dashboard.reader.light([current])
         if not light:

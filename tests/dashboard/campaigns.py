@@ -47,7 +47,9 @@ def toward_three(req) -> str | Reply:
     old = _RETURN.search(shown).group(1)
     new = f"{(float(old) + 3) / 2 + req.call * 1e-6:.6f}"
     if "SEARCH/REPLACE" in text:
-        return f"THOUGHT: move to {new}.\n<<<<<<< SEARCH\n    return {old}\n=======\n    return {new}\n>>>>>>> REPLACE\n"
+        return (
+            f"THOUGHT: move to {new}.\n<<<<<<< SEARCH\n    return {old}\n=======\n    return {new}\n>>>>>>> REPLACE\n"
+        )
     program = f"\n# EVOLVE-BLOCK-START\ndef solve():\n    return {new}\n# EVOLVE-BLOCK-END\n"
     return f"THOUGHT: rewrite to {new}.\n```python\n{program}```\n"
 

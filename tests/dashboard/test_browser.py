@@ -153,6 +153,7 @@ def test_live_view_shows_a_new_program_within_two_seconds(tmp_path, watched):
         runner = threading.Thread(target=extend)
         runner.start()
         deadline = time.monotonic() + 120
+
         def waiting() -> bool:
             return runner.is_alive() or not set(sorted(stored)[-5:]) <= set(seen)
 

@@ -196,7 +196,9 @@ def test_cli_user_errors_are_one_line(archive_url, tmp_path):
         return subprocess.run([sys.executable, "-m", "evolve", *args], capture_output=True, text=True, timeout=60)
 
     missing = run("dashboard", "nope", "--storage", archive_url, "--port", "0")
-    assert missing.returncode == 2 and "no campaign named 'nope'" in missing.stderr and "Traceback" not in missing.stderr
+    assert (
+        missing.returncode == 2 and "no campaign named 'nope'" in missing.stderr and "Traceback" not in missing.stderr
+    )
     empty = run("report", "gp", "--storage", f"sqlite:///{tmp_path}/none.db", "--out", str(tmp_path / "r.html"))
     assert empty.returncode == 2 and "no evolve archive" in empty.stderr
     assert not (tmp_path / "none.db").exists()  # looking never creates an archive
@@ -233,6 +235,8 @@ def test_answers_are_valid_json_with_non_finite_metrics(tmp_path):
     url = f"sqlite:///{tmp_path}/nan.db"
     with Archive(url) as arc:
         c = arc.create_campaign("c", "p", {"islands": 1})
-        p = arc.add_program(c.id, code="x", island=0, status="ok", objective=1.0, fitness=1.0, metrics={"a": float("nan")})
+        p = arc.add_program(
+            c.id, code="x", island=0, status="ok", objective=1.0, fitness=1.0, metrics={"a": float("nan")}
+        )
     body = _client(url).get(f"/api/p/{p.id}").text
     assert json.loads(body)["metrics"]["a"] == "NaN"
