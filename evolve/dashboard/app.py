@@ -36,7 +36,9 @@ def run_dashboard(
         raise ConfigError(f"--port must be between 0 and 65535, not {port}")
     reader = open_reader(storage)
     try:
-        path = f"#/c/{find_campaign(reader, name, storage)}/progress" if name else ""
-        serve(Dashboard(reader), host, port, path, announce=announce)
+        first = find_campaign(reader, name, storage) if name else None
+        dashboard = Dashboard(reader)
+        dashboard.warm(first)
+        serve(dashboard, host, port, f"#/c/{first}/progress" if first else "", announce=announce)
     finally:
         reader.close()

@@ -3,11 +3,11 @@
 The first read pages through the whole campaign once; later refreshes read only new
 rows, so every chart at 100,000 programs is numpy work on arrays already here.
 
-Which rows are new: ids grow, but on PostgreSQL a transaction may commit after a later
-id did (ids come from a sequence at insert time). Each refresh therefore re-reads from
-``floor``: the largest id among rows created more than ``TAIL`` seconds before the
-newest row seen (their writers' transactions are long over), and skips ids it already
-has. On SQLite, where writers are serialised, this only re-reads the last few seconds.
+Which rows are new: on SQLite writers are serialised, so rows commit in id order and a
+refresh reads ``id > max id seen``. On PostgreSQL a transaction may commit after a later
+id did (ids come from a sequence at insert time), so a refresh re-reads from ``floor``:
+the largest id among rows created more than ``TAIL`` seconds before the newest row seen
+(their writers' transactions are long over), and skips the ids it already has.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 from evolve.archive.records import STATUSES
 from evolve.archive.views import COLUMNS, ArchiveReader
 
-TAIL = 30.0
+TAIL = 10.0
 PAGE = 50_000
 EVALUATED = ("ok", "error", "timeout", "invalid")
 FAILED = ("error", "timeout", "invalid")
@@ -48,8 +48,11 @@ class Frame:
         return vocab.index(value) if value in vocab else -1
 
     def is_(self, column: str, *values: str) -> np.ndarray:
-        codes = [self.code(column, v) for v in values]
-        return np.isin(self.cols[column], [c for c in codes if c >= 0])
+        table = np.zeros(len(self.vocab[column]) + 1, dtype=bool)
+        for v in values:
+            if (code := self.code(column, v)) >= 0:
+                table[code] = True
+        return table[self.cols[column]]
 
     def labels(self, column: str) -> np.ndarray:
         return np.asarray(self.vocab[column] + [""], dtype=object)[self.cols[column]]
@@ -84,6 +87,8 @@ class ColumnCache:
         cols = self._frame.cols
         if not len(cols["id"]):
             return None
+        if self.reader.dialect == "sqlite":
+            return int(cols["id"][-1])
         created = cols["created_at"]
         old = created < np.nanmax(created) - TAIL
         return int(cols["id"][old].max()) if old.any() else int(cols["id"].min()) - 1
@@ -115,10 +120,10 @@ class ColumnCache:
 
     def _encode(self, page: dict[str, list[Any]]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        for name in _FLOAT:
-            out[name] = np.array([np.nan if v is None else v for v in page[name]], dtype=np.float64)
-        for name in _INT:
-            out[name] = np.array([-1 if v is None else v for v in page[name]], dtype=np.int64)
+        for name in _FLOAT:  # None becomes NaN
+            out[name] = np.array(page[name], dtype=np.float64)
+        for name in _INT:  # the reader sends -1 for a missing seq or parent
+            out[name] = np.array(page[name], dtype=np.int64)
         for name in _CODED:
             vocab = self._vocab[name]
             index = {v: i for i, v in enumerate(vocab)}

@@ -8,6 +8,7 @@ Each answer is plain JSON-ready data. Series over all programs come from a per-c
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,8 @@ from evolve.dashboard.columns import ColumnCache
 from evolve.dashboard.program import program_page
 from evolve.dashboard.progress import operators, progress
 from evolve.errors import EvolveError
+
+log = logging.getLogger(__name__)
 
 
 class NotFound(EvolveError):
@@ -56,6 +59,23 @@ class Dashboard:
         value = fn(frame)
         self._memo[key] = (cache.version, value)
         return value
+
+    def warm(self, first: int | None = None, most: int = 5) -> threading.Thread:
+        """Read campaigns' programs into memory in the background (``first``, then the
+        most recently updated), so the first chart a person opens is already fast."""
+
+        def run() -> None:
+            order = sorted(self.reader.campaigns(), key=lambda c: -(c["updated_at"] or 0))
+            ids = ([first] if first is not None else []) + [c["id"] for c in order if c["id"] != first]
+            for cid in ids[:most]:
+                try:
+                    self.progress(cid)
+                except Exception:  # noqa: BLE001 - warming is best effort; a request will say what is wrong
+                    log.debug("warming campaign %s failed", cid, exc_info=True)
+
+        thread = threading.Thread(target=run, name="evolve-dashboard-warm", daemon=True)
+        thread.start()
+        return thread
 
     # -- answers ----------------------------------------------------------------------
 

@@ -120,56 +120,73 @@ def operators(frame: Frame, bins: int = 60) -> dict[str, Any]:
     ok = frame.is_("status", "ok") & np.isfinite(c["fitness"])
     parent = frame.index_of(c["parent0"])
     parent_fit = np.where(parent >= 0, c["fitness"][np.maximum(parent, 0)], np.nan)
-    gain = np.where(ok & np.isfinite(parent_fit), c["fitness"] - parent_fit, np.nan)
+    gain = np.where(child & ok & np.isfinite(parent_fit), c["fitness"] - parent_fit, np.nan)
+    n_models = len(frame.vocab["model"]) + 1
+    pair = c["operator"].astype(np.int64) * n_models + c["model"]
     rows = []
-    keys = np.stack([c["operator"], c["model"]], axis=1)[child] if len(frame) else np.zeros((0, 2), int)
-    for op, model in sorted({(int(a), int(b)) for a, b in keys.tolist()}):
-        m = child & (c["operator"] == op) & (c["model"] == model)
-        rows.append(_group(frame, m, ok, gain, frame.vocab["operator"][op], frame.vocab["model"][model] or None))
-    by_model = [
-        _group(frame, child & (c["model"] == i), ok, gain, None, name or None)
-        for i, name in enumerate(frame.vocab["model"])
-        if (child & (c["model"] == i)).any()
+    for key, g in _groups(frame, pair, child, ok, gain).items():
+        op, model = divmod(key, n_models)
+        rows.append({"operator": frame.vocab["operator"][op], "model": frame.vocab["model"][model] or None, **g})
+    rows.sort(key=lambda r: (r["operator"], r["model"] or ""))
+    models = [
+        {"operator": None, "model": frame.vocab["model"][m] or None, **g}
+        for m, g in _groups(frame, c["model"].astype(np.int64), child, ok, gain).items()
     ]
     ends = bin_ends(len(frame), bins)
     starts = np.concatenate([[0], ends[:-1]]) if len(ends) else ends
+    cum_child = np.concatenate([[0], np.cumsum(child)])
+    total = (cum_child[ends] - cum_child[starts]).astype(float)
     share: dict[str, list[float | None]] = {}
-    total = np.array([child[s:e].sum() for s, e in zip(starts, ends)], dtype=float)
-    for g in by_model:
+    for g in models:
         i = frame.vocab["model"].index(g["model"] or "")
-        counts = np.array([(child[s:e] & (c["model"][s:e] == i)).sum() for s, e in zip(starts, ends)], dtype=float)
+        cum = np.concatenate([[0], np.cumsum(child & (c["model"] == i))])
         with np.errstate(divide="ignore", invalid="ignore"):
-            share[g["model"] or "(no model)"] = _clean(counts / total)
-    cum_eval = np.cumsum(child)
+            share[g["model"] or "(no model)"] = _clean((cum[ends] - cum[starts]) / total)
     return {
         "rows": rows,
-        "models": by_model,
-        "share": {"x": cum_eval[ends - 1].tolist() if len(ends) else [], "series": share},
+        "models": models,
+        "share": {"x": (cum_child[ends]).tolist(), "series": share},
         "bandit_recorded": False,
     }
 
 
-def _group(frame: Frame, m: np.ndarray, ok: np.ndarray, gain: np.ndarray, op: str | None, model: str | None) -> dict:
+def _groups(frame: Frame, key: np.ndarray, child: np.ndarray, ok: np.ndarray, gain: np.ndarray) -> dict[int, dict]:
+    """The statistics of ``operators`` for each value of ``key`` among proposals."""
     c = frame.cols
-    n = int(m.sum())
-    g = gain[m & np.isfinite(gain)]
-    cost = float(np.nansum(c["cost"][m]))
-    improved = float(np.clip(g, 0, None).sum()) if len(g) else 0.0
-    return {
-        "operator": op,
-        "model": model,
-        "proposals": n,
-        "ok": int((m & ok).sum()),
-        "failed": int((m & frame.is_("status", *FAILED)).sum()),
-        "rejected": int((m & frame.is_("status", "rejected")).sum()),
-        "duplicates": int((m & frame.is_("status", "duplicate")).sum()),
-        "success_rate": float((m & ok).sum() / n) if n else None,
-        "mean_improvement": float(g.mean()) if len(g) else None,
-        "improved_rate": float((g > 0).mean()) if len(g) else None,
-        "cost": cost,
-        "tokens": int(c["input_tokens"][m].sum() + c["output_tokens"][m].sum()),
-        "improvement_per_dollar": improved / cost if cost > 0 else None,
+    keys, inverse = np.unique(key[child], return_inverse=True)
+    n = len(keys)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(inverse, weights=mask[child].astype(float), minlength=n)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(inverse, weights=np.nan_to_num(values[child]), minlength=n)
+
+    proposals = np.bincount(inverse, minlength=n)
+    has_gain = np.isfinite(gain)
+    n_gain, sum_gain = count(has_gain), total(np.where(has_gain, gain, 0.0))
+    improved, positive = count(has_gain & (gain > 0)), total(np.clip(np.where(has_gain, gain, 0.0), 0, None))
+    cost = total(c["cost"])
+    tokens = total(c["input_tokens"].astype(float) + c["output_tokens"])
+    stats = {
+        "ok": count(ok),
+        "failed": count(frame.is_("status", *FAILED)),
+        "rejected": count(frame.is_("status", "rejected")),
+        "duplicates": count(frame.is_("status", "duplicate")),
     }
+    out = {}
+    for j, k in enumerate(keys.tolist()):
+        out[int(k)] = {
+            "proposals": int(proposals[j]),
+            **{name: int(v[j]) for name, v in stats.items()},
+            "success_rate": float(stats["ok"][j] / proposals[j]),
+            "mean_improvement": float(sum_gain[j] / n_gain[j]) if n_gain[j] else None,
+            "improved_rate": float(improved[j] / n_gain[j]) if n_gain[j] else None,
+            "cost": float(cost[j]),
+            "tokens": int(tokens[j]),
+            "improvement_per_dollar": float(positive[j] / cost[j]) if cost[j] > 0 else None,
+        }
+    return out
 
 
 def score_clusters(frame: Frame, bins: int = 60) -> dict[str, Any]:

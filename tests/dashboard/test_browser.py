@@ -70,7 +70,7 @@ def test_clicking_a_lineage_node_opens_its_program_with_code_and_diff(live_serve
     page = w.page
     page.goto(f"{live_server.base}/#/c/{gp}/lineage")
     _settle(page, "#cy canvas")
-    page.wait_for_function("window.EV && EV.cy && EV.cy.nodes().length > 0")
+    page.wait_for_function("() => window.EV && EV.cy && EV.cy.nodes().length > 0")
     with ArchiveReader(archive_url) as reader:
         target = next(p for p in reader.light(reader.best_ids(gp, 5)) if p["parents"])
         code = reader.program(target["id"]).code

@@ -191,4 +191,5 @@ EV.views.lineage = async function lineage(main, cid) {
     info.appendChild(h("p", { class: "note" }, "#" + id + ": " + added + " programs added (" + more.children_total + " children in all)."));
   });
   EV.lineageReady = true;
+  EV.lineageReadyAt = performance.now(); // time to interactive, for benchmarks/dashboard_bench.py
 };
