@@ -139,7 +139,9 @@ def fill(url: str, programs: int, islands: int) -> tuple[int, float]:
         seconds = time.perf_counter() - t
         for pid in [p.id for p in arc.best(cid, 20)]:
             prompt = [{"role": "system", "content": "You improve heuristics."}, {"role": "user", "content": CODE * 8}]
-            call = LLMCall("openai:gpt-4o-mini", prompt, "THOUGHT: tweak.\n" + CODE, input_tokens=1800, output_tokens=350)
+            call = LLMCall(
+                "openai:gpt-4o-mini", prompt, "THOUGHT: tweak.\n" + CODE, input_tokens=1800, output_tokens=350
+            )
             arc.add_llm_calls(cid, [call], program_id=pid)
     return cid, seconds
 
