@@ -145,19 +145,19 @@ class ArchiveReader:
         row = conn.execute(q).first()
         return dict(row._mapping) if row else None
 
-    def campaign(self, campaign_id: int) -> dict[str, Any] | None:
+    def campaign(self, campaign_id: int, counts: bool = True) -> dict[str, Any] | None:
+        """One campaign; ``counts=False`` skips counting its programs by status (a scan
+        of the campaign: callers that poll count from their own columns)."""
         with self._conn() as conn:
             row = conn.execute(select(Campaign).where(Campaign.id == campaign_id)).first()
             if row is None:
                 return None
-            counts = {
-                s: int(n)
-                for s, n in conn.execute(
-                    select(_P.c.status, func.count()).where(_P.c.campaign_id == campaign_id).group_by(_P.c.status)
-                )
-            }
+            by_status: dict[str, int] = {}
+            if counts:
+                q = select(_P.c.status, func.count()).where(_P.c.campaign_id == campaign_id).group_by(_P.c.status)
+                by_status = {s: int(n) for s, n in conn.execute(q)}
             best = self._best(conn, campaign_id)
-        return _campaign_dict(campaign_from_row(row), row, counts, best)
+        return _campaign_dict(campaign_from_row(row), row, by_status, best)
 
     def campaign_by_name(self, name: str) -> CampaignInfo | None:
         with self._conn() as conn:

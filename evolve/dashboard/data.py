@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from evolve.archive.records import clean_json
 from evolve.archive.views import ArchiveReader
@@ -23,6 +26,7 @@ from evolve.dashboard.progress import operators, progress
 from evolve.errors import EvolveError
 
 log = logging.getLogger(__name__)
+LINEAGE_TTL = 10.0
 
 
 class NotFound(EvolveError):
@@ -33,13 +37,13 @@ class Dashboard:
     def __init__(self, reader: ArchiveReader):
         self.reader = reader
         self._caches: dict[int, ColumnCache] = {}
-        self._memo: dict[tuple, tuple[int, Any]] = {}
+        self._memo: dict[tuple, tuple[Any, Any]] = {}
         self._lock = threading.Lock()
 
     # -- helpers ----------------------------------------------------------------------
 
     def _campaign(self, campaign_id: int) -> dict[str, Any]:
-        c = self.reader.campaign(campaign_id)
+        c = self.reader.campaign(campaign_id, counts=False)
         if c is None:
             raise NotFound(f"no campaign with id {campaign_id}")
         return c
@@ -83,8 +87,14 @@ class Dashboard:
         return [_overview(c) for c in self.reader.campaigns()]
 
     def summary(self, campaign_id: int) -> dict[str, Any]:
+        """The campaign's header and counts; the page polls it every second, so the
+        counts come from the in-memory columns (new rows only), not a scan."""
         c = self._campaign(campaign_id)
-        return {**_overview(c), "config": c["config"], "max_id": self.reader.max_program_id(campaign_id)}
+        frame = self._cache(campaign_id).frame()
+        codes = np.bincount(frame.cols["status"], minlength=len(frame.vocab["status"]))
+        c["counts"] = {s: int(n) for s, n in zip(frame.vocab["status"], codes) if n}
+        max_id = int(frame.cols["id"].max()) if len(frame) else 0
+        return {**_overview(c), "config": c["config"], "max_id": max_id}
 
     def progress(self, campaign_id: int) -> dict[str, Any]:
         self._campaign(campaign_id)
@@ -105,8 +115,16 @@ class Dashboard:
     def lineage(self, campaign_id: int, k: int = 10, limit: int = 1500) -> dict[str, Any]:
         c = self._campaign(campaign_id)
         k, limit = max(1, min(k, 200)), max(10, min(limit, 20_000))
+        # The drawing depends on which programs are the top k; new programs elsewhere
+        # change only marks and child counts, refreshed at most every LINEAGE_TTL seconds.
+        top = tuple(self.reader.best_ids(campaign_id, k))
         key = ("lineage", campaign_id, k, limit)
-        return self._memoised(key, campaign_id, lambda _f: lin.lineage(self.reader, c, k, limit))
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] == (top, int(time.monotonic() // LINEAGE_TTL)):
+            return hit[1]
+        value = lin.lineage(self.reader, c, k, limit)
+        self._memo[key] = ((top, int(time.monotonic() // LINEAGE_TTL)), value)
+        return value
 
     def neighbours(self, program_id: int) -> dict[str, Any]:
         p = self.reader.light([program_id])
@@ -137,7 +155,7 @@ class Dashboard:
         page = self.reader.program(program_id)
         if page is None:
             raise NotFound(f"no program with id {program_id}")
-        c = self.reader.campaign(page.campaign_id)
+        c = self.reader.campaign(page.campaign_id, counts=False)
         from evolve.dashboard.program import download_name
 
         return page.code, download_name(c["problem"] if c else "program", program_id)

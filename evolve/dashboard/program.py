@@ -58,7 +58,7 @@ def program_page(reader: ArchiveReader, program_id: int, max_children: int = 200
     p = reader.program(program_id)
     if p is None:
         return None
-    campaign = reader.campaign(p.campaign_id)
+    campaign = reader.campaign(p.campaign_id, counts=False)
     parents = {q.id: q for q in reader.programs(p.parent_ids)}
     diffs = []
     for rank, pid in enumerate(p.parent_ids):

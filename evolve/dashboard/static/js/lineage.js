@@ -54,11 +54,20 @@ EV.views.lineage = async function lineage(main, cid) {
     }
   }
 
-  const fits = () => [...nodes.values()].map((n) => n.fitness).filter((v) => typeof v === "number");
+  let range = [0, 0]; // fitness range of the drawn nodes, for the colour scale
+  function measure() {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const n of nodes.values()) {
+      if (typeof n.fitness === "number") {
+        lo = Math.min(lo, n.fitness);
+        hi = Math.max(hi, n.fitness);
+      }
+    }
+    range = [lo, hi];
+  }
   function colour(n) {
-    const f = fits();
-    const lo = Math.min(...f);
-    const hi = Math.max(...f);
+    const [lo, hi] = range;
     if (typeof n.fitness !== "number") return "#cccccc";
     return EV.viridis(hi > lo ? (n.fitness - lo) / (hi - lo) : 1);
   }
@@ -79,6 +88,7 @@ EV.views.lineage = async function lineage(main, cid) {
   }
 
   function elements() {
+    measure();
     const pos = layout();
     const els = [];
     for (const n of nodes.values()) {
@@ -103,6 +113,8 @@ EV.views.lineage = async function lineage(main, cid) {
     layout: { name: "preset" },
     minZoom: 0.02,
     maxZoom: 4,
+    textureOnViewport: true, // pan and zoom move a bitmap: smooth at thousands of nodes
+    hideEdgesOnViewport: true,
     style: [
       { selector: "node", style: { "background-color": "data(color)", width: 18, height: 18, label: "data(label)", "font-size": 8, "text-valign": "bottom", "text-margin-y": 2, "min-zoomed-font-size": 7, "border-width": 1, "border-color": "#555" } },
       { selector: "node.top", style: { width: 28, height: 28, "border-width": 3, "border-color": "#111" } },
