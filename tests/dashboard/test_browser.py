@@ -59,6 +59,10 @@ def test_each_view_renders_without_console_errors(live_server, archive_url, watc
     _settle(page, "#code")
     assert page.query_selector_all(".call pre.reply")  # the model's reply is shown
     screenshot(page, "program")
+    page.locator(".call").last.scroll_into_view_if_needed()
+    page.locator(".call details").last.evaluate("d => d.open = true")
+    page.locator(".call").last.scroll_into_view_if_needed()
+    screenshot(page, "program-llm")
     assert w.errors == []
     assert w.dialogs == []
     assert _only_own_requests(w.requests, base) == []
