@@ -48,6 +48,8 @@ def test_builtins_are_listed_and_load():
         "circle_packing_32",
         "cap_set",
         "autocorrelation_c1",
+        "tsp",
+        "symbolic_regression",
     }
     assert all(isinstance(s, str) and s and "\n" not in s for s in names.values())
     anchors = builtin_anchors()
