@@ -122,6 +122,8 @@ def run(
         err.print(f"stopped; run the same command again to resume campaign {campaign.name!r}")
         raise typer.Exit(130) from None
     _print_best(campaign)
+    if campaign.problem.untrusted_scores:
+        console.print(f"note: {campaign.problem.untrusted_scores}", highlight=False)
     console.print(
         f"sandbox: {campaign.archive.get_campaign(campaign.name).state.get('sandbox')}"
         + (f" · stopped early: {stats.stopped_by}" if stats.stopped_by else "")

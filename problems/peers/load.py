@@ -34,7 +34,8 @@ DEFAULT_TIME_LIMIT = 120.0
 MAX_FILE_BYTES = 8 * 2**20
 MAX_TOTAL_BYTES = 24 * 2**20
 _SKIP_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints", "openevolve_output", "results", "node_modules"}
-_SECRET_SUFFIXES = (".pem", ".key")
+_SKIP_SUFFIXES = (".pem", ".key", ".db", ".db-wal", ".db-shm", ".db-journal", ".sqlite", ".sqlite3", ".pyc")
+"""Keys, and archives (an `evolve run .` inside the folder keeps evolve.db there)."""
 _HARNESS = Path(__file__).resolve().with_name("harness.py")
 _FEEDBACK_LIMIT = 4000
 
@@ -95,8 +96,8 @@ def load_peer_folder(folder: str | Path) -> Problem:
 
 
 def _files(root: Path) -> dict[str, dict[str, str]]:
-    """Every file of the folder the evaluator may need, except secrets and engine configs
-    (which may hold API keys), outputs and caches."""
+    """Every file of the folder the evaluator may need, except keys, engine configs (which
+    may hold API keys), archives, outputs and caches."""
     files: dict[str, dict[str, str]] = {}
     total = 0
     for file in sorted(root.rglob("*")):
@@ -104,7 +105,7 @@ def _files(root: Path) -> dict[str, dict[str, str]]:
         if not file.is_file() or any(part in _SKIP_DIRS or part.startswith(".") for part in rel.parts):
             continue
         name = file.name.lower()
-        if name.endswith(_SECRET_SUFFIXES) or (name.startswith("config") and name.endswith((".yaml", ".yml"))):
+        if name.endswith(_SKIP_SUFFIXES) or (name.startswith("config") and name.endswith((".yaml", ".yml"))):
             continue
         size = file.stat().st_size
         if size > MAX_FILE_BYTES:

@@ -69,6 +69,27 @@ def test_openevolve_folder_loads_with_its_config_and_no_secrets():
     assert problem.template.marked and len(problem.template.blocks) == 1
 
 
+def test_archives_keys_and_dotfiles_are_not_copied_into_the_sandbox(tmp_path):
+    copy = folder(
+        tmp_path / "copy",
+        {
+            "initial_program.py": SEED,
+            "evaluator.py": "def evaluate(path):\n    return {'combined_score': 1.0}\n",
+            "evolve.db": "archive",
+            "evolve.db-wal": "archive",
+            ".env": "OPENAI_API_KEY=sk-x",
+            "config_fast.yml": "llm: {api_key: sk-x}",
+            "server.pem": "key",
+            "data.csv": "1,2\n",
+        },
+    )
+    (copy / "sub").mkdir()
+    (copy / "sub" / "table.bin").write_bytes(bytes(range(256)))
+    files = load_peer_folder(copy).cases[0]["files"]
+    assert sorted(files) == ["data.csv", "evaluator.py", "initial_program.py", "sub/table.bin"]
+    assert "b64" in files["sub/table.bin"] and files["data.csv"] == {"text": "1,2\n"}
+
+
 def test_shinka_folder_loads():
     problem = load_problem(SHINKA)
     assert problem.entry_point == "construct_packing"
