@@ -3,7 +3,7 @@
     python -m evolve.problems.tsp.make_data [--out FILE]
 
 Instances: cities drawn uniformly in the unit square by ``numpy.random.default_rng(SEED)``,
-first the TSP50 set, then the TSP100 set, ``COUNT`` instances each, coordinates rounded
+first the TSP50 set, then the TSP100 set (``COUNTS`` instances each), coordinates rounded
 to 6 decimals (so the file holds them exactly). Distances are Euclidean.
 
 Optimal tours are proven, not best-known: each instance is solved as an integer program
@@ -26,14 +26,13 @@ from pathlib import Path
 import numpy as np
 
 SEED = 20240613
-COUNT = 64
-SIZES = (50, 100)
+COUNTS = {50: 64, 100: 32}
 OUT = Path(__file__).resolve().with_name("tsp_instances.json")
 
 
 def instances() -> dict[str, list[list[list[float]]]]:
     rng = np.random.default_rng(SEED)
-    return {f"tsp{n}": [np.round(rng.random((n, 2)), 6).tolist() for _ in range(COUNT)] for n in SIZES}
+    return {f"tsp{n}": [np.round(rng.random((n, 2)), 6).tolist() for _ in range(count)] for n, count in COUNTS.items()}
 
 
 def tour_length(coords: list[list[float]], tour: list[int]) -> float:

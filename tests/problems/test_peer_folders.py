@@ -234,3 +234,14 @@ def test_a_non_python_initial_program_is_refused(tmp_path):
     other = folder(tmp_path / "julia", {"initial.jl": "x = 1\n", "evaluate.py": "def main(p, r):\n    pass\n"})
     with pytest.raises(ProblemError, match="not Python"):
         load_problem(other)
+
+
+def test_the_trust_label_of_builtins_and_peers():
+    from evolve.api import score_trust
+
+    assert score_trust(load_problem("cap_set")) == {
+        "scores": "verified by the problem's trusted scorer",
+        "scores_hint": None,
+    }
+    peer = score_trust(load_problem(SHINKA))
+    assert peer["scores"].startswith(UNTRUSTED) and "problem.py" in peer["scores_hint"]
