@@ -78,28 +78,31 @@ def run_shinka_eval(
             start = time.perf_counter()
             result = fn(**kwargs)
             times.append(time.perf_counter() - start)
+            results.append(result)
             if validate_fn is not None:
                 ok, message = validate_fn(result)
                 if not ok:
                     errors.append(message or f"run {i} is invalid")
-            results.append(result)
-        metrics = dict(aggregate_metrics_fn(results)) if aggregate_metrics_fn else {}
+        if aggregate_metrics_fn:
+            metrics = dict(aggregate_metrics_fn(results))
+        else:
+            metrics = {"num_successful_runs": len(results)}
         mean = sum(times) / len(times) if times else 0.0
-        metrics.setdefault("execution_time_mean", mean)
-        metrics.setdefault(
-            "execution_time_std", math.sqrt(sum((t - mean) ** 2 for t in times) / len(times)) if times else 0.0
-        )
-        metrics["num_valid_runs"] = len(results) - len(errors)
-        metrics["num_invalid_runs"] = len(errors)
-        metrics["all_validation_errors"] = errors
+        metrics["execution_time_mean"] = mean
+        metrics["execution_time_std"] = math.sqrt(sum((t - mean) ** 2 for t in times) / len(times)) if times else 0.0
+        if validate_fn is not None:
+            metrics["num_valid_runs"] = len(results) - len(errors)
+            metrics["num_invalid_runs"] = len(errors)
+            metrics["all_validation_errors"] = errors
         correct = not errors
-        error = errors[0] if errors else None
+        error = f"Validation failed: {errors[0]}" if errors else None
         score = metrics.get("combined_score")
         if isinstance(score, (int, float)) and not math.isfinite(score):
-            correct, error = False, f"combined_score is {score}"
+            correct, error = False, error or f"combined_score is {score}"
     except Exception as e:
-        metrics = dict(default_metrics_on_error or {"combined_score": 0.0})
+        metrics = {"combined_score": 0.0, **dict(default_metrics_on_error or {})}
         correct, error = False, f"{type(e).__name__}: {e}\\n{traceback.format_exc()[-2000:]}"
+    metrics.pop("extra_data", None)  # Shinka pickles it beside the results; nothing reads it here
     save_json_results(results_dir, metrics, correct, error)
     return metrics, correct, error
 '''

@@ -123,7 +123,9 @@ def test_shinka_seed_runs_in_the_sandbox(sandbox):
     overlapping = problem.initial_program.replace("0.03)", "0.2)")
     out = evaluate(sandbox, problem, overlapping)
     assert out.status == "invalid"
-    assert out.reason == "the evaluator marked the program incorrect: a circle sticks out of the unit square"
+    assert out.reason == (
+        "the evaluator marked the program incorrect: Validation failed: a circle sticks out of the unit square"
+    )
 
 
 def test_liberal_openevolve_shapes(sandbox, tmp_path):
@@ -245,3 +247,45 @@ def test_the_trust_label_of_builtins_and_peers():
     }
     peer = score_trust(load_problem(SHINKA))
     assert peer["scores"].startswith(UNTRUSTED) and "problem.py" in peer["scores_hint"]
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("path", [OPENEVOLVE, SHINKA])
+def test_peer_evaluators_run_in_the_docker_sandbox(path):
+    from evolve.sandbox.docker import DockerSandbox, connect
+
+    problem = load_problem(path)
+    with DockerSandbox(pool_size=1, client=connect()) as sb:
+        out = evaluate(sb, problem)
+    assert out.status == "ok", out.reason
+    assert 0.2 < out.metrics["combined_score"] < 1.0
+
+
+def test_shinka_helper_reports_a_crashing_program_as_incorrect(sandbox, tmp_path):
+    task = folder(
+        tmp_path / "crash",
+        {
+            "initial.py": SEED,
+            "evaluate.py": """
+                from shinka.core import run_shinka_eval
+
+                def main(program_path, results_dir):
+                    return run_shinka_eval(
+                        program_path=program_path,
+                        results_dir=results_dir,
+                        experiment_fn_name="answer",
+                        num_runs=2,
+                        get_experiment_kwargs=lambda i: {},
+                        aggregate_metrics_fn=lambda runs: {"combined_score": sum(runs) / len(runs)},
+                        default_metrics_on_error={"combined_score": -1.0},
+                    )
+            """,
+        },
+    )
+    problem = load_peer_folder(task)
+    out = evaluate(sandbox, problem)
+    assert out.status == "ok", out.reason
+    assert out.metrics["combined_score"] == 3.0 and "num_valid_runs" not in out.metrics
+    out = evaluate(sandbox, problem, SEED.replace("return 3.0", "raise KeyError('lost')"))
+    assert out.status == "invalid"
+    assert out.reason.startswith("the evaluator marked the program incorrect: KeyError: 'lost'")
