@@ -34,7 +34,8 @@ randomness only comes from ``rng``). None of them reads the whole island into Py
     (``evolve.archive.policies.novelty_index``; programs without a descriptor use the
     built-in code descriptors): diverse elites get picked.
 ``funsearch`` (options ``pool`` = 2048, ``t_init`` = 0.1, ``period`` = 30000, ``signature``)
-    FunSearch signature clusters with Boltzmann sampling and short programs preferred
+    FunSearch signature clusters with Boltzmann sampling and short programs preferred,
+    among the ``pool`` best clusters, kept incrementally per island
     (``evolve.archive.policies.clusters``).
 
 Weighted picks of several parents are sequential draws without replacement.
@@ -254,7 +255,7 @@ def _choose(archive, conn, campaign_id, island, k, strategy, rng, max_born_at, o
         from evolve.archive.policies.clusters import choose_funsearch
 
         size = IslandDraws(conn, campaign_id, island, max_born_at).n
-        return choose_funsearch(conn, campaign_id, island, k, rng, max_born_at, opts, size)
+        return choose_funsearch(archive, conn, campaign_id, island, k, rng, max_born_at, opts, size)
     pool = top_pool(conn, campaign_id, island, max_born_at, int(opts["pool"]))
     if not pool:
         return []
