@@ -165,51 +165,46 @@ class IslandClusters:
             if read < _SYNC_LIMIT:
                 return
 
-    def candidates(self, pool: int, max_born_at: int | None) -> list[tuple[float, _Cluster, np.ndarray]]:
-        """The ``pool`` best clusters by their best visible member, best first, with that
-        score and the visible members."""
-        out: list[tuple[float, tuple, _Cluster, np.ndarray]] = []
+    def candidates(self, pool: int, max_born_at: int | None) -> tuple[np.ndarray, list[_Cluster]]:
+        """The ``pool`` best clusters by their best visible member, best first, and those
+        members' fitness (the clusters' scores)."""
+        if max_born_at is None or (self.max_born is not None and self.max_born <= max_born_at):
+            top = self._ranked[:pool]  # nothing hidden: the ranking is the answer
+            return np.array([-key[0] for key, _ in top]), [self._by_number[n] for _, n in top]
+        found: list[tuple[tuple[float, int, int], _Cluster]] = []
         threshold = None
         for key, number in self._ranked:
             if threshold is not None and -key[0] < threshold:
                 break  # no cluster further down can beat the pool's worst
             cluster = self._by_number[number]
-            members = cluster.visible(max_born_at)
-            if not len(members):
-                continue
-            if len(members) == cluster.n:
-                vkey = key
-            else:
+            if cluster.max_born is not None and cluster.max_born > max_born_at:
+                members = cluster.visible(max_born_at)
+                if not len(members):
+                    continue
                 best = min(members, key=lambda i: (-cluster.fitness[i], cluster.born[i], cluster.ids[i]))
-                vkey = (-float(cluster.fitness[best]), int(cluster.born[best]), int(cluster.ids[best]))
-            out.append((-vkey[0], vkey, cluster, members))
-            if len(out) >= pool:
-                if max_born_at is None:
-                    break
-                out.sort(key=lambda c: c[1])
-                del out[pool:]
-                threshold = out[-1][0]
-        out.sort(key=lambda c: c[1])
-        return [(score, cluster, members) for score, _, cluster, members in out[:pool]]
+                key = (-float(cluster.fitness[best]), int(cluster.born[best]), int(cluster.ids[best]))
+            found.append((key, cluster))
+            if len(found) >= pool:
+                found.sort(key=lambda c: c[0])
+                del found[pool:]
+                threshold = -found[-1][0][0]
+        found.sort(key=lambda c: c[0])
+        return np.array([-key[0] for key, _ in found]), [cluster for _, cluster in found]
 
     def choose(self, k: int, rng: random.Random, max_born_at: int | None, pool: int, temp: float) -> list[int]:
         """FunSearch's two-step draw, ``k`` distinct programs: a cluster by
         softmax(score / T), then a member preferring short code. One program per cluster
         first; a second round starts only when every cluster gave one."""
-        if max_born_at is not None and self.max_born is not None and self.max_born <= max_born_at:
-            max_born_at = None  # everything is visible
-        cands = self.candidates(pool, max_born_at)
-        scores = np.array([score for score, _, _ in cands])
-        left: list[list[int] | None] = [None] * len(cands)  # members not chosen yet, listed when first picked
+        scores, clusters = self.candidates(pool, max_born_at)
+        left: list[list[int] | None] = [None] * len(clusters)  # members not chosen yet, listed when first picked
         chosen: list[int] = []
         while len(chosen) < k and any(m is None or m for m in left):
             round_ = [i for i, m in enumerate(left) if m is None or m]
             while round_ and len(chosen) < k:
                 i = round_.pop(_pick(rng, _softmax_array(scores[round_] / max(temp, 1e-12))))
-                members = left[i]
+                cluster, members = clusters[i], left[i]
                 if members is None:
-                    members = left[i] = cands[i][2].tolist()
-                cluster = cands[i][1]
+                    members = left[i] = cluster.visible(max_born_at).tolist()
                 lengths = cluster.length[members]
                 lo, hi = float(lengths.min()), float(lengths.max())
                 j = _pick(rng, _softmax_array(-(lengths - lo) / (hi + 1e-6)))

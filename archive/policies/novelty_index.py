@@ -209,41 +209,28 @@ class IslandNovelty:
         return np.where(n > 0, total / np.maximum(n, 1), 0.0)
 
     def _graph_block(self, points: np.ndarray, rows: np.ndarray, k: int, visible: np.ndarray | None) -> np.ndarray:
-        """(len(points), m) distances to graph neighbours, inf where a neighbour is the
-        row itself or invisible; each row has at least ``k`` finite ones when the graph
-        holds that many visible rows other than itself."""
-        m = min(2 * k + 2, self.indexed)
-        todo = [i for i, r in enumerate(rows) if r < 0 or int(r) not in self._cache]
-        if todo:
-            dist, labels = self._index.search(points[todo], m)
-            for j, i in enumerate(todo):
-                if rows[i] >= 0:
-                    self._cache[int(rows[i])] = (dist[j], labels[j])
-        fresh = {i: j for j, i in enumerate(todo)}
-        out = np.full((len(points), m), np.inf)
-        for i, r in enumerate(rows):
-            if i in fresh and r < 0:
-                dd, ll = dist[fresh[i]], labels[fresh[i]]
-            else:
-                dd, ll = self._cache[int(r)]
-            dd, ll = dd[:m], ll[:m]
-            keep = (ll >= 0) & (ll != r)
-            if visible is not None:
-                keep &= visible[np.maximum(ll, 0)]
-            if keep.sum() < k and m < self.indexed:  # hidden neighbours: look further
-                dd, ll = self._search_visible(points[i], int(r), k, visible)
-                keep = np.ones(len(dd), bool)
-            out[i, : len(dd)] = np.where(keep, dd, np.inf)[:m]
-        return out
-
-    def _search_visible(self, point: np.ndarray, row: int, k: int, visible: np.ndarray | None):
-        want = 8 * k
+        """Distances to graph neighbours, inf where a neighbour is the row itself or
+        invisible; each row has at least ``k`` finite ones whenever the graph holds that
+        many visible rows other than itself (neighbour lists are cached per row)."""
+        lists: list[tuple[np.ndarray, np.ndarray] | None] = [self._cache.get(int(r)) if r >= 0 else None for r in rows]
+        want = np.full(len(rows), min(2 * k + 2, self.indexed))
         while True:
-            dist, labels = self._index.search(point[None, :], min(want, self.indexed))
-            dist, labels = dist[0], labels[0]
-            keep = (labels >= 0) & (labels != row)
+            todo = [i for i, hit in enumerate(lists) if hit is None or len(hit[1]) < want[i]]
+            if todo:  # one batched graph query per round
+                dist, labels = self._index.search(points[todo], int(want[todo].max()))
+                for j, i in enumerate(todo):
+                    lists[i] = (dist[j], labels[j])
+                    if rows[i] >= 0:
+                        self._cache[int(rows[i])] = lists[i]
+            width = max(len(hit[1]) for hit in lists)
+            dist = np.full((len(rows), width), np.inf)
+            labels = np.full((len(rows), width), -1, np.int64)
+            for i, (dd, ll) in enumerate(lists):
+                dist[i, : len(dd)], labels[i, : len(ll)] = dd, ll
+            keep = (labels >= 0) & (labels != rows[:, None])
             if visible is not None:
                 keep &= visible[np.maximum(labels, 0)]
-            if keep.sum() >= k or len(labels) >= self.indexed:
-                return dist[keep][:k], labels[keep][:k]
-            want *= 4
+            short = (keep.sum(axis=1) < k) & (np.array([len(h[1]) for h in lists]) < self.indexed)
+            if not short.any():
+                return np.where(keep, dist, np.inf)
+            want = np.where(short, np.minimum(4 * width, self.indexed), want)  # hidden neighbours: look further

@@ -25,16 +25,17 @@ def test_clusters_group_by_signature_and_rank_by_best_member():
     for p in programs:
         cl.append(**p)
     assert len(cl) == 500 and cl.n_clusters == 12
-    cands = cl.candidates(pool=5, max_born_at=None)
-    assert [s for s, _, _ in cands] == sorted((s for s, _, _ in cands), reverse=True)[:5]
-    assert cands[0][0] == 5.0 and len(cands) == 5
-    best = cands[0][1]
-    assert {int(best.ids[i]) for i in cands[0][2]} == {p["pid"] for p in programs if p["fitness"] == 5.0}
+    scores, clusters = cl.candidates(pool=5, max_born_at=None)
+    assert scores.tolist() == sorted(scores, reverse=True) and scores[0] == 5.0 and len(clusters) == 5
+    assert {int(clusters[0].ids[i]) for i in clusters[0].visible(None)} == {
+        p["pid"] for p in programs if p["fitness"] == 5.0
+    }
     # hiding programs: a cluster's score is its best visible member, empty clusters drop out
-    hidden = cl.candidates(pool=50, max_born_at=20)
+    scores, clusters = cl.candidates(pool=50, max_born_at=20)
     visible = [p for p in programs if p["born"] <= 20]
-    assert sum(len(m) for _, _, m in hidden) == len(visible)
-    assert hidden[0][0] == max(p["fitness"] for p in visible)
+    assert sum(len(c.visible(20)) for c in clusters) == len(visible)
+    assert scores[0] == max(p["fitness"] for p in visible)
+    assert len(clusters) == len({(p["metrics"]["case:0"], p["metrics"]["case:1"]) for p in visible})
 
 
 def test_incremental_equals_built_at_once_and_draws_replay():
