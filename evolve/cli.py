@@ -341,10 +341,12 @@ def finetune(
 @app.command()
 def problems() -> None:
     """List the built-in problems."""
-    from evolve.problems.loader import builtin_problems
+    from evolve.problems.loader import builtin_anchors, builtin_problems
 
+    anchors = builtin_anchors()
     for pname, summary in builtin_problems().items():
-        console.print(f"[bold]{pname}[/]  {summary}")
+        console.print(f"[bold]{pname}[/]  {summary}", highlight=False)
+        console.print(f"    anchor: {anchors[pname]}", highlight=False)
 
 
 @sandbox_app.command("check")
