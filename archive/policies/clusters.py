@@ -120,10 +120,14 @@ class IslandClusters:
         self.lock = threading.Lock()
         self.n = 0  # rows seen (the next sampling position to read)
         self.max_born: int | None = None
+        self._row_born = np.zeros(1024, np.int64)  # per row (sampling position): born_at, cluster number
+        self._row_cluster = np.zeros(1024, np.int64)
         self._clusters: dict[tuple, _Cluster] = {}
         self._ranked: list[tuple[tuple[float, int, int], int]] = []  # (best key, cluster number), best first
         self._by_number: list[_Cluster] = []
         self._number: dict[tuple, int] = {}
+        self._version = 0  # bumped whenever the ranking changes
+        self._top: tuple | None = None
 
     def __len__(self) -> int:
         return self.n
@@ -143,10 +147,15 @@ class IslandClusters:
         old = cluster.best
         cluster.add(int(pid), float(fitness), int(length), int(born))
         self.max_born = born if self.max_born is None else max(self.max_born, born)
+        if self.n == len(self._row_born):
+            self._row_born = np.concatenate([self._row_born, np.zeros_like(self._row_born)])
+            self._row_cluster = np.concatenate([self._row_cluster, np.zeros_like(self._row_cluster)])
+        self._row_born[self.n], self._row_cluster[self.n] = born, number
         if cluster.best != old:
             if old is not None:
                 del self._ranked[bisect.bisect_left(self._ranked, (old, number))]
             bisect.insort(self._ranked, (cluster.best, number))
+            self._version += 1
         self.n += 1
 
     def sync_from(self, conn, campaign_id: int, island: int) -> None:
@@ -169,27 +178,31 @@ class IslandClusters:
         """The ``pool`` best clusters by their best visible member, best first, and those
         members' fitness (the clusters' scores)."""
         if max_born_at is None or (self.max_born is not None and self.max_born <= max_born_at):
-            top = self._ranked[:pool]  # nothing hidden: the ranking is the answer
-            return np.array([-key[0] for key, _ in top]), [self._by_number[n] for _, n in top]
-        found: list[tuple[tuple[float, int, int], _Cluster]] = []
-        threshold = None
-        for key, number in self._ranked:
-            if threshold is not None and -key[0] < threshold:
-                break  # no cluster further down can beat the pool's worst
-            cluster = self._by_number[number]
-            if cluster.max_born is not None and cluster.max_born > max_born_at:
+            # Nothing hidden: the ranking is the answer (kept until the ranking changes).
+            if self._top is None or self._top[0] != (self._version, pool):
+                top = self._ranked[:pool]
+                self._top = (
+                    (self._version, pool),
+                    np.array([-key[0] for key, _ in top]),
+                    [self._by_number[n] for _, n in top],
+                )
+            return self._top[1], self._top[2]
+        # Only clusters holding hidden programs can rank differently, and at most that
+        # many of the first pool + |hidden clusters| can drop out: the rest keep their place.
+        hidden = set(np.unique(self._row_cluster[: self.n][self._row_born[: self.n] > max_born_at]).tolist())
+        found: list[tuple[tuple[float, int, int], int]] = []
+        for key, number in self._ranked[: pool + len(hidden)]:
+            if number in hidden:
+                cluster = self._by_number[number]
                 members = cluster.visible(max_born_at)
                 if not len(members):
                     continue
                 best = min(members, key=lambda i: (-cluster.fitness[i], cluster.born[i], cluster.ids[i]))
                 key = (-float(cluster.fitness[best]), int(cluster.born[best]), int(cluster.ids[best]))
-            found.append((key, cluster))
-            if len(found) >= pool:
-                found.sort(key=lambda c: c[0])
-                del found[pool:]
-                threshold = -found[-1][0][0]
-        found.sort(key=lambda c: c[0])
-        return np.array([-key[0] for key, _ in found]), [cluster for _, cluster in found]
+            found.append((key, number))
+        found.sort()
+        del found[pool:]
+        return np.array([-key[0] for key, _ in found]), [self._by_number[n] for _, n in found]
 
     def choose(self, k: int, rng: random.Random, max_born_at: int | None, pool: int, temp: float) -> list[int]:
         """FunSearch's two-step draw, ``k`` distinct programs: a cluster by
