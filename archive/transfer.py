@@ -30,23 +30,26 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 
 from evolve.archive import statements as S
-from evolve.archive.models import Campaign, EliteCell, Event, Island, LLMCallRow, Program, ProgramEmbedding
+from evolve.archive.models import Base, Campaign, EliteCell, Event, Island, LLMCallRow, Program, ProgramEmbedding
 from evolve.errors import ConfigError, StorageError
 
 log = logging.getLogger(__name__)
 FORMAT = "evolve-campaign"
 VERSION = 1
 CHUNK = 5000
-_TABLES = {
-    "island": Island.__table__,
-    "program": Program.__table__,
-    "llm_call": LLMCallRow.__table__,
-    "event": Event.__table__,
-    "elite": EliteCell.__table__,
-    "embedding": ProgramEmbedding.__table__,
+_TABLES: dict[str, Table] = {
+    kind: Base.metadata.tables[model.__tablename__]
+    for kind, model in (
+        ("island", Island),
+        ("program", Program),
+        ("llm_call", LLMCallRow),
+        ("event", Event),
+        ("elite", EliteCell),
+        ("embedding", ProgramEmbedding),
+    )
 }
 _TIMES = ("created_at", "updated_at")
 
@@ -79,10 +82,10 @@ def export_records(archive, name: str) -> Iterator[dict]:
         for row in conn.execute(select(Island).where(Island.campaign_id == cid).order_by(Island.island)):
             yield {"table": "island", "row": _plain(row, ("campaign_id",))}
     for kind, table, key in (
-        ("program", Program.__table__, "id"),
-        ("llm_call", LLMCallRow.__table__, "id"),
-        ("event", Event.__table__, "id"),
-        ("embedding", ProgramEmbedding.__table__, "program_id"),
+        ("program", _TABLES["program"], "id"),
+        ("llm_call", _TABLES["llm_call"], "id"),
+        ("event", _TABLES["event"], "id"),
+        ("embedding", _TABLES["embedding"], "program_id"),
     ):
         yield from _paged(archive, kind, table, table.c[key], cid)
     with archive._read() as conn:
@@ -131,16 +134,22 @@ def import_records(archive, records: Iterable[dict], name: str | None = None) ->
     return cid
 
 
+_COLUMNS: dict[str, frozenset[str]] = {}
+
+
 def _restore(values: dict, table) -> dict:
-    out = {}
-    for key, value in values.items():
-        if key not in table.c:
-            raise ConfigError(f"the export has a field {key!r} this archive does not know; upgrade evolve")
-        if key in _TIMES and isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        elif key == "vector" and isinstance(value, str):
-            value = base64.b64decode(value)
-        out[key] = value
+    columns = _COLUMNS.get(table.name)
+    if columns is None:
+        columns = _COLUMNS[table.name] = frozenset(table.c.keys())
+    unknown = values.keys() - columns
+    if unknown:
+        raise ConfigError(f"the export has a field {min(unknown)!r} this archive does not know; upgrade evolve")
+    out = dict(values)
+    for key in _TIMES:
+        if isinstance(out.get(key), str):
+            out[key] = datetime.fromisoformat(out[key])
+    if isinstance(out.get("vector"), str):
+        out["vector"] = base64.b64decode(out["vector"])
     return out
 
 

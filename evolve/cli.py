@@ -398,9 +398,8 @@ def db_import(
 
     with Archive(storage) as arc:
         cid = import_records(arc, read_records(file), name=name)
-        info = arc.get_campaign_by_id(cid)
-        n = arc.count(cid)
-    console.print(f"imported campaign {info.name!r}: {n} programs")
+        info, n = arc.get_campaign_by_id(cid), arc.count(cid)
+    console.print(f"imported campaign {info.name if info else name!r}: {n} programs")
 
 
 def main() -> None:

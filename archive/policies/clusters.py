@@ -151,10 +151,11 @@ class IslandClusters:
             self._row_born = np.concatenate([self._row_born, np.zeros_like(self._row_born)])
             self._row_cluster = np.concatenate([self._row_cluster, np.zeros_like(self._row_cluster)])
         self._row_born[self.n], self._row_cluster[self.n] = born, number
-        if cluster.best != old:
+        best = cluster.best
+        if best is not None and best != old:
             if old is not None:
                 del self._ranked[bisect.bisect_left(self._ranked, (old, number))]
-            bisect.insort(self._ranked, (cluster.best, number))
+            bisect.insort(self._ranked, (best, number))
             self._version += 1
         self.n += 1
 
@@ -197,7 +198,7 @@ class IslandClusters:
                 members = cluster.visible(max_born_at)
                 if not len(members):
                     continue
-                best = min(members, key=lambda i: (-cluster.fitness[i], cluster.born[i], cluster.ids[i]))
+                best = members[np.lexsort((cluster.ids[members], cluster.born[members], -cluster.fitness[members]))[0]]
                 key = (-float(cluster.fitness[best]), int(cluster.born[best]), int(cluster.ids[best]))
             found.append((key, number))
         found.sort()

@@ -110,7 +110,7 @@ class IslandNovelty:
             rows = conn.execute(
                 _ROWS, {"cid": campaign_id, "isl": island, "start": start, "stop": start + _SYNC_LIMIT}
             ).all()
-            run = []
+            run: list = []
             for r in rows:
                 if int(r.ok_pos) != start + len(run):
                     break
@@ -133,9 +133,8 @@ class IslandNovelty:
             return
         epoch = 1 << (target.bit_length() - 1) if target else 0
         if self._index is None or len(self._index) < epoch:
-            self._rescale(epoch)
-        add_from = len(self._index)
-        for lo in range(add_from, target, STEP):
+            self._index = self._rescale(epoch)
+        for lo in range(len(self._index), target, STEP):
             self._index.add(self._vectors(slice(lo, lo + STEP)))
         self._cache.clear()
 
@@ -144,17 +143,17 @@ class IslandNovelty:
             return np.arange(len(self._keys))
         return np.flatnonzero(~np.isnan(self._raw[rows]).any(axis=0))
 
-    def _rescale(self, epoch: int) -> None:
+    def _rescale(self, epoch: int) -> VectorIndex:
         self._cols = self._shared_cols(slice(0, epoch))
         ref = self._filled(slice(0, epoch))
         std = ref.std(axis=0) if len(ref) else np.ones(len(self._cols))
         self._scale = np.where(std > 0, std, 1.0)
-        self._index = VectorIndex(len(self._cols), "l2")
+        return VectorIndex(len(self._cols), "l2")
 
-    def _filled(self, rows: slice) -> np.ndarray:
+    def _filled(self, rows: slice | np.ndarray) -> np.ndarray:
         return np.nan_to_num(self._raw[rows][:, self._cols], nan=0.0)
 
-    def _vectors(self, rows: slice) -> np.ndarray:
+    def _vectors(self, rows: slice | np.ndarray) -> np.ndarray:
         return (self._filled(rows) / self._scale).astype(np.float32)
 
     # -- asking -----------------------------------------------------------------------
@@ -212,10 +211,13 @@ class IslandNovelty:
         """Distances to graph neighbours, inf where a neighbour is the row itself or
         invisible; each row has at least ``k`` finite ones whenever the graph holds that
         many visible rows other than itself (neighbour lists are cached per row)."""
-        lists: list[tuple[np.ndarray, np.ndarray] | None] = [self._cache.get(int(r)) if r >= 0 else None for r in rows]
+        assert self._index is not None
+        cached = [self._cache.get(int(r)) if r >= 0 else None for r in rows]
+        empty = (np.zeros(0), np.zeros(0, np.int64))
+        lists = [hit if hit is not None else empty for hit in cached]
         want = np.full(len(rows), min(2 * k + 2, self.indexed))
         while True:
-            todo = [i for i, hit in enumerate(lists) if hit is None or len(hit[1]) < want[i]]
+            todo = [i for i, hit in enumerate(lists) if len(hit[1]) < want[i]]
             if todo:  # one batched graph query per round
                 dist, labels = self._index.search(points[todo], int(want[todo].max()))
                 for j, i in enumerate(todo):

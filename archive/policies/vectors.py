@@ -26,10 +26,11 @@ import numpy as np
 
 try:  # the [index] extra
     import faiss
-except ImportError:  # pragma: no cover - exercised where faiss is not installed
-    faiss = None
 
-HAVE_FAISS = faiss is not None
+    HAVE_FAISS = True
+except ImportError:  # pragma: no cover - exercised where faiss is not installed
+    faiss = None  # type: ignore[assignment]
+    HAVE_FAISS = False
 _OMP = threading.Lock()
 
 
