@@ -120,7 +120,7 @@ class EmbeddingDeduper:
         if rows:
             new = np.stack([np.frombuffer(r.vector, dtype=np.float32, count=r.dim) for r in rows])
             if known.index is None:
-                known.index = VectorIndex(new.shape[1], "ip", m=32, ef_construction=80, ef_search=64)
+                known.index = VectorIndex(new.shape[1], "ip")
             known.index.add(new)
             known.ids.extend(int(r.program_id) for r in rows)
             known.last = known.ids[-1]
