@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from evolve.archive import statements as S
+from evolve.archive.base import ArchiveBase
 from evolve.archive.dedup import code_hash as hash_code
 from evolve.archive.models import Program, utcnow
 from evolve.archive.records import STATUSES, ProgramRecord, clean_json, restore_floats
@@ -122,12 +123,9 @@ def record_of(values: dict, program_id: int) -> ProgramRecord:
     return ProgramRecord(**out)
 
 
-class BatchMixin:
-    if TYPE_CHECKING:  # provided by Archive (store.py)
-        _write: Callable[..., Any]
-        _read: Callable[[], Any]
+class BatchMixin(ArchiveBase):
+    if TYPE_CHECKING:  # provided by Archive (store.py) and BulkMixin
         _insert_program: Callable[..., int]
-        _next_positions: Callable[..., int]
         _allocate_program_ids: Callable[..., list[int]]
         _explain_integrity: Callable[[int, int | None], None]
 

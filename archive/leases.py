@@ -14,17 +14,18 @@ from collections.abc import Iterable
 
 from sqlalchemy import and_, or_, select, update
 
-from evolve.archive.models import Island, utcnow
+from evolve.archive.base import ArchiveBase
+from evolve.archive.models import ISLANDS, utcnow
 from evolve.archive.records import IslandLease
 
-_t = Island.__table__
+_t = ISLANDS
 
 
 def _free(now: float):
     return or_(_t.c.lease_owner.is_(None), _t.c.lease_expires < now)
 
 
-class LeaseMixin:
+class LeaseMixin(ArchiveBase):
     def acquire_island(
         self, campaign_id: int, worker: str, ttl: float, islands: Iterable[int] | None = None
     ) -> int | None:

@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy import bindparam, func, select
 
-from evolve.archive.models import Program
+from evolve.archive.models import PROGRAMS
 from evolve.archive.records import restore_floats
 
-_P = Program.__table__
+_P = PROGRAMS
 _CASE = re.compile(r"^case:(\d+)$")
 _SYNC_LIMIT = 50_000
 _ROWS = (
