@@ -445,6 +445,37 @@ def db_upgrade(storage: str = typer.Argument(DEFAULT_STORAGE, help="Archive URL.
     console.print(f"archive at revision {upgrade(storage)}")
 
 
+@db_app.command("export")
+def db_export(
+    name: str = typer.Argument(..., help="Campaign name."),
+    out: Path = typer.Option(..., "--out", help="File to write: .jsonl, .jsonl.gz or .parquet."),
+    storage: str = typer.Option(DEFAULT_STORAGE, help="Archive URL the campaign is in."),
+) -> None:
+    """Export a campaign (programs, LLM calls, islands, events) to a file."""
+    from evolve.archive import Archive
+    from evolve.archive.transfer import export_records, write_records
+
+    with Archive(storage) as arc:
+        n = write_records(out, export_records(arc, name))
+    console.print(f"exported campaign {name!r}: {n} records to {out}")
+
+
+@db_app.command("import")
+def db_import(
+    file: Path = typer.Argument(..., help="A file written by `evolve db export`."),
+    storage: str = typer.Option(DEFAULT_STORAGE, help="Archive URL to import into."),
+    name: str | None = typer.Option(None, help="Store it under this campaign name (default: its own)."),
+) -> None:
+    """Import an exported campaign into an archive (SQLite or PostgreSQL)."""
+    from evolve.archive import Archive
+    from evolve.archive.transfer import import_records, read_records
+
+    with Archive(storage) as arc:
+        cid = import_records(arc, read_records(file), name=name)
+        info, n = arc.get_campaign_by_id(cid), arc.count(cid)
+    console.print(f"imported campaign {info.name if info else name!r}: {n} programs")
+
+
 def main() -> None:
     try:
         code = app(standalone_mode=False)  # click hands back typer.Exit codes in this mode
