@@ -2,6 +2,7 @@
 deserve, no secret reaches a candidate."""
 
 import os
+import sys
 
 import pytest
 
@@ -96,7 +97,21 @@ def test_hostile_children_do_not_hurt_the_campaign(tmp_path, quadratic, monkeypa
 
 
 def _candidate_pids():
-    return [pid for pid in os.listdir("/proc") if pid.isdigit() and _uid(pid) in range(61000, 62000)]
+    """Processes under a candidate uid started by this interpreter's sandboxes (on a shared
+    machine other engines run candidates under those uids too)."""
+    return [
+        pid
+        for pid in os.listdir("/proc")
+        if pid.isdigit() and _uid(pid) in range(61000, 62000) and _interpreter(pid) == sys.executable
+    ]
+
+
+def _interpreter(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().split(b"\0")[0].decode(errors="replace")
+    except OSError:
+        return None
 
 
 def _uid(pid):

@@ -75,10 +75,10 @@ def _check(sandbox) -> None:
     assert loaded == quiet
     assert r.status == "ok" and r.cpu_time is not None and r.cpu_time >= 0.25  # clock ticks
 
-    # Sleeping spends no CPU time: the wall-clock backstop (5x the limit) stops it.
+    # Sleeping spends no CPU time: the wall-clock backstop (5x the limit) stops it (else it
+    # would sleep its 60 s and pass).
     r = sandbox.evaluate(job(SLEEP, 60.0, time_limit=0.4))
     assert r.status == "timeout" and "wall-clock" in r.reason and "backstop" in r.reason, r.reason
-    assert r.wall_time < 30
 
 
 def test_process_backend_verdicts_do_not_depend_on_load():
