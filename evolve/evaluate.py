@@ -118,14 +118,15 @@ class Evaluator:
             threads.shutdown(wait=wait, cancel_futures=True)
 
     def _evaluate(self, code: str) -> Outcome:
-        start, engine = time.monotonic(), time.thread_time()
+        start, engine, waited = time.monotonic(), time.thread_time(), _thread_wait()
         result = self.sandbox.evaluate(self.job(code))
         # What one evaluation keeps busy: the candidate, the sandbox's own work and this
-        # thread's (the trusted driver, the protocol); the wait is the candidate's.
-        spent = None
+        # thread's (the trusted driver, the protocol); and what all of them waited for a CPU.
+        spent, wait = None, result.wait_time
         if result.cpu_time is not None:
             spent = result.cpu_time + result.sandbox_cpu_time + (time.thread_time() - engine)
-        self.capacity.record(spent, result.wall_time, result.wait_time)
+            wait = (wait or 0.0) + (_thread_wait() - waited)
+        self.capacity.record(spent, result.wall_time, wait)
         out = Outcome(result.status, result.reason, stdout=result.stdout, cpu_time=result.cpu_time)
         if result.status == "ok":
             self._score(out, result.outputs or [])
@@ -167,6 +168,15 @@ def _optional_hook(problem: str, name: str, hook: Callable[[], T]) -> T | None:
     except Exception:  # noqa: BLE001 - optional extras never fail an evaluation
         log.warning("problem %s: %s hook failed", problem, name, exc_info=True)
         return None
+
+
+def _thread_wait() -> float:
+    """Seconds this thread has waited for a CPU (0 where /proc does not say)."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def check_seed(evaluator: Evaluator) -> Outcome:

@@ -51,7 +51,8 @@ class EvalResult:
     cpu_time: float | None = None
     """CPU seconds the candidate's processes used (None where the backend cannot tell)."""
     wait_time: float | None = None
-    """Seconds the candidate was ready to run but waiting for a CPU (machine load)."""
+    """Seconds the candidate's processes, and the sandbox's own for it, were ready to run
+    but waiting for a CPU (machine load)."""
     sandbox_cpu_time: float = 0.0
     """CPU seconds the sandbox itself spent on the evaluation besides the candidate's
     processes (the Docker worker's relay, fork, sweep and wipe)."""

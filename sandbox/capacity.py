@@ -11,7 +11,7 @@ evaluation is admitted while all three bounds hold:
   together they may use the cores. The share is measured on finished evaluations: the
   CPU time of the candidate, of the sandbox's own work for it (the Docker worker's fork,
   relay and sweep) and of the engine thread that drove it, over the evaluation's
-  wall-clock time *not* counting the time the candidate waited for a CPU, so a loaded
+  wall-clock time *not* counting the time all of them waited for a CPU, so a loaded
   machine does not make evaluations look idle (which would admit more and load it
   further). Over the last ``SHARE_WINDOW`` evaluations, the share is their CPU time over
   their time not waiting, summed (one odd evaluation does not swing it; one that
@@ -19,7 +19,8 @@ evaluation is admitted while all three bounds hold:
   ``1 / MAX_PER_CORE``: candidates that compute all the time take a core each (a
   CPU-bound problem runs as many evaluations as there are cores), ones that mostly wait
   on their driver take a fraction, and never more than ``MAX_PER_CORE`` evaluations run
-  per core. Until a first evaluation has finished, the share is 1.
+  per core. The limit is never below the number of cores. Until a first evaluation has
+  finished, the share is 1.
 
 The Docker backend's warm pool follows the admitted evaluations: it grows when more
 run than it holds and shrinks when containers stay idle (see ``docker.py``).
@@ -127,12 +128,15 @@ class Capacity:
             return self._limit()
 
     def _limit(self) -> int:
-        return max(1, min(self.hard, math.floor(self.bounds.cores / self._share() + 1e-9)))
+        # Never fewer than one per core: a share over 1 means the waits overlapped, not
+        # that an evaluation needs more than its core.
+        per_share = math.floor(self.bounds.cores / self._share() + 1e-9)
+        return max(1, min(self.hard, max(self.bounds.cores, per_share)))
 
     def record(self, cpu: float | None, wall: float, wait: float | None = None) -> None:
         """Learn from a finished evaluation: the CPU seconds it used (candidate, sandbox and
         engine; None: unknown, and the evaluation counts as a whole core), its wall seconds
-        and the seconds the candidate waited for a CPU."""
+        and the seconds they waited for a CPU."""
         # Threads on several cores count for several cores (CPU time beyond the active time).
         active = max(wall - (wait or 0.0), 1e-3)
         with self._lock:

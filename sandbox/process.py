@@ -126,7 +126,7 @@ class ProcessSandbox(Sandbox):
                 close_fds=True,
                 pass_fds=() if seccomp_fd is None else (seccomp_fd,),
             )
-            root = proc.pid
+            root, began = proc.pid, time.monotonic()
             assert proc.stdout is not None and proc.stdin is not None
             link = WorkerLink(proc.stdout.fileno(), proc.stdin.fileno(), lambda: None)  # _kill closes them
             try:
@@ -141,7 +141,9 @@ class ProcessSandbox(Sandbox):
             channel = ProtocolChannel(link, job.time_limit, clock)
             result = run_job(job, channel, lambda: self._exit_reason(proc, workdir, link.exit))
             usage = tree_usage(root)
+            # The whole process tree's CPU and waits, over its whole life (interpreter start included).
             result.cpu_time, result.wait_time = usage.cpu, usage.wait
+            result.wall_time = time.monotonic() - began
             result.stdout = _tail(workdir)
             result.backend = self.name
             return result

@@ -62,8 +62,10 @@ _DECODE = json.JSONDecoder().decode
 
 
 def _write(tx, obj):
-    tx.write(_ENCODE(obj).encode() + b"\n")
-    tx.flush()
+    data = memoryview(_ENCODE(obj).encode() + b"\n")
+    fd = tx.fileno()
+    while data:  # straight to the pipe: one system call per message
+        data = data[os.write(fd, data) :]
 
 
 def _tb():

@@ -180,6 +180,12 @@ def _cpu(who):
     return r.ru_utime + r.ru_stime
 
 
+def _own_wait():
+    """Seconds this process has waited for a CPU."""
+    fields = _read("/proc/self/schedstat").split()
+    return int(fields[1]) / 1e9 if len(fields) > 1 else 0.0
+
+
 def _candidate_wait():
     """Seconds the candidate's live threads waited for a CPU."""
     ns = 0
@@ -448,6 +454,7 @@ class Worker:
     def _job(self, clock):
         self.jobs += 1
         cpu_before, own_before = _cpu(resource.RUSAGE_CHILDREN), _cpu(resource.RUSAGE_SELF)
+        own_wait_before = _own_wait()
         if self.single:
             scratch, oom_before = os.getcwd(), 0
         else:
@@ -486,6 +493,8 @@ class Worker:
         _remove_ipc()
         own = _cpu(resource.RUSAGE_SELF) - own_before  # the relay, the fork, the sweep and the wipe
         done = {"w": "done", "stdout": tail, "oom": _oom_kills() > oom_before, "clean": clean}
+        # Waits: the candidate's threads' and the worker's own, for the evaluator's CPU share.
+        wait += _own_wait() - own_wait_before
         self._send(dict(done, cpu=round(cpu, 6), sandbox_cpu=round(own, 6), wait=round(wait, 6)))
         self.out.drain()
 
@@ -594,30 +603,41 @@ class Worker:
         whether the child is still alive."""
         lines = [_msg_line(m) for m in json.loads(order)["msgs"]]  # encoded up front, sent one by one
         n, replies, rest, alive, ending = len(lines), [], [], True, None
-        poller = select.poll()  # registered once: the loop is a write, a poll and a read per message
+        poller = select.poll()  # registered once: per message the loop is a write, a poll and a read
         poller.register(c2p_r, select.POLLIN)
         poller.register(pidfd, select.POLLIN)
-        buf, read, poll, now = child.buf, os.read, poller.poll, time.monotonic
+        buf, read, write, poll, now = child.buf, os.read, os.write, poller.poll, time.monotonic
+        wait_ms = _ms_until(clock.check_by())
         pinned = _pin(pid)  # one CPU for both ends: a handover then wakes no other core
         try:
-            if n:
-                pending += lines[0]
-            while ending is None and len(replies) < n:
-                if pending:
-                    ending = self._push(p2c_w, pending, poller)
-                    if ending:
+            if pending:  # lines that came before the feed (the case order)
+                ending = self._push(p2c_w, pending)
+            step = 0
+            while ending is None and step < n:
+                line = lines[step]
+                try:  # the child took the last message before answering: its pipe has room
+                    sent = write(p2c_w, line)
+                except BlockingIOError:
+                    sent = 0
+                except BrokenPipeError:
+                    sent = len(line)  # it is gone; reading says so
+                if sent < len(line):
+                    ending = self._push(p2c_w, bytearray(line[sent:]))
+                    if ending is not None:
                         break
                 nl = buf.find(b"\n")
-                while nl < 0:  # wait for the child's reply
-                    check = clock.check_by()
-                    ready = poll(None if check is None else max(0, int((check - now()) * 1000) + 1))
-                    if not ready:
+                while nl < 0:  # wait for the child's answer
+                    if not poll(wait_ms):
                         spent = clock.expired()
                         if spent:
                             ending = {"w": "timeout", "clock": spent}
                             break
+                        wait_ms = _ms_until(clock.check_by())
                         continue
-                    chunk = read(c2p_r, _CHUNK) if any(fd == c2p_r for fd, _ in ready) else b""
+                    try:
+                        chunk = read(c2p_r, _CHUNK)
+                    except BlockingIOError:  # only the child's exit: it died, a descendant holds the pipe
+                        chunk = b""
                     if not chunk:  # the child closed its end or died: what it said, then its exit
                         child.eof = True
                         break
@@ -628,15 +648,14 @@ class Worker:
                     nl = buf.find(b"\n")
                 if ending is not None or nl < 0:
                     break
-                line = bytes(buf[: nl + 1])
+                answer = bytes(buf[: nl + 1])
                 del buf[: nl + 1]
-                if not line.startswith(b'{"msg"'):
-                    rest.append(line)  # the feed is over (an error, a result, a forgery): relayed after
+                if not answer.startswith(b'{"msg"'):
+                    rest.append(answer)  # the feed is over (an error, a result, a forgery): relayed after
                     break
-                replies.append(line)
-                if len(replies) < n:
-                    pending += lines[len(replies)]
-                if clock.active and now() >= clock.next_check:  # a child that answers quickly still uses CPU
+                replies.append(answer)
+                step += 1
+                if not step & 63 and clock.active and now() >= clock.next_check:  # quick answers use CPU too
                     spent = clock.expired()
                     if spent:
                         ending = {"w": "timeout", "clock": spent}
@@ -667,7 +686,7 @@ class Worker:
             self._send(ending)
         return alive
 
-    def _push(self, fd, pending, poller):
+    def _push(self, fd, pending):
         """Write ``pending`` to the child (a blocking wait while its pipe is full); a
         report that ends the feed if it stops reading, else None."""
         while pending:
@@ -681,7 +700,14 @@ class Worker:
         return None
 
 
+def _ms_until(when):
+    """poll()'s timeout until ``when`` (time.monotonic()), or None for no deadline."""
+    return None if when is None else max(0, int((when - time.monotonic()) * 1000) + 1)
+
+
 def _msg_line(message):
+    if type(message) is int:  # the common case (an item size), without the encoder
+        return b'{"msg":%d}\n' % message
     return _ENCODE({"msg": message}).encode() + b"\n"
 
 

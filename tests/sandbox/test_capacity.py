@@ -30,8 +30,8 @@ def test_cpu_bound_candidates_are_limited_to_the_cores_even_on_a_loaded_machine(
     # 1 s of CPU in 3 s, 2 of them waiting for a CPU: starved, not idle.
     cap.record(cpu=1.0, wall=3.0, wait=2.0)
     assert cap.limit() == 2
-    cap.record(cpu=1.0, wall=0.5, wait=0.0)  # threads on two cores count for two
-    assert cap.limit() == 1
+    cap.record(cpu=1.0, wall=0.5, wait=0.0)  # threads on two cores: never below one per core
+    assert cap.limit() == 2
 
 
 def test_a_long_computing_candidate_weighs_in_by_its_length_and_ages_out():
