@@ -3,7 +3,8 @@
     python -m benchmarks.sandbox_throughput [--seconds 20] [--backends process,docker]
 
 For each backend (process, Docker) and problem (``trivial``: a candidate returning a
-number, one case; ``or3``: online bin packing, 20 x 500 items), candidates are issued
+number, one case; ``waits``: the same behind a trusted step of 50 ms, so the candidate
+mostly waits; ``or3``: online bin packing, 20 x 500 items), candidates are issued
 as fast as the evaluator takes them (``Evaluator.evaluate_async``, far more than can
 run) for about ``--seconds``, once with the default sizing (``workers`` unset: the
 capacity follows the memory, the cores and the CPU the candidates use) and once with
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -25,6 +27,14 @@ import time
 from evolve.evaluate import Evaluator
 from evolve.problems import load_problem
 from evolve.problems.contract import Problem
+
+
+def _slow_drive(case, channel):
+    """A trusted step that takes a while (a simulator, a remote check): the candidate waits."""
+    channel.start(case)
+    time.sleep(0.05)
+    return channel.result()
+
 
 TRIVIAL = Problem(
     name="trivial",
@@ -119,7 +129,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="per measurement")
     parser.add_argument("--backends", default="process,docker")
     args = parser.parse_args()
-    problems = {"trivial": TRIVIAL, "or3": load_problem("bin_packing")}
+    waits = dataclasses.replace(TRIVIAL, name="waits", drive=_slow_drive)
+    problems = {"trivial": TRIVIAL, "waits": waits, "or3": load_problem("bin_packing")}
     report: dict = {
         "what": "evaluations per second, default sizing vs workers=2, saturated evaluator",
         "cpus": os.cpu_count(),
