@@ -1,41 +1,21 @@
 """Parent sampling inside one island, in SQL-sized steps at any archive size.
 
-Every strategy sees the island's ok programs visible at ``max_born_at`` (``born_at <=
-max_born_at``; all of them when None), returns up to ``k`` distinct programs, and is
-deterministic given the rng state and the archive contents (queries order by id,
-randomness only comes from ``rng``). None of them reads the whole island into Python:
+``Archive.sample_parents`` hands a selection policy (``evolve.archive.selection``) an
+``ArchiveIslandView``: the island's ok programs visible at ``max_born_at`` (``born_at <=
+max_born_at``; all of them when None), inside one read snapshot. None of the view's
+methods reads the whole island into Python:
 
-``uniform``
+``top(n)``
+    The ``n`` fittest visible programs (an index scan; ties: the older, then lower id).
+``draw(rng, m, exclude)``
     Each ok program has a dense position on its island (``ok_pos``); a draw is one
-    random integer and an index lookup. Positions that are invisible or already chosen
-    are redrawn; after many misses the remaining visible programs are listed instead.
-``tournament`` (option ``size``, default 4)
-    Per parent: draw ``min(size, available)`` distinct contestants uniformly among the
-    programs not chosen yet, keep the fittest (ties: lowest id). The worst program of
-    the island can never win against anyone, so it is never returned while there is a
-    better one left.
-``fitness_proportional`` (options ``pool`` = 256, ``pressure`` = 1.5)
-    Rank-based, so it is blind to the scale and sign of the objective and to outliers:
-    linear ranking (Baker 1985) over the island's ``pool`` fittest programs, the best
-    weighted ``pressure``, the last ``2 - pressure``, linearly in between; programs with
-    equal fitness share the mean of their weights. Beyond the pool weights are zero.
-``dgm`` (options ``pool`` = 256, ``top_m`` = 10, ``lam`` = 10, ``scale`` = auto)
-    Darwin-Gödel Machine: weight = sigmoid(lam * (fitness - mid) / scale) / (1 +
-    n_children), ``mid`` = median fitness of the top ``top_m``, ``scale`` = fitness
-    range of the pool (1 when flat), which makes DGM's lam = 10 (fitness in [0, 1])
-    mean the same on any objective. Candidates are the pool's fittest programs; far
-    below the midpoint the sigmoid is ~0 anyway.
-``best``
-    The ``k`` fittest (no randomness).
-``novelty`` (options ``pool`` = 256, ``k_nn`` = 10, ``keys`` = all shared)
-    Among the pool's fittest programs, weight = kNN novelty of the program's
-    descriptor within the pool (``evolve.archive.policies.novelty``; programs without a
-    descriptor use the built-in code descriptors): diverse elites get picked.
-``funsearch`` (options ``pool`` = 2048, ``t_init`` = 0.1, ``period`` = 30000, ``signature``)
-    FunSearch signature clusters with Boltzmann sampling and short programs preferred
-    (``evolve.archive.policies.clusters``).
+    random integer and an index lookup. Positions that are invisible or excluded are
+    redrawn; after many misses the remaining visible programs are listed instead.
+``details(ids)``
+    Metrics, descriptor and code length of a few programs.
 
-Weighted picks of several parents are sequential draws without replacement.
+The built-in policies (``evolve.archive.policies.selection``) are deterministic given the
+rng state and the archive contents; the weight functions they share are here.
 """
 
 from __future__ import annotations
@@ -44,48 +24,19 @@ import math
 import random
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import Connection
 
 from evolve.archive import statements as S
 from evolve.archive.base import ArchiveBase
-from evolve.archive.records import ProgramRecord, program_from_row
-
-STRATEGIES = ("tournament", "fitness_proportional", "dgm", "uniform", "best", "novelty", "funsearch")
-_OPTIONS: dict[str, dict[str, Any]] = {
-    "tournament": {"size": 4},
-    "fitness_proportional": {"pool": 256, "pressure": 1.5},
-    "dgm": {"pool": 256, "top_m": 10, "lam": 10.0, "scale": None},
-    "uniform": {},
-    "best": {},
-    "novelty": {"pool": 256, "k_nn": 10, "keys": None},
-    "funsearch": {"pool": 2048, "t_init": 0.1, "period": 30_000, "signature": None},
-}
+from evolve.archive.campaign_store import CampaignStore
+from evolve.archive.records import ProgramRecord, program_from_row, restore_floats
+from evolve.archive.selection import Candidate, Details, SelectionPolicy, make_policy
 
 
-@dataclass(frozen=True)
-class Candidate:
-    id: int
-    fitness: float
-    n_children: int
-    born_at: int
-    pos: int
-
-
-def _candidate(row) -> Candidate:
+def _candidate(row: Any) -> Candidate:
     return Candidate(int(row[0]), float(row[1]), int(row[2]), int(row[3]), int(row[4]))
-
-
-def resolve_options(strategy: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
-    if strategy not in _OPTIONS:
-        raise ValueError(f"unknown sampling strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
-    opts = dict(_OPTIONS[strategy])
-    for key, value in (options or {}).items():
-        if key not in opts:
-            known = ", ".join(opts) or "none"
-            raise ValueError(f"sampling strategy {strategy!r} has no option {key!r} (known: {known})")
-        opts[key] = value
-    return opts
 
 
 class IslandDraws:
@@ -207,69 +158,96 @@ def dgm_weights(pool: Sequence[Candidate], top_m: int, lam: float, scale: float 
     return out
 
 
+class ArchiveIslandView:
+    """``evolve.archive.selection.IslandView`` over one read connection (one snapshot)."""
+
+    def __init__(self, conn: Connection, store: CampaignStore, campaign_id: int, island: int, max_born_at: int | None):
+        self._conn, self._store = conn, store
+        self._campaign_id, self._island, self._max_born_at = campaign_id, island, max_born_at
+        self._draws: IslandDraws | None = None
+
+    @property
+    def campaign_id(self) -> int:
+        return self._campaign_id
+
+    @property
+    def island(self) -> int:
+        return self._island
+
+    @property
+    def max_born_at(self) -> int | None:
+        return self._max_born_at
+
+    @property
+    def store(self) -> CampaignStore:
+        return self._store
+
+    def _island_draws(self) -> IslandDraws:
+        if self._draws is None:  # one per view: its probe cache serves every draw
+            self._draws = IslandDraws(self._conn, self._campaign_id, self._island, self._max_born_at)
+        return self._draws
+
+    def size(self) -> int:
+        return self._island_draws().n
+
+    def top(self, n: int) -> list[Candidate]:
+        return top_pool(self._conn, self._campaign_id, self._island, self._max_born_at, n)
+
+    def draw(self, rng: random.Random, m: int, exclude: set[int]) -> list[Candidate]:
+        return self._island_draws().draw(rng, m, exclude)
+
+    def details(self, ids: Sequence[int], *, code: bool = False) -> dict[int, Details]:
+        if not ids:
+            return {}
+        stmt = S.DETAILS_WITH_CODE_BY_ID if code else S.DETAILS_BY_ID
+        out = {}
+        for r in self._conn.execute(stmt, {"ids": sorted(set(ids))}):
+            m = r._mapping
+            out[int(m["id"])] = Details(
+                id=int(m["id"]),
+                metrics=restore_floats(m["metrics"]),
+                descriptor=dict(m["descriptor"]) if m["descriptor"] is not None else None,
+                code_length=int(m["code_length"] or 0),
+                code=m["code"] if code else None,
+            )
+        return out
+
+
 class SamplingMixin(ArchiveBase):
+    def campaign_store(self, campaign_id: int) -> CampaignStore:
+        raise NotImplementedError  # Archive binds itself (evolve.archive.store)
+
     def sample_parents(
         self,
         campaign_id: int,
         island: int,
         k: int,
-        strategy: str = "tournament",
+        policy: str | SelectionPolicy = "tournament",
         rng: random.Random | None = None,
         max_born_at: int | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> list[ProgramRecord]:
-        """Up to ``k`` distinct ok programs of ``island`` chosen by ``strategy`` (see
-        ``evolve.archive.sampling``); deterministic given ``rng``'s state and the archive."""
-        opts = resolve_options(strategy, options)
+        """Up to ``k`` distinct ok programs of ``island`` chosen by ``policy`` (a registered
+        name, built with ``options``, or a policy object); deterministic given ``rng``'s
+        state and the archive."""
+        if isinstance(policy, str):
+            chosen_policy = make_policy(policy, options)
+        elif options:
+            raise ValueError("options go with a policy name; a policy object carries its own")
+        else:
+            chosen_policy = policy
         rng = rng if rng is not None else random.Random()
         if k <= 0:
             return []
+        store = self.campaign_store(campaign_id)
         with self._read() as conn, conn.begin():  # one snapshot for all the probes
-            ids = _choose(conn, campaign_id, island, k, strategy, rng, max_born_at, opts)
+            view = ArchiveIslandView(conn, store, campaign_id, island, max_born_at)
+            ids = list(dict.fromkeys(int(i) for i in chosen_policy.select(view, k, rng)))[:k]
             if not ids:
                 return []
-            found = {r.id: program_from_row(r) for r in conn.execute(S.PROGRAMS_BY_ID, {"ids": sorted(set(ids))})}
+            found = {
+                r.id: program_from_row(r)
+                for r in conn.execute(S.PROGRAMS_BY_ID, {"ids": sorted(set(ids))})
+                if r.campaign_id == campaign_id and r.status == "ok"
+            }
         return [found[i] for i in ids if i in found]
-
-
-def _choose(conn, campaign_id, island, k, strategy, rng, max_born_at, opts) -> list[int]:
-    if strategy == "best":
-        return [c.id for c in top_pool(conn, campaign_id, island, max_born_at, k)]
-    if strategy == "uniform":
-        return [c.id for c in IslandDraws(conn, campaign_id, island, max_born_at).draw(rng, k, set())]
-    if strategy == "tournament":
-        size = int(opts["size"])
-        if size < 1:
-            raise ValueError(f"tournament size must be at least 1, not {size}")
-        draws = IslandDraws(conn, campaign_id, island, max_born_at)
-        chosen: list[int] = []
-        for _ in range(k):
-            contestants = draws.draw(rng, size, set(chosen))
-            if not contestants:
-                break
-            chosen.append(max(contestants, key=lambda c: (c.fitness, -c.id)).id)
-        return chosen
-    if strategy == "funsearch":
-        from evolve.archive.policies.clusters import choose_funsearch
-
-        size = IslandDraws(conn, campaign_id, island, max_born_at).n
-        return choose_funsearch(conn, campaign_id, island, k, rng, max_born_at, opts, size)
-    pool = top_pool(conn, campaign_id, island, max_born_at, int(opts["pool"]))
-    if not pool:
-        return []
-    if strategy == "novelty":
-        weights = _novelty_weights(conn, pool, int(opts["k_nn"]), opts["keys"])
-    elif strategy == "fitness_proportional":
-        weights = linear_rank_weights([c.fitness for c in pool], float(opts["pressure"]))
-    else:
-        weights = dgm_weights(pool, int(opts["top_m"]), float(opts["lam"]), opts["scale"])
-    return [c.id for c in weighted_without_replacement(rng, pool, weights, k)]
-
-
-def _novelty_weights(conn, pool: list[Candidate], k_nn: int, keys) -> list[float]:
-    from evolve.archive.policies.novelty import descriptor_matrix, knn_novelty, program_descriptor
-
-    rows = {r.id: r for r in conn.execute(S.DESCRIPTORS_BY_ID, {"ids": [c.id for c in pool]})}
-    descs = [program_descriptor(rows[c.id].descriptor, rows[c.id].code) for c in pool]
-    matrix, _ = descriptor_matrix(descs, keys)
-    return [float(x) for x in knn_novelty(matrix, k_nn)]

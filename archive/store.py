@@ -11,24 +11,26 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from evolve.archive import db
 from evolve.archive import statements as S
 from evolve.archive.base import ArchiveBase
 from evolve.archive.bulk import BulkMixin
-from evolve.archive.dedup import code_hash as hash_code
+from evolve.archive.campaign_store import ArchiveCampaignStore
+from evolve.archive.elite_cells import EliteCellsMixin
+from evolve.archive.embedding_rows import EmbeddingRowsMixin
 from evolve.archive.islands import IslandsMixin
 from evolve.archive.leases import LeaseMixin
 from evolve.archive.lineage import LineageMixin
 from evolve.archive.models import Campaign, LLMCallRow, Program, utcnow
+from evolve.archive.new_program import CallRecord, NewProgram, row_values
 from evolve.archive.publish import PublishMixin
 from evolve.archive.records import (
-    STATUSES,
     CampaignInfo,
     LLMCallRecord,
     ProgramRecord,
@@ -62,7 +64,17 @@ def _statuses(statuses: str | Iterable[str] | None) -> list[str] | None:
     return [statuses] if isinstance(statuses, str) else list(statuses)
 
 
-class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, PublishMixin, ArchiveBase):
+class Archive(
+    SamplingMixin,
+    LineageMixin,
+    LeaseMixin,
+    BulkMixin,
+    IslandsMixin,
+    PublishMixin,
+    EliteCellsMixin,
+    EmbeddingRowsMixin,
+    ArchiveBase,
+):
     """Everything persistent about campaigns; see the package docstring for the model."""
 
     def __enter__(self) -> Archive:
@@ -140,107 +152,40 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, 
 
     # -- adding programs ----------------------------------------------------------
 
-    def add_program(
-        self,
-        campaign_id: int,
-        *,
-        code: str | None,
-        island: int,
-        status: str,
-        seq: int | None = None,
-        born_at: int | None = None,
-        generation: int = 0,
-        parent_ids: Iterable[int] = (),
-        operator: str = "",
-        model: str | None = None,
-        reason: str | None = None,
-        metrics: Mapping[str, float] | None = None,
-        objective: float | None = None,
-        fitness: float | None = None,
-        descriptor: Mapping[str, Any] | None = None,
-        feedback: str | None = None,
-        thought: str | None = None,
-        stdout: str | None = None,
-        eval_time: float | None = None,
-        proposal_time: float | None = None,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        cost: float = 0.0,
-        duplicate_of: int | None = None,
-        llm_calls: Iterable[Any] = (),
-        code_hash: str | None = None,
-        publish: bool = True,
-    ) -> ProgramRecord:
+    def add_program(self, campaign_id: int, program: NewProgram, *, publish: bool = True) -> ProgramRecord:
         """Store one program, its LLM calls and its parents' child counts atomically.
 
-        ``code`` may be None for a rejected proposal (stored as "").
-        ``born_at`` (default 0: visible from the start) is the visibility point that
-        sampling's ``max_born_at`` compares against. When the token/cost totals are all
-        left at zero they are summed from ``llm_calls``. ``code_hash`` may be passed
-        when the caller already computed ``archive.code_hash(code)`` (for its dedup
-        lookup); it is trusted. Raises ``SeqConflict`` (and stores nothing) when ``seq``
-        is already used in this campaign.
+        Raises ``SeqConflict`` (and stores nothing) when ``program.seq`` is already used
+        in this campaign.
 
         ``publish=False`` stores the program durably but keeps it out of parent sampling
         (no sampling position, parents' child counts unchanged) until ``publish`` is
         called: the campaign loop publishes programs in proposal order, so what a
         proposal samples never depends on which evaluation finished first.
         """
-        if status not in STATUSES:
-            raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
-        if status == "ok" and fitness is None:
-            raise ValueError("a program with status 'ok' needs a fitness (its objective oriented so larger is better)")
-        code = code or ""  # a rejected proposal has no code
-        calls = list(llm_calls)
-        if calls and not (input_tokens or output_tokens or cost):
-            input_tokens = sum(int(c.input_tokens or 0) for c in calls)
-            output_tokens = sum(int(c.output_tokens or 0) for c in calls)
-            cost = float(sum(float(c.cost or 0.0) for c in calls))
-        values = dict(
-            campaign_id=campaign_id,
-            seq=seq,
-            born_at=int(born_at or 0),
-            island=int(island),
-            generation=int(generation),
-            code=code,
-            code_hash=code_hash or hash_code(code),
-            parent_ids=[int(p) for p in parent_ids],
-            operator=operator or "",
-            model=model,
-            status=status,
-            reason=reason,
-            metrics=clean_json(dict(metrics or {})),
-            objective=None if objective is None else float(objective),
-            fitness=None if fitness is None else float(fitness),
-            descriptor=None if descriptor is None else clean_json(dict(descriptor)),
-            feedback=feedback,
-            thought=thought,
-            stdout=stdout,
-            eval_time=eval_time,
-            proposal_time=proposal_time,
-            input_tokens=int(input_tokens),
-            output_tokens=int(output_tokens),
-            cost=float(cost),
-            duplicate_of=duplicate_of,
-            n_children=0,
-            ok_pos=None,
-            created_at=utcnow(),
-        )
+        values = row_values(campaign_id, program)
+        calls = list(program.llm_calls)
 
-        def tx(conn) -> int:
+        def tx(conn: Connection) -> int:
             return self._insert_program(conn, values, calls, publish)
 
         try:
             pid = self._write(tx)
         except IntegrityError:
-            self._explain_integrity(campaign_id, seq)
+            self._explain_integrity(campaign_id, program.seq)
             raise
         values["id"] = pid
         values["metrics"] = restore_floats(values["metrics"])
         values.pop("ok_pos")
         return ProgramRecord(**values)
 
-    def _insert_program(self, conn, values: dict, calls: list, publish: bool = True) -> int:
+    def campaign_store(self, campaign_id: int) -> ArchiveCampaignStore:
+        """This archive as one campaign sees it (what the campaign loop holds)."""
+        return ArchiveCampaignStore(self, campaign_id)
+
+    def _insert_program(
+        self, conn: Connection, values: dict[str, Any], calls: list[CallRecord], publish: bool = True
+    ) -> int:
         if values["status"] == "ok" and publish:
             values["ok_pos"] = self._next_positions(conn, values["campaign_id"], values["island"], 1)
         pid = conn.execute(S.INSERT_PROGRAM, values).scalar_one()
@@ -309,7 +254,7 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, 
                 raise ValueError(f"no campaign with id {campaign_id}") from None
 
     def add_llm_calls(
-        self, campaign_id: int, calls: Iterable[Any], *, program_id: int | None = None, seq: int | None = None
+        self, campaign_id: int, calls: Iterable[CallRecord], *, program_id: int | None = None, seq: int | None = None
     ) -> list[int]:
         """Record calls that produced no program (reflection, failed proposals)."""
         calls = list(calls)

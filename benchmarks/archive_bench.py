@@ -26,7 +26,8 @@ import sys
 import tempfile
 import time
 
-from evolve.archive import STRATEGIES, Archive, code_hash
+from evolve.archive import SELECTION_POLICIES, Archive, code_hash
+from evolve.archive.new_program import NewProgram
 from evolve.operators.base import LLMCall
 
 CODE = '''def priority(item, bins):
@@ -38,12 +39,12 @@ CODE = '''def priority(item, bins):
 '''
 
 
-def synthetic(i: int, seq: int, rng: random.Random, islands: int, n_before: int) -> dict:
+def synthetic(i: int, seq: int, rng: random.Random, islands: int, n_before: int) -> NewProgram:
     ok = rng.random() < 0.9
     fit = rng.gauss(0.0, 1.0) if ok else None
     code = CODE.format(a=rng.random(), b=rng.random(), i=i)
     # Prefill skips the ast normalisation (a hash of the raw text is as unique here).
-    return dict(
+    return NewProgram(
         code=code,
         code_hash=hashlib.sha256(code.encode()).hexdigest(),
         island=i % islands,
@@ -94,16 +95,18 @@ def measure(arc: Archive, cid: int, size: int, islands: int, adds: int, samples:
         t = time.perf_counter()
         arc.add_program(
             cid,
-            code=CODE.format(a=rng.random(), b=rng.random(), i=seq),
-            island=seq % islands,
-            status="ok",
-            fitness=fit,
-            objective=fit,
-            seq=seq,
-            born_at=seq,
-            parent_ids=[rng.randrange(1, size + 1)],
-            metrics={"score": fit},
-            llm_calls=[call],
+            NewProgram(
+                code=CODE.format(a=rng.random(), b=rng.random(), i=seq),
+                island=seq % islands,
+                status="ok",
+                fitness=fit,
+                objective=fit,
+                seq=seq,
+                born_at=seq,
+                parent_ids=[rng.randrange(1, size + 1)],
+                metrics={"score": fit},
+                llm_calls=[call],
+            ),
         )
         times.append(time.perf_counter() - t)
     wall = time.perf_counter() - t_all
@@ -112,7 +115,7 @@ def measure(arc: Archive, cid: int, size: int, islands: int, adds: int, samples:
     cpu = (time.process_time() - cpu0) / adds
     out["add_program"] = {"n": adds, "per_s": round(adds / wall, 1), **ms(times), "cpu_ms": round(cpu * 1e3, 3)}
     total = size + adds
-    for strategy in STRATEGIES:
+    for strategy in (n for n in SELECTION_POLICIES.names() if n != "map_elites"):  # map_elites needs a campaign
         lat = []
         for j in range(samples):
             island = j % islands

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from evolve.constants import DEFAULT_STORAGE
 from evolve.errors import EvolveError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evolve: LLM-driven evolutionary program search.")
@@ -22,7 +23,6 @@ app.add_typer(db_app, name="db")
 console = Console()
 err = Console(stderr=True)
 STATE = {"debug": False}
-DEFAULT_STORAGE = "sqlite:///evolve.db"
 
 
 @app.callback()
@@ -121,7 +121,7 @@ def run(
         raise typer.Exit(130) from None
     _print_best(campaign)
     console.print(
-        f"sandbox: {campaign.archive.get_campaign(campaign.name).state.get('sandbox')}"
+        f"sandbox: {campaign.refresh().state.get('sandbox')}"
         + (f" · stopped early: {stats.stopped_by}" if stats.stopped_by else "")
     )
 

@@ -103,8 +103,10 @@ class Operator(Protocol):
     async def close(self) -> None: ...
 
 
+@runtime_checkable
 class LearningOperator(Operator, Protocol):
-    """Optional: operators that adapt (bandit ensembles) hear how each proposal did."""
+    """Operators that adapt (bandit ensembles) declare it by implementing ``report``: the
+    loop then tells them how each evaluated proposal did."""
 
     def report(
         self, proposal: Proposal, parent_fitness: float | None, child_fitness: float | None, status: str

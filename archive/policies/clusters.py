@@ -17,19 +17,12 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from evolve.archive.selection import Candidate, Details
 
-from evolve.archive.models import PROGRAMS
-from evolve.archive.records import restore_floats
-
-_P = PROGRAMS
 _CASE = re.compile(r"^case:(\d+)$")
-_POOL = select(_P.c.id, _P.c.fitness, _P.c.metrics, func.length(_P.c.code).label("length")).where(
-    _P.c.campaign_id == bindparam("cid"), _P.c.island == bindparam("isl"), _P.c.status == "ok"
-)
 
 
 def case_signature(metrics: Mapping[str, Any], fitness: float) -> tuple:
@@ -61,29 +54,19 @@ def temperature(n_programs: int, t_init: float = 0.1, period: int = 30_000) -> f
 
 
 def choose_funsearch(
-    conn,
-    campaign_id: int,
-    island: int,
+    pool: Sequence[Candidate],
+    details: Mapping[int, Details],
     k: int,
     rng: random.Random,
-    max_born_at: int | None,
-    opts: Mapping[str, Any],
-    island_size: int,
+    t: float,
+    signature: Callable[[Mapping[str, Any], float], tuple] = case_signature,
 ) -> list[int]:
-    q = _POOL
-    params = {"cid": campaign_id, "isl": island, "lim": int(opts["pool"])}
-    if max_born_at is not None:
-        q = q.where(_P.c.born_at <= bindparam("mb"))
-        params["mb"] = max_born_at
-    q = q.order_by(_P.c.fitness.desc(), _P.c.born_at, _P.c.id).limit(bindparam("lim"))
-    signature: Callable[[Mapping[str, Any], float], tuple] = opts["signature"] or case_signature
+    """Up to ``k`` distinct ids from ``pool`` (fittest first) by FunSearch's two-step choice."""
     clusters: dict[tuple, list[tuple[int, float, int]]] = {}
-    for row in conn.execute(q, params):  # fittest first, so cluster order is deterministic
-        clusters.setdefault(signature(restore_floats(row.metrics), row.fitness), []).append(
-            (int(row.id), float(row.fitness), int(row.length or 0))
-        )
+    for c in pool:  # fittest first, so cluster order is deterministic
+        d = details[c.id]
+        clusters.setdefault(signature(d.metrics, c.fitness), []).append((c.id, c.fitness, d.code_length))
     pools = list(clusters.values())
-    t = temperature(island_size, float(opts["t_init"]), int(opts["period"]))
     chosen: list[int] = []
     # One program per cluster; only when every cluster gave one does a second round
     # start (so k distinct programs come back whenever the pool has k).

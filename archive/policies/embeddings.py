@@ -18,22 +18,18 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import bindparam, insert, select
 
 from evolve.archive.dedup import normalize
-from evolve.archive.models import PROGRAM_EMBEDDINGS
 from evolve.errors import ConfigError
 
+if TYPE_CHECKING:
+    from evolve.archive.campaign_store import CampaignStore
+
 log = logging.getLogger(__name__)
-_T = PROGRAM_EMBEDDINGS
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-_NEWER = (
-    select(_T.c.program_id, _T.c.dim, _T.c.vector)
-    .where(_T.c.campaign_id == bindparam("cid"), _T.c.model == bindparam("model"), _T.c.program_id > bindparam("after"))
-    .order_by(_T.c.program_id)
-)
 
 
 @dataclass
@@ -74,7 +70,7 @@ def load_encoder(model: str = DEFAULT_MODEL, device: str = "cpu") -> Callable[[S
 
 
 class EmbeddingDeduper:
-    """Reject programs too similar to one already in the campaign.
+    """Reject programs too similar to one already in the campaign (one store = one campaign).
 
     ``check`` answers before evaluation (the program need not be stored); ``add``
     records a stored program's embedding. Code is embedded in its normal form
@@ -84,51 +80,47 @@ class EmbeddingDeduper:
 
     def __init__(
         self,
-        archive,
+        store: CampaignStore,
         threshold: float = 0.98,
         model: str = DEFAULT_MODEL,
         encoder: Callable[[Sequence[str]], np.ndarray] | None = None,
     ):
         if not 0.0 < threshold <= 1.0:
             raise ConfigError(f"near-duplicate threshold must be in (0, 1], not {threshold}")
-        self.archive, self.threshold, self.model = archive, threshold, model
+        self.store, self.threshold, self.model = store, threshold, model
         self._encoder = encoder
         self._lock = threading.Lock()
-        self._cache: dict[int, tuple[list[int], np.ndarray, int]] = {}  # campaign -> ids, matrix, last id
+        self._ids: list[int] = []  # known embeddings, in program id order
+        self._matrix_rows = np.zeros((0, 0), np.float32)
 
     def encode(self, codes: Sequence[str]) -> np.ndarray:
         if self._encoder is None:
             self._encoder = load_encoder(self.model)
         return self._encoder(codes)
 
-    def _matrix(self, campaign_id: int) -> tuple[list[int], np.ndarray]:
+    def _matrix(self) -> tuple[list[int], np.ndarray]:
         """Known embeddings of the campaign, topped up with rows other workers added."""
-        ids, mat, last = self._cache.get(campaign_id, ([], np.zeros((0, 0), np.float32), 0))
-        with self.archive._read() as conn:
-            rows = conn.execute(_NEWER, {"cid": campaign_id, "model": self.model, "after": last}).all()
+        last = self._ids[-1] if self._ids else 0
+        rows = self.store.embeddings_after(self.model, last)
         if rows:
             new = np.stack([np.frombuffer(r.vector, dtype=np.float32, count=r.dim) for r in rows])
-            mat = new if mat.size == 0 else np.vstack([mat, new])
-            ids = ids + [int(r.program_id) for r in rows]
-            last = ids[-1]
-        self._cache[campaign_id] = (ids, mat, last)
-        return ids, mat
+            mat = self._matrix_rows
+            self._matrix_rows = new if mat.size == 0 else np.vstack([mat, new])
+            self._ids = self._ids + [int(r.program_id) for r in rows]
+        return self._ids, self._matrix_rows
 
-    def check(self, campaign_id: int, code: str, vector: np.ndarray | None = None) -> NearDuplicate | None:
+    def check(self, code: str, vector: np.ndarray | None = None) -> NearDuplicate | None:
         """The most similar stored program if its similarity reaches the threshold."""
         v = self.encode([normalize(code)])[0] if vector is None else vector
         with self._lock:
-            ids, mat = self._matrix(campaign_id)
+            ids, mat = self._matrix()
         if not ids:
             return None
         sims = mat @ v
         i = int(np.argmax(sims))
         return NearDuplicate(ids[i], float(sims[i])) if sims[i] >= self.threshold else None
 
-    def add(self, campaign_id: int, program_id: int, code: str, vector: np.ndarray | None = None) -> np.ndarray:
+    def add(self, program_id: int, code: str, vector: np.ndarray | None = None) -> np.ndarray:
         v = np.asarray(self.encode([normalize(code)])[0] if vector is None else vector, dtype=np.float32)
-        row = dict(
-            program_id=program_id, campaign_id=campaign_id, model=self.model, dim=int(v.shape[0]), vector=v.tobytes()
-        )
-        self.archive._write(lambda c: c.execute(insert(_T), row))
+        self.store.add_embedding(program_id, self.model, int(v.shape[0]), v.tobytes())
         return v

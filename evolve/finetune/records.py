@@ -13,13 +13,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from evolve.constants import FAILURE_STATUSES
 from evolve.errors import CampaignNotFound, EvolveError
 
 log = logging.getLogger(__name__)
 
 # Statuses that mean "the operator's response was bad" (rejected: the edit did not
 # apply). "duplicate" is not here: a copy of a known program is not a wrong answer.
-FAILED = frozenset({"error", "timeout", "invalid", "rejected"})
+FAILED = frozenset((*FAILURE_STATUSES, "rejected"))
 
 
 class FinetuneError(EvolveError):
