@@ -30,7 +30,10 @@ class CampaignStore(Protocol):
     def campaign_id(self) -> int: ...
 
     # -- writing ----------------------------------------------------------------------
-    def add_program(self, program: NewProgram, *, publish: bool = True) -> ProgramRecord: ...
+    def add_program(self, program: NewProgram) -> ProgramRecord: ...
+    def add_programs(
+        self, programs: Iterable[NewProgram], *, skip_stored_seqs: bool = False
+    ) -> list[ProgramRecord | None]: ...
     def publish(self, programs: Iterable[ProgramRecord]) -> None: ...
     def add_llm_calls(
         self, calls: Iterable[CallRecord], *, program_id: int | None = None, seq: int | None = None
@@ -95,8 +98,13 @@ class ArchiveCampaignStore:
     def campaign_id(self) -> int:
         return self._campaign_id
 
-    def add_program(self, program: NewProgram, *, publish: bool = True) -> ProgramRecord:
-        return self.archive.add_program(self._campaign_id, program, publish=publish)
+    def add_program(self, program: NewProgram) -> ProgramRecord:
+        return self.archive.add_program(self._campaign_id, program)
+
+    def add_programs(
+        self, programs: Iterable[NewProgram], *, skip_stored_seqs: bool = False
+    ) -> list[ProgramRecord | None]:
+        return self.archive.add_programs(self._campaign_id, programs, skip_stored_seqs=skip_stored_seqs)
 
     def publish(self, programs: Iterable[ProgramRecord]) -> None:
         self.archive.publish(programs)

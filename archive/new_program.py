@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from evolve.archive.dedup import code_hash
 from evolve.archive.models import utcnow
-from evolve.archive.records import clean_json
+from evolve.archive.records import ProgramRecord, clean_json, restore_floats
 from evolve.constants import STATUSES, ProgramStatus
 
 
@@ -78,6 +78,11 @@ class NewProgram:
     """The model calls that produced this program, stored with it in one transaction."""
     code_hash: str | None = None
     """``evolve.archive.code_hash(code)`` when the caller already has it (trusted)."""
+    publish: bool = True
+    """False: stored durably but kept out of parent sampling (no sampling position,
+    parents' child counts unchanged) until ``Archive.publish``. The campaign loop
+    publishes in proposal order, so what a proposal samples never depends on which
+    evaluation finished first."""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -91,6 +96,14 @@ class NewProgram:
     def with_changes(self, **changes: Any) -> NewProgram:
         """A copy with some fields replaced (validated again)."""
         return replace(self, **changes)
+
+
+def record_of(values: dict[str, Any], program_id: int) -> ProgramRecord:
+    """The record of a row just inserted (no read back)."""
+    out = {k: v for k, v in values.items() if k != "ok_pos"}
+    out["id"] = program_id
+    out["metrics"] = restore_floats(values["metrics"])
+    return ProgramRecord(**out)
 
 
 def row_values(campaign_id: int, p: NewProgram) -> dict[str, Any]:

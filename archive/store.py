@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from evolve.archive import db
 from evolve.archive import statements as S
 from evolve.archive.base import ArchiveBase
+from evolve.archive.batch import BatchMixin
 from evolve.archive.bulk import BulkMixin
 from evolve.archive.campaign_store import ArchiveCampaignStore
 from evolve.archive.elite_cells import EliteCellsMixin
@@ -28,7 +29,7 @@ from evolve.archive.islands import IslandsMixin
 from evolve.archive.leases import LeaseMixin
 from evolve.archive.lineage import LineageMixin
 from evolve.archive.models import Campaign, LLMCallRow, Program, utcnow
-from evolve.archive.new_program import CallRecord, NewProgram, row_values
+from evolve.archive.new_program import CallRecord, NewProgram, record_of, row_values
 from evolve.archive.publish import PublishMixin
 from evolve.archive.records import (
     CampaignInfo,
@@ -38,7 +39,6 @@ from evolve.archive.records import (
     clean_json,
     llm_call_from_row,
     program_from_row,
-    restore_floats,
 )
 from evolve.archive.sampling import SamplingMixin
 from evolve.errors import ConfigError, StorageError
@@ -65,6 +65,7 @@ def _statuses(statuses: str | Iterable[str] | None) -> list[str] | None:
 
 
 class Archive(
+    BatchMixin,
     SamplingMixin,
     LineageMixin,
     LeaseMixin,
@@ -152,19 +153,16 @@ class Archive(
 
     # -- adding programs ----------------------------------------------------------
 
-    def add_program(self, campaign_id: int, program: NewProgram, *, publish: bool = True) -> ProgramRecord:
+    def add_program(self, campaign_id: int, program: NewProgram) -> ProgramRecord:
         """Store one program, its LLM calls and its parents' child counts atomically.
 
         Raises ``SeqConflict`` (and stores nothing) when ``program.seq`` is already used
-        in this campaign.
-
-        ``publish=False`` stores the program durably but keeps it out of parent sampling
-        (no sampling position, parents' child counts unchanged) until ``publish`` is
-        called: the campaign loop publishes programs in proposal order, so what a
-        proposal samples never depends on which evaluation finished first.
+        in this campaign. A program with ``publish=False`` is stored durably but kept out
+        of parent sampling until ``publish`` (see ``NewProgram.publish``).
         """
         values = row_values(campaign_id, program)
         calls = list(program.llm_calls)
+        publish = program.publish
 
         def tx(conn: Connection) -> int:
             return self._insert_program(conn, values, calls, publish)
@@ -174,10 +172,7 @@ class Archive(
         except IntegrityError:
             self._explain_integrity(campaign_id, program.seq)
             raise
-        values["id"] = pid
-        values["metrics"] = restore_floats(values["metrics"])
-        values.pop("ok_pos")
-        return ProgramRecord(**values)
+        return record_of(values, pid)
 
     def campaign_store(self, campaign_id: int) -> ArchiveCampaignStore:
         """This archive as one campaign sees it (what the campaign loop holds)."""

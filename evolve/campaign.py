@@ -444,8 +444,9 @@ class CampaignLoop:
             duplicate_of=duplicate_of,
             llm_calls=proposal.calls,
             code_hash=code_hash,
+            publish=publish,
         )
-        record = self.store.add_program(new, publish=publish)
+        record = self.store.add_program(new)
         if not publish:
             self._unpublished.append(record)
         self.selection.observe(record)

@@ -12,8 +12,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from evolve.archive.selection import SELECTION_POLICIES
 from evolve.constants import DEFAULT_STORAGE
 from evolve.errors import EvolveError
+from evolve.operators.registry import OPERATORS
+from evolve.sandbox.select import choices as sandbox_choices
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evolve: LLM-driven evolutionary program search.")
 sandbox_app = typer.Typer(help="Sandbox backends.")
@@ -50,10 +53,15 @@ def run(
     name: str | None = typer.Option(None, help="Campaign name (default: the problem's name)."),
     config: Path | None = typer.Option(None, help="TOML or YAML config file; flags override it."),
     case_set: str | None = typer.Option(None, help="Named case set of the problem."),
-    sandbox: str | None = typer.Option(None, help="auto, process or docker."),
+    sandbox: str | None = typer.Option(None, help=f"Sandbox backend: {', '.join(sandbox_choices())} (default auto)."),
     executor: str | None = typer.Option(None, help="local (default) or ray: run evaluations on a Ray cluster."),
     ray_address: str | None = typer.Option(None, help="Ray cluster address for --executor ray (default: local Ray)."),
-    selection: str | None = typer.Option(None, help="tournament, fitness_proportional, dgm, uniform, best."),
+    selection: str | None = typer.Option(
+        None, help=f"Parent selection policy: {SELECTION_POLICIES.choices()} (default tournament)."
+    ),
+    operator: str | None = typer.Option(
+        None, help=f"Operator: {OPERATORS.choices()} (default: llm with --model, else gp)."
+    ),
     model: list[str] = typer.Option(
         [], help="LLM operator model spec (repeat for an ensemble), e.g. openai:gpt-4o-mini."
     ),
@@ -84,6 +92,7 @@ def run(
         executor=executor,
         ray_address=ray_address,
         selection=selection,
+        operator=operator,
         finetune_every=finetune_every,
         finetune_method=finetune_method,
         finetune_base=finetune_base,
@@ -262,7 +271,7 @@ def score(
     file: Path,
     problem: str,
     case_set: str | None = typer.Option(None, help="Named case set."),
-    sandbox: str = typer.Option("auto", help="auto, process or docker."),
+    sandbox: str = typer.Option("auto", help=f"Sandbox backend: {', '.join(sandbox_choices())}."),
 ) -> None:
     """Re-score a program file independently, in the sandbox, with the problem's trusted scorer."""
     from evolve.config import Config
@@ -342,22 +351,30 @@ def finetune(
 @app.command()
 def problems() -> None:
     """List the built-in problems."""
-    from evolve.problems.loader import builtin_problems
+    from evolve.problems.loader import builtin_anchors, builtin_problems
 
+    anchors = builtin_anchors()
     for pname, summary in builtin_problems().items():
-        console.print(f"[bold]{pname}[/]  {summary}")
+        console.print(f"[bold]{pname}[/]  {summary}", highlight=False)
+        console.print(f"    anchor: {anchors[pname]}", highlight=False)
+
+
+@app.command()
+def plugins() -> None:
+    """List the registered selection policies, operators, sandbox backends and problems."""
+    from evolve.plugins import REGISTRIES
+
+    for kind, registry in REGISTRIES.items():
+        console.rule(f"{kind} ({registry.kind})")
+        for pname, summary in registry.summaries().items():
+            console.print(f"[bold]{pname}[/]  {summary}", highlight=False)
 
 
 @sandbox_app.command("check")
 def sandbox_check() -> None:
     """Tell which sandbox backends work on this machine, and why not."""
-    try:
-        from evolve.sandbox.check import check_backends
-    except ImportError:
-        from evolve.sandbox import isolation
+    from evolve.sandbox.check import check_backends
 
-        console.print(f"process: ok ({isolation.detect()} isolation)")
-        return
     for backend, ok, detail in check_backends():
         console.print(f"{backend}: {'[green]ok[/]' if ok else '[red]unavailable[/]'} {detail}")
 

@@ -40,9 +40,16 @@ DOCS = ("README.md", "docs/extending.md")
 
 
 def table(kind: str) -> str:
-    """The Markdown table of one registry: name and summary, in registration order."""
+    """The Markdown table of one registry: name and summary, in registration order
+    (problems also say which published figures to compare against)."""
     registry = REGISTRIES[kind]
     name, what = _HEADERS[kind]
+    if kind == "problem":
+        rows = [f"| {name} | {what} | compare with |", "|---|---|---|"]
+        rows += [
+            f"| `{n}` | {registry.summary(n)} | {getattr(registry.get(n), 'ANCHOR', '')} |" for n in registry.names()
+        ]
+        return "\n".join(rows) + "\n"
     rows = [f"| {name} | {what} |", "|---|---|"]
     rows += [f"| `{n}` | {registry.summary(n)} |" for n in registry.names()]
     if kind == "sandbox":

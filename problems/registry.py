@@ -25,6 +25,9 @@ PROBLEMS: Registry[Any] = Registry("problem")
 
 PROBLEMS.add("bin_packing", "evolve.problems.bin_packing.problem")
 PROBLEMS.add("circle_packing", "evolve.problems.circle_packing.problem")
+PROBLEMS.add("circle_packing_32", "evolve.problems.circle_packing_32.problem")
+PROBLEMS.add("cap_set", "evolve.problems.cap_set.problem")
+PROBLEMS.add("autocorrelation_c1", "evolve.problems.autocorrelation_c1.problem")
 
 
 def register_problem(

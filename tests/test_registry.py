@@ -18,7 +18,16 @@ from evolve.registry import Registry
 from evolve.sandbox.registry import SANDBOXES
 from evolve.sandbox.select import make_sandbox
 
-BUILTIN_POLICIES = ("tournament", "fitness_proportional", "dgm", "novelty", "funsearch", "map_elites", "uniform", "best")
+BUILTIN_POLICIES = (
+    "tournament",
+    "fitness_proportional",
+    "dgm",
+    "novelty",
+    "funsearch",
+    "map_elites",
+    "uniform",
+    "best",
+)
 
 
 def test_registry_basics():
@@ -69,7 +78,9 @@ def test_every_builtin_policy_builds_with_defaults_and_checks_its_options():
 
 
 def test_config_validation_reads_the_registries():
-    with pytest.raises(ConfigError, match="unknown selection 'roulette'; choose one of tournament, fitness_proportional"):
+    with pytest.raises(
+        ConfigError, match="unknown selection 'roulette'; choose one of tournament, fitness_proportional"
+    ):
         build_config({"selection": "roulette"})
     with pytest.raises(ConfigError, match="selection_options"):
         build_config({"selection": "novelty", "selection_options": {"k_nn": 0}})

@@ -11,16 +11,21 @@ def test_unpublished_programs_are_stored_but_not_sampled(arc, campaign):
         arc.add_program(
             campaign.id,
             NewProgram(
-                code=f"v = {i}", island=0, status="ok", fitness=float(i), born_at=i, seq=i, parent_ids=[seed.id]
+                code=f"v = {i}",
+                island=0,
+                status="ok",
+                fitness=float(i),
+                born_at=i,
+                seq=i,
+                parent_ids=[seed.id],
+                publish=False,
             ),
-            publish=False,
         )
         for i in (2, 1)
     ]
     failed = arc.add_program(
         campaign.id,
-        NewProgram(code="v = x", island=0, status="error", born_at=3, seq=3, parent_ids=[seed.id]),
-        publish=False,
+        NewProgram(code="v = x", island=0, status="error", born_at=3, seq=3, parent_ids=[seed.id], publish=False),
     )
     assert arc.count(campaign.id) == 4 and arc.done_seqs(campaign.id) == {1, 2, 3}  # durable
     assert arc.get_program(seed.id).n_children == 0
@@ -46,8 +51,7 @@ def test_publication_order_fixes_the_draws(arc, campaign):
         rows = {
             i: arc.add_program(
                 cid,
-                NewProgram(code=f"v = {i}", island=0, status="ok", fitness=float(i), born_at=i, seq=i),
-                publish=False,
+                NewProgram(code=f"v = {i}", island=0, status="ok", fitness=float(i), born_at=i, seq=i, publish=False),
             )
             for i in order
         }
