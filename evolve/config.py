@@ -108,7 +108,7 @@ class Config(BaseModel):
         try:
             OPERATORS.check_options(self.operator_kind, self.operator_settings())
         except ConfigError as e:
-            raise ValueError(str(e)) from None
+            raise ValueError(f"operator_options: {e}") from None
         return self
 
     @model_validator(mode="after")
@@ -118,7 +118,7 @@ class Config(BaseModel):
         try:
             check_options(self.selection, self.policy_options())
         except ConfigError as e:
-            raise ValueError(str(e)) from None
+            raise ValueError(f"selection_options: {e}") from None
         return self
 
     @model_validator(mode="after")
@@ -165,9 +165,10 @@ class Config(BaseModel):
 
 def _format_error(e: ValidationError) -> str:
     first = e.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "config"
+    where = ".".join(str(p) for p in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")  # a check across settings says which
     more = f" (and {len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
-    return f"invalid config: {where}: {first['msg']}{more}"
+    return f"invalid config: {where + ': ' if where else ''}{message}{more}"
 
 
 def build_config(data: dict[str, Any]) -> Config:
