@@ -37,7 +37,15 @@ from evolve.config import Config
 from evolve.constants import EVALUATED_STATUSES, NOT_EVALUATED_STATUSES, ProgramStatus
 from evolve.diversity import NearDuplicates
 from evolve.evaluate import Evaluator, Outcome
-from evolve.operators.base import LearningOperator, Operator, Parent, ProblemBrief, Proposal, ProposalRequest
+from evolve.operators.base import (
+    ChoosesCrossoverRate,
+    LearningOperator,
+    Operator,
+    Parent,
+    ProblemBrief,
+    Proposal,
+    ProposalRequest,
+)
 from evolve.problems.contract import Problem
 
 log = logging.getLogger(__name__)
@@ -341,8 +349,9 @@ class CampaignLoop:
         island = seq % cfg.islands
         rng = random.Random(f"{cfg.seed}:{seq}")
         view = dict(max_born_at=seq - self.window)
-        rate = getattr(self.operator, "crossover_rate", None)
-        crossover = self.operator.crossover_arity >= 2 and rng.random() < (cfg.crossover_rate if rate is None else rate)
+        op = self.operator
+        rate = op.crossover_rate if isinstance(op, ChoosesCrossoverRate) else cfg.crossover_rate
+        crossover = op.crossover_arity >= 2 and rng.random() < rate
         k = 2 if crossover else 1
         parents = self.store.sample_parents(island, k, self.selection, rng, max_born_at=view["max_born_at"])
         if island in self._floors:  # the island was reset: programs from before are out of play

@@ -24,11 +24,12 @@ import importlib
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from evolve.errors import ConfigError
+
+if TYPE_CHECKING:  # pydantic is imported when options are checked, not when a registry loads
+    from pydantic import BaseModel
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -114,6 +115,8 @@ class Registry(Generic[T]):
 
     def options_model(self, name: str) -> type[BaseModel] | None:
         """The pydantic model of ``name``'s options, or None when it takes none."""
+        from pydantic import BaseModel
+
         entry = self._entries.get(name)
         if entry is None:
             raise ConfigError(f"unknown {self.kind} {name!r}; choose one of {self.choices()}")
@@ -124,6 +127,8 @@ class Registry(Generic[T]):
 
     def check_options(self, name: str, options: Mapping[str, Any] | BaseModel | None) -> BaseModel | None:
         """``options`` validated against ``name``'s model; ConfigError saying what is wrong."""
+        from pydantic import BaseModel, ValidationError
+
         model = self.options_model(name)
         if model is None:
             if options:

@@ -104,6 +104,15 @@ class Operator(Protocol):
 
 
 @runtime_checkable
+class ChoosesCrossoverRate(Operator, Protocol):
+    """Operators that decide how often a proposal is a crossover (the LLM operator's kind
+    mix) declare it with ``crossover_rate``; for others the campaign's setting applies."""
+
+    @property
+    def crossover_rate(self) -> float: ...
+
+
+@runtime_checkable
 class LearningOperator(Operator, Protocol):
     """Operators that adapt (bandit ensembles) declare it by implementing ``report``: the
     loop then tells them how each evaluated proposal did."""

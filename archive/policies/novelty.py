@@ -9,10 +9,14 @@ and usable on its own (``Novelty.score`` for a new candidate against an island).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from evolve.archive.policies.descriptors import builtin_descriptors
+
+if TYPE_CHECKING:
+    from evolve.archive.store import Archive
 
 
 def descriptor_matrix(
@@ -72,7 +76,7 @@ def program_descriptor(descriptor: Mapping[str, float] | None, code: str) -> dic
 class Novelty:
     """Novelty of candidates against an island's stored programs."""
 
-    def __init__(self, archive, k: int = 10, keys: Sequence[str] | None = None, pool: int = 512):
+    def __init__(self, archive: Archive, k: int = 10, keys: Sequence[str] | None = None, pool: int = 512):
         self.archive, self.k, self.keys, self.pool = archive, k, keys, pool
 
     def score(
