@@ -6,6 +6,7 @@ this mixin only writes and reads the vectors.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, insert, select
@@ -32,6 +33,15 @@ class EmbeddingRowsMixin(ArchiveBase):
     def add_embedding(self, campaign_id: int, program_id: int, model: str, dim: int, vector: bytes) -> None:
         row = dict(program_id=program_id, campaign_id=campaign_id, model=model, dim=dim, vector=vector)
         self._write(lambda conn: conn.execute(insert(_T), row))
+
+    def add_embeddings(self, campaign_id: int, model: str, vectors: Iterable[tuple[int, int, bytes]]) -> int:
+        """Store many (program id, dim, float32 bytes) embeddings in one transaction."""
+        rows = [
+            dict(program_id=pid, campaign_id=campaign_id, model=model, dim=dim, vector=vec) for pid, dim, vec in vectors
+        ]
+        if rows:
+            self._write(lambda conn: conn.execute(insert(_T), rows))
+        return len(rows)
 
     def embeddings_after(self, campaign_id: int, model: str, after_program_id: int = 0) -> list[StoredEmbedding]:
         """Embeddings by ``model`` of programs with a larger id, in id order (top-ups)."""

@@ -13,6 +13,13 @@ methods reads the whole island into Python:
     redrawn; after many misses the remaining visible programs are listed instead.
 ``details(ids)``
     Metrics, descriptor and code length of a few programs.
+``novelty(ids, k_nn, keys)``
+    Each program's mean distance to its ``k_nn`` nearest visible programs of the whole
+    island, through an in-process vector index kept in sync with the stored rows
+    (``evolve.archive.policies.novelty_index``).
+``clusters(signature)``
+    The island's FunSearch signature clusters, kept incrementally
+    (``evolve.archive.policies.clusters``).
 
 The built-in policies (``evolve.archive.policies.selection``) are deterministic given the
 rng state and the archive contents; the weight functions they share are here.
@@ -23,16 +30,21 @@ from __future__ import annotations
 import math
 import random
 import statistics
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
 from evolve.archive import statements as S
 from evolve.archive.base import ArchiveBase
 from evolve.archive.campaign_store import CampaignStore
+from evolve.archive.policies.state import policy_state
 from evolve.archive.records import ProgramRecord, program_from_row, restore_floats
-from evolve.archive.selection import Candidate, Details, SelectionPolicy, make_policy
+from evolve.archive.selection import Candidate, Details, SelectionPolicy, Signature, make_policy
+
+if TYPE_CHECKING:
+    from evolve.archive.policies.clusters import IslandClusters
 
 
 def _candidate(row: Any) -> Candidate:
@@ -161,8 +173,17 @@ def dgm_weights(pool: Sequence[Candidate], top_m: int, lam: float, scale: float 
 class ArchiveIslandView:
     """``evolve.archive.selection.IslandView`` over one read connection (one snapshot)."""
 
-    def __init__(self, conn: Connection, store: CampaignStore, campaign_id: int, island: int, max_born_at: int | None):
-        self._conn, self._store = conn, store
+    def __init__(
+        self,
+        archive: object,
+        conn: Connection,
+        store: CampaignStore,
+        campaign_id: int,
+        island: int,
+        max_born_at: int | None,
+    ):
+        # ``archive`` keys the in-process indexes (novelty, clusters) kept between samples.
+        self._archive, self._conn, self._store = archive, conn, store
         self._campaign_id, self._island, self._max_born_at = campaign_id, island, max_born_at
         self._draws: IslandDraws | None = None
 
@@ -195,6 +216,27 @@ class ArchiveIslandView:
 
     def draw(self, rng: random.Random, m: int, exclude: set[int]) -> list[Candidate]:
         return self._island_draws().draw(rng, m, exclude)
+
+    def novelty(self, ids: Sequence[int], k_nn: int, keys: Sequence[str] | None = None) -> list[float]:
+        from evolve.archive.policies.novelty_index import IslandNovelty
+
+        key_tuple = None if keys is None else tuple(keys)
+        index = policy_state(
+            self._archive, ("novelty", self._campaign_id, self._island, key_tuple), lambda: IslandNovelty(key_tuple)
+        )
+        with index.lock:
+            index.sync_from(self._conn, self._campaign_id, self._island)
+            return [float(x) for x in index.novelty(list(ids), k_nn, self._max_born_at)]
+
+    @contextmanager
+    def clusters(self, signature: Signature) -> Iterator[IslandClusters]:
+        from evolve.archive.policies.clusters import IslandClusters
+
+        key = ("funsearch", self._campaign_id, self._island, signature)
+        index = policy_state(self._archive, key, lambda: IslandClusters(signature))
+        with index.lock:
+            index.sync_from(self._conn, self._campaign_id, self._island)
+            yield index
 
     def details(self, ids: Sequence[int], *, code: bool = False) -> dict[int, Details]:
         if not ids:
@@ -241,7 +283,7 @@ class SamplingMixin(ArchiveBase):
             return []
         store = self.campaign_store(campaign_id)
         with self._read() as conn, conn.begin():  # one snapshot for all the probes
-            view = ArchiveIslandView(conn, store, campaign_id, island, max_born_at)
+            view = ArchiveIslandView(self, conn, store, campaign_id, island, max_born_at)
             ids = list(dict.fromkeys(int(i) for i in chosen_policy.select(view, k, rng)))[:k]
             if not ids:
                 return []

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
@@ -40,7 +41,11 @@ from evolve.registry import Registry
 
 if TYPE_CHECKING:
     from evolve.archive.campaign_store import CampaignStore
+    from evolve.archive.policies.clusters import IslandClusters
     from evolve.archive.records import ProgramRecord
+
+Signature = Callable[[Mapping[str, Any], float], tuple]
+"""A program's FunSearch cluster key from its metrics and fitness."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,13 @@ class IslandView(Protocol):
 
     def details(self, ids: Sequence[int], *, code: bool = False) -> dict[int, Details]:
         """Metrics, descriptors and code length (and code, if asked) of some programs."""
+
+    def novelty(self, ids: Sequence[int], k_nn: int, keys: Sequence[str] | None = None) -> list[float]:
+        """Each program's novelty: mean scaled distance of its behaviour descriptor to its
+        ``k_nn`` nearest visible programs of the whole island (a vector index)."""
+
+    def clusters(self, signature: Signature) -> AbstractContextManager[IslandClusters]:
+        """The island's FunSearch signature clusters, up to date and locked while in use."""
 
 
 @runtime_checkable

@@ -28,6 +28,7 @@ INSERT_PROGRAMS = insert(P).returning(P.c.id, sort_by_parameter_order=True)
 # query parsing once the statement holds thousands of parameters.
 NEXT_PROGRAM_IDS = text("SELECT nextval(pg_get_serial_sequence('programs', 'id')) FROM generate_series(1, :n)")
 INSERT_PROGRAMS_PLAIN = insert(P)
+MAX_PROGRAM_ID = select(func.max(P.c.id))
 INSERT_LINKS = insert(PP)
 # "pid"/"by", not column names: executemany UPDATE binds must not shadow columns.
 BUMP_CHILDREN = (

@@ -28,6 +28,8 @@ PROBLEMS.add("circle_packing", "evolve.problems.circle_packing.problem")
 PROBLEMS.add("circle_packing_32", "evolve.problems.circle_packing_32.problem")
 PROBLEMS.add("cap_set", "evolve.problems.cap_set.problem")
 PROBLEMS.add("autocorrelation_c1", "evolve.problems.autocorrelation_c1.problem")
+PROBLEMS.add("tsp", "evolve.problems.tsp.problem")
+PROBLEMS.add("symbolic_regression", "evolve.problems.symbolic_regression.problem")
 
 
 def register_problem(

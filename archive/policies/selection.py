@@ -16,11 +16,14 @@
     range of the pool (1 when flat), which makes DGM's lam = 10 (fitness in [0, 1])
     mean the same on any objective.
 ``novelty`` (options ``pool`` = 256, ``k_nn`` = 10, ``keys`` = all shared)
-    Among the pool's fittest programs, weight = kNN novelty of the program's
-    descriptor within the pool (programs without one use the built-in code
-    descriptors): diverse elites get picked.
+    Among the pool's fittest programs, weight = novelty of the program's descriptor:
+    mean distance to its ``k_nn`` nearest visible programs of the whole island, through
+    an in-process vector index kept in sync with the stored rows
+    (``evolve.archive.policies.novelty_index``; programs without a descriptor use the
+    built-in code descriptors): diverse elites get picked.
 ``funsearch`` (options ``pool`` = 2048, ``t_init`` = 0.1, ``period`` = 30000, ``signature``)
-    FunSearch signature clusters with Boltzmann sampling and short programs preferred
+    FunSearch signature clusters with Boltzmann sampling and short programs preferred,
+    among the ``pool`` best clusters, kept incrementally per island
     (``evolve.archive.policies.clusters``).
 ``map_elites`` (options: the grid, ``dims`` / ``cvt_cells``)
     Every stored ok program is offered to its cell once later proposals may see it;
@@ -41,9 +44,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evolve.archive.policies.clusters import case_signature, choose_funsearch, temperature
+from evolve.archive.policies.clusters import case_signature, temperature
 from evolve.archive.policies.map_elites import GridConfig, MapElites, make_grid
-from evolve.archive.policies.novelty import descriptor_matrix, knn_novelty, program_descriptor
 from evolve.archive.records import ProgramRecord
 from evolve.archive.sampling import dgm_weights, linear_rank_weights, weighted_without_replacement
 from evolve.archive.selection import IslandView, SelectionPolicy
@@ -138,10 +140,7 @@ class Novelty(SelectionPolicy):
         pool = island.top(self.options.pool)
         if not pool:
             return []
-        details = island.details([c.id for c in pool], code=True)
-        descs = [program_descriptor(details[c.id].descriptor, details[c.id].code or "") for c in pool]
-        matrix, _ = descriptor_matrix(descs, self.options.keys)
-        weights = [float(x) for x in knn_novelty(matrix, self.options.k_nn)]
+        weights = island.novelty([c.id for c in pool], self.options.k_nn, self.options.keys)
         return [c.id for c in weighted_without_replacement(rng, pool, weights, k)]
 
 
@@ -162,12 +161,9 @@ class FunSearch(SelectionPolicy):
 
     def select(self, island: IslandView, k: int, rng: random.Random) -> list[int]:
         o = self.options
-        pool = island.top(o.pool)
-        if not pool:
-            return []
-        details = island.details([c.id for c in pool])
         t = temperature(island.size(), o.t_init, o.period)
-        return choose_funsearch(pool, details, k, rng, t, o.signature or case_signature)
+        with island.clusters(o.signature or case_signature) as clusters:
+            return clusters.choose(k, rng, island.max_born_at, o.pool, t)
 
 
 class MapElitesPolicy(SelectionPolicy):
