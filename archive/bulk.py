@@ -27,6 +27,8 @@ class BulkMixin(ArchiveBase):
             return self._write(lambda conn: self._insert_bulk(conn, campaign_id, batch))
 
         for program in programs:
+            if not isinstance(program, NewProgram):
+                raise TypeError(f"add_programs_bulk takes NewProgram records, not {type(program).__name__}")
             batch.append(row_values(campaign_id, program))
             if len(batch) >= chunk:
                 total += flush(batch)

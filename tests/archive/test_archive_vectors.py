@@ -120,7 +120,7 @@ def test_novelty_sampling_resumes_with_the_same_choices(tmp_path):
         arc.add_programs_bulk(
             cid,
             (
-                dict(code=f"x = {i}", island=0, status="ok", fitness=float(i % 97), born_at=b, descriptor=d)
+                NewProgram(code=f"x = {i}", island=0, status="ok", fitness=float(i % 97), born_at=b, descriptor=d)
                 for i, b, d in zip(ids, born, descs)
             ),
         )
