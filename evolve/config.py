@@ -21,7 +21,18 @@ except ImportError:  # pragma: no cover - during early development
     LLMConfig = dict  # type: ignore[misc,assignment]
 
 # Settings a resumed campaign may change; everything else must match the stored config.
-RESUMABLE_CHANGES = {"budget", "max_proposals", "workers", "storage", "sandbox", "executor", "ray_address", "progress"}
+RESUMABLE_CHANGES = {
+    "budget",
+    "max_proposals",
+    "workers",
+    "storage",
+    "sandbox",
+    "isolation",
+    "unsafe_no_isolation",
+    "executor",
+    "ray_address",
+    "progress",
+}
 
 
 class Config(BaseModel):
@@ -82,7 +93,14 @@ class Config(BaseModel):
     sandbox: Literal["auto", "process", "docker"] = "auto"
     executor: Literal["local", "ray"] = Field("local", description="where evaluations run: here, or on a Ray cluster")
     ray_address: str | None = Field(None, description="Ray cluster address (default: start a local Ray instance)")
-    isolation: Literal["auto", "bwrap", "unshare", "none"] = "auto"
+    isolation: Literal["auto", "bwrap", "namespaces", "unshare", "none"] = Field(
+        "auto", description="process sandbox walls: auto, bwrap, namespaces (unshare: old name), none"
+    )
+    unsafe_no_isolation: bool = Field(
+        False,
+        exclude=True,  # a decision for one run on one machine: never stored with the campaign
+        description="run candidates without isolation where nothing else works (they can read files, reach the network)",
+    )
     docker_image: str | None = Field(None, description="image for the docker sandbox (default: offline host runtime)")
 
     progress: bool = True

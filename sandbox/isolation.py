@@ -15,9 +15,11 @@ archive and no network.
   ``unshare`` is an older name for it.
 - ``none``: a plain process with rlimits, an empty environment, the seccomp filter and,
   as root, an unprivileged uid: the network and every world-readable file are reachable.
-  Only with an explicit opt-in (``--unsafe-no-isolation``).
+  Only with an explicit opt-in (``--unsafe-no-isolation``), and never as root: a root
+  engine whose interpreter other users cannot run refuses it.
 
-``auto`` takes the strongest level that works here. Where neither ``bwrap`` nor
+``auto`` takes the strongest level that works here (as an ordinary user ``namespaces``
+comes first: unprivileged bubblewrap's PID 1 can be traced by the candidate). Where neither ``bwrap`` nor
 ``namespaces`` works, evaluation is refused with one line saying what to install,
 unless the user opted in to ``none``.
 """
@@ -95,12 +97,12 @@ def spec_fd(spec: bytes) -> int:
     return fd
 
 
-def _probe_namespaces() -> tuple[bool, str]:
+def _probe_confine(level: str = "namespaces") -> tuple[bool, str]:
     from evolve.sandbox import seccomp
 
     uid = PROBE_UID if os.geteuid() == 0 else None
     workdir = tempfile.mkdtemp(prefix="evolve-probe-")
-    fd = spec_fd(confine_spec("namespaces", workdir, [], uid, seccomp.program()))
+    fd = spec_fd(confine_spec(level, workdir, [], uid, seccomp.program()))
     try:
         if uid is not None:
             os.chown(workdir, uid, uid)
@@ -113,6 +115,12 @@ def _probe_namespaces() -> tuple[bool, str]:
     finally:
         os.close(fd)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _preference() -> tuple[str, ...]:
+    """bwrap first as root. As an ordinary user bubblewrap's own PID 1 runs with the
+    candidate's uid, so the candidate could trace it; confine.py's PID 1 cannot be traced."""
+    return ("bwrap", "namespaces") if os.geteuid() == 0 else ("namespaces", "bwrap")
 
 
 def _probe_bwrap() -> tuple[bool, str]:
@@ -132,7 +140,7 @@ def detect(preferred: str = "auto", allow_unsafe: bool = False) -> str:
 
 @functools.cache
 def _detect(preferred: str, allow_unsafe: bool, bwrap: str | None) -> str:
-    probes = {"bwrap": _probe_bwrap, "namespaces": _probe_namespaces}
+    probes = {"bwrap": _probe_bwrap, "namespaces": _probe_confine}
     if preferred == "none":
         if not allow_unsafe:
             raise SandboxError(
@@ -147,13 +155,13 @@ def _detect(preferred: str, allow_unsafe: bool, bwrap: str | None) -> str:
             raise SandboxError(f"isolation {preferred!r} does not work on this machine ({why}); use --isolation auto")
         return preferred
     reasons = []
-    for level in ("bwrap", "namespaces"):
+    for level in _preference():
         ok, why = probes[level]()
         if ok:
-            if level != "bwrap":
-                log.info("process sandbox: bubblewrap is not available (%s); using %r isolation", reasons[0], level)
+            if reasons:
+                log.info("process sandbox: using %r isolation (%s)", level, "; ".join(reasons))
             return level
-        reasons.append(why or "failed")
+        reasons.append(f"{level}: {why or 'failed'}")
     if allow_unsafe:
         log.warning(
             "process sandbox: NO isolation (--unsafe-no-isolation; %s): candidates can reach the network",
@@ -161,6 +169,13 @@ def _detect(preferred: str, allow_unsafe: bool, bwrap: str | None) -> str:
         )
         return "none"
     raise SandboxError(NO_ISOLATION.format(why="; ".join(reasons)))
+
+
+@functools.cache
+def uid_can_run_python() -> bool:
+    """Whether an unprivileged uid can start this interpreter without a mount namespace
+    (not when it lives under /root): a root engine refuses isolation 'none' otherwise."""
+    return os.geteuid() != 0 or _probe_confine("none")[0]
 
 
 def python_roots() -> list[str]:

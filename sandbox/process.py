@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from evolve.errors import SandboxError
 from evolve.sandbox import isolation, seccomp
 from evolve.sandbox.base import EvalJob, EvalResult, Sandbox
 from evolve.sandbox.channel import MAX_LINE, ProtocolChannel, run_job
@@ -124,7 +125,12 @@ class ProcessSandbox(Sandbox):
     ):
         self.level = isolation.detect(isolation_level, allow_unsafe=unsafe_no_isolation)
         self.hide = [str(p) for p in hide]
-        self.drop_uid = os.geteuid() == 0  # never root, at every level
+        self.drop_uid = os.geteuid() == 0  # never root, at every level, opt-in or not
+        if self.drop_uid and self.level == "none" and not isolation.uid_can_run_python():
+            raise SandboxError(
+                f"isolation 'none' cannot drop root here: other users cannot run {sys.executable} "
+                "(install bubblewrap, or use --sandbox docker)"
+            )
 
     def describe(self) -> str:
         return f"process ({self.level} isolation{', own uid' if self.drop_uid else ''})"
