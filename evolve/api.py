@@ -21,7 +21,9 @@ from evolve.campaign import CampaignLoop, evaluations_done, seed_islands
 from evolve.config import Config, build_config, merge_for_resume
 from evolve.errors import CampaignNotFound, ConfigError, ProblemError
 from evolve.evaluate import Evaluator, Outcome, check_seed
+from evolve.archive.db import safe_url
 from evolve.problems.contract import Problem
+from evolve.stored_problem import StoredProblem, problem_summary
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class Campaign:
 
     # -- running ------------------------------------------------------------------------
     def _open_evaluator(self) -> Evaluator:
+        _require_runnable(self.problem)
         sandbox = wiring.make_sandbox(self.config)
         state = {**self.info.state, "sandbox": getattr(sandbox, "describe", lambda: sandbox.name)()}
         self.info = self.archive.update_campaign(self.info.id, state=state)
@@ -73,7 +76,7 @@ class Campaign:
         ``evolve.operators.base.Operator`` (your own mutation strategy)."""
         if budget is not None and budget != self.config.budget:
             self.config = merge_for_resume(self.config.model_dump(mode="json"), {"budget": budget})
-            self.archive.update_campaign(self.info.id, config=self.config.model_dump(mode="json"))
+            self.archive.update_campaign(self.info.id, config=self.config.stored())
         evaluator = self._open_evaluator()
         operator = operator or wiring.make_operator(self.config, replay=replay)
         try:
@@ -190,6 +193,7 @@ class Campaign:
     # -- ask / tell ---------------------------------------------------------------------
     def ask(self) -> Trial:
         """Propose the next child without evaluating it."""
+        _require_runnable(self.problem)
         operator = wiring.make_operator(self.config)
         loop = CampaignLoop(
             archive=self.archive,
@@ -264,6 +268,11 @@ class Campaign:
         )
 
 
+def _require_runnable(problem) -> None:
+    if isinstance(problem, StoredProblem):
+        raise ProblemError(problem.unavailable())
+
+
 async def _propose(operator, request):
     await operator.start()
     try:
@@ -313,17 +322,18 @@ def create_campaign(
     if existing is not None:
         if existing.problem != prob.name:
             raise ConfigError(
-                f"campaign {cname!r} in {first.storage} evolves {existing.problem!r}, "
+                f"campaign {cname!r} in {safe_url(first.storage)} evolves {existing.problem!r}, "
                 f"not {prob.name!r}: pass --name to start a new campaign"
             )
         cfg = merge_for_resume(existing.config, given)
-        if cfg.model_dump(mode="json") != existing.config:
-            archive.update_campaign(existing.id, config=cfg.model_dump(mode="json"))
+        if cfg.stored() != existing.config:
+            archive.update_campaign(existing.id, config=cfg.stored())
         info = archive.get_campaign(cname)
         log.info("resuming campaign %r", cname)
     else:
         cfg = build_config(given)
-        info = archive.create_campaign(cname, prob.name, cfg.model_dump(mode="json"))
+        info = archive.create_campaign(cname, prob.name, cfg.stored())
+        info = archive.update_campaign(info.id, state={**info.state, "problem": problem_summary(prob)})
     return Campaign(archive, info, cfg, prob)
 
 
@@ -333,11 +343,21 @@ def load_campaign(name: str, storage: str = "sqlite:///evolve.db", problem: Prob
     info = archive.get_campaign(name)
     if info is None:
         known = ", ".join(c.name for c in archive.list_campaigns()) or "none"
-        raise CampaignNotFound(f"no campaign named {name!r} in {storage} (campaigns there: {known})")
-    cfg = build_config(info.config)
+        raise CampaignNotFound(f"no campaign named {name!r} in {safe_url(storage)} (campaigns there: {known})")
+    cfg = build_config({**info.config, "storage": storage})  # the stored URL has no password
     if problem is None:
-        try:
-            problem = _load(cfg.problem, cfg.case_set)
-        except ProblemError as e:
-            raise ProblemError(f"cannot load the problem of campaign {name!r}: {e}") from None
+        problem = _stored_or_loaded(name, info, cfg)
     return Campaign(archive, info, cfg, problem)
+
+
+def _stored_or_loaded(name: str, info, cfg: Config):
+    """The campaign's problem, loaded from its spec; where it cannot be loaded (an
+    in-memory ``evolve.Problem``, a folder moved away) what the archive recorded of it,
+    which is enough to inspect the campaign (status, best, export) but not to evaluate."""
+    summary = info.state.get("problem")
+    if summary and summary.get("source") is None:
+        return StoredProblem.from_archive(info, "it was created from an evolve.Problem object")
+    try:
+        return _load(cfg.problem, cfg.case_set)
+    except ProblemError as e:
+        return StoredProblem.from_archive(info, f"its problem cannot be loaded ({e})")

@@ -126,6 +126,13 @@ class Config(BaseModel):
             raise ValueError("finetune_every needs an LLM operator (--model ...) whose model is then replaced")
         return self
 
+    def stored(self) -> dict[str, Any]:
+        """What is kept with the campaign: the settings, without credentials (the storage
+        URL's password) or one-run decisions (``unsafe_no_isolation``)."""
+        data = self.model_dump(mode="json")
+        data["storage"] = without_credentials(self.storage)
+        return data
+
     @property
     def operator_kind(self) -> str:
         return self.operator or ("llm" if self.llm is not None else "gp")
@@ -176,14 +183,31 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 def merge_for_resume(stored: dict[str, Any], given: dict[str, Any]) -> Config:
     """The stored config with the few changes a resume allows; anything else that
-    differs is an error naming the setting."""
-    merged = dict(stored)
-    for key, value in given.items():
-        if key in RESUMABLE_CHANGES:
-            merged[key] = value
-        elif key in stored and stored[key] != value and key != "name":
+    differs is an error naming the setting. Both sides are compared as the config
+    stores them (normalised: defaults filled in, model specs expanded), so the command
+    that started a campaign resumes it however its settings were written."""
+    normal = build_config(stored).model_dump(mode="json")
+    fixed = {k: v for k, v in given.items() if k not in RESUMABLE_CHANGES and k != "name"}
+    asked = build_config({**normal, **fixed}).model_dump(mode="json") if fixed else normal
+    for key in fixed:
+        if key in normal and asked.get(key) != normal.get(key):
             raise ConfigError(
-                f"campaign {stored.get('name')!r} was started with {key}={stored[key]!r}, not {value!r}: "
+                f"campaign {stored.get('name')!r} was started with {key}={normal[key]!r}, not {asked[key]!r}: "
                 f"drop that setting to resume it, or pass --name to start a new campaign"
             )
-    return build_config(merged)
+    changes = {k: v for k, v in given.items() if k in RESUMABLE_CHANGES}
+    return build_config({**normal, **changes})
+
+
+def without_credentials(url: str) -> str:
+    """The storage URL as it may be stored or shown: any password removed."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - not a URL (a bare path): nothing to remove
+        return url
+    if parsed.password is None and "password" not in parsed.query:
+        return url
+    parsed = parsed.set(password=None).difference_update_query(["password"])
+    return parsed.render_as_string(hide_password=False)
