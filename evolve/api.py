@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from evolve import wiring
+from evolve.archive.db import safe_url
 from evolve.campaign import CampaignLoop, evaluations_done, seed_islands
 from evolve.config import Config, build_config, merge_for_resume
 from evolve.errors import CampaignNotFound, ConfigError, ProblemError
 from evolve.evaluate import Evaluator, Outcome, check_seed
-from evolve.archive.db import safe_url
 from evolve.problems.contract import Problem
 from evolve.stored_problem import StoredProblem, problem_summary
 
@@ -92,6 +92,9 @@ class Campaign:
             retrain = Retrainer(self, evaluator)
             operator = retrain.current_operator() or operator
         await operator.start()  # an unreachable model or missing key stops here, before any work
+        endpoints = getattr(operator, "endpoints", None)
+        if endpoints is not None and endpoints():
+            self.info = self.archive.update_campaign(self.info.id, state={**self.info.state, "llm": endpoints()})
         try:
             await asyncio.to_thread(self._ensure_seeded, evaluator)
             loop = CampaignLoop(
@@ -142,6 +145,7 @@ class Campaign:
             "islands": self.island_view(),
             "cells": self.cell_view(),
             "sandbox": self.archive.get_campaign(self.name).state.get("sandbox"),
+            "llm_endpoints": self.archive.get_campaign(self.name).state.get("llm") or {},
         }
 
     def island_view(self) -> dict[int, dict[str, Any]]:
@@ -332,6 +336,8 @@ def create_campaign(
         log.info("resuming campaign %r", cname)
     else:
         cfg = build_config(given)
+        if cfg.operator_kind == "llm" and hasattr(cfg.llm, "check_prices"):
+            cfg.llm.check_prices()  # refuse a cost cap that cannot work before storing anything
         info = archive.create_campaign(cname, prob.name, cfg.stored())
         info = archive.update_campaign(info.id, state={**info.state, "problem": problem_summary(prob)})
     return Campaign(archive, info, cfg, prob)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from evolve.cli_support import llm_overrides, run_app, run_settings
 from evolve.archive.db import safe_url
+from evolve.cli_support import llm_overrides, run_app, run_settings
 from evolve.errors import EvolveError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evolve: LLM-driven evolutionary program search.")
@@ -69,7 +68,9 @@ def run(
         [], help="LLM operator model spec (repeat for an ensemble), e.g. openai:gpt-4o-mini."
     ),
     max_cost: float | None = typer.Option(None, help="Stop new LLM proposals once this many dollars are spent."),
-    price_in: float | None = typer.Option(None, help="USD per million input tokens of --model (default: known prices)."),
+    price_in: float | None = typer.Option(
+        None, help="USD per million input tokens of --model (default: known prices)."
+    ),
     price_out: float | None = typer.Option(None, help="USD per million output tokens of --model."),
     replay: str | None = typer.Option(None, help="Re-run CAMPAIGN from its recorded LLM responses (no API calls)."),
     finetune_every: int | None = typer.Option(

@@ -103,7 +103,7 @@ def run_settings(
         )
     chosen = problem if problem is not None else named
     if chosen is None:
-        raise ConfigError("no problem given: write `evolve run PROBLEM`, or problem = \"...\" in the config file")
+        raise ConfigError('no problem given: write `evolve run PROBLEM`, or problem = "..." in the config file')
     return str(chosen), settings
 
 

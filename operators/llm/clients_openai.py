@@ -34,13 +34,18 @@ class OpenAIClient:
     ) -> None:
         self.spec = spec
         self.model = model
-        self.base_url = (base_url or OPENAI_URL).rstrip("/")
+        # An explicit base_url wins, then the SDK's own OPENAI_BASE_URL (proxies, gateways).
+        self.base_url = (base_url or (None if compat else os.environ.get("OPENAI_BASE_URL")) or OPENAI_URL).rstrip("/")
         self.api_key_env = api_key_env
         self.timeout = timeout
         self.max_retries = max_retries
         self.compat = compat
         """An OpenAI-compatible server: key optional, ``max_tokens`` instead of ``max_completion_tokens``."""
         self._sdk = None
+
+    @property
+    def address(self) -> str:
+        return self.base_url
 
     def _key(self) -> str:
         env = self.api_key_env or "OPENAI_API_KEY"

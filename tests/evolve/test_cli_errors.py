@@ -99,7 +99,9 @@ def test_unexpected_errors_say_one_line_and_point_at_debug(capsys):
         run_app(app, Console(stderr=True), lambda: False)
     assert e.value.code == 1
     lines = capsys.readouterr().err.strip().splitlines()
-    assert lines == ["error: unexpected RuntimeError: something no check foresaw second line (run with --debug for the traceback)"]
+    assert lines == [
+        "error: unexpected RuntimeError: something no check foresaw second line (run with --debug for the traceback)"
+    ]
     with pytest.raises(RuntimeError):  # --debug: the traceback
         run_app(app, Console(stderr=True), lambda: True)
 
