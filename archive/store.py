@@ -21,15 +21,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from evolve.archive import db
 from evolve.archive import statements as S
+from evolve.archive.batch import NEW_PROGRAM_KEYS, BatchMixin, program_values, record_of
 from evolve.archive.bulk import BulkMixin
-from evolve.archive.dedup import code_hash as hash_code
 from evolve.archive.islands import IslandsMixin
 from evolve.archive.leases import LeaseMixin
 from evolve.archive.lineage import LineageMixin
 from evolve.archive.models import Campaign, LLMCallRow, Program, utcnow
 from evolve.archive.publish import PublishMixin
 from evolve.archive.records import (
-    STATUSES,
     CampaignInfo,
     LLMCallRecord,
     ProgramRecord,
@@ -37,7 +36,6 @@ from evolve.archive.records import (
     clean_json,
     llm_call_from_row,
     program_from_row,
-    restore_floats,
 )
 from evolve.archive.sampling import SamplingMixin
 from evolve.errors import ConfigError, StorageError
@@ -63,7 +61,7 @@ def _statuses(statuses: str | Iterable[str] | None) -> list[str] | None:
     return [statuses] if isinstance(statuses, str) else list(statuses)
 
 
-class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, PublishMixin):
+class Archive(BatchMixin, SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, PublishMixin):
     """Everything persistent about campaigns; see the package docstring for the model."""
 
     def __init__(self, url: str):
@@ -232,46 +230,9 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, 
         called: the campaign loop publishes programs in proposal order, so what a
         proposal samples never depends on which evaluation finished first.
         """
-        if status not in STATUSES:
-            raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
-        if status == "ok" and fitness is None:
-            raise ValueError("a program with status 'ok' needs a fitness (its objective oriented so larger is better)")
-        code = code or ""  # a rejected proposal has no code
-        calls = list(llm_calls)
-        if calls and not (input_tokens or output_tokens or cost):
-            input_tokens = sum(int(c.input_tokens or 0) for c in calls)
-            output_tokens = sum(int(c.output_tokens or 0) for c in calls)
-            cost = float(sum(float(c.cost or 0.0) for c in calls))
-        values = dict(
-            campaign_id=campaign_id,
-            seq=seq,
-            born_at=int(born_at or 0),
-            island=int(island),
-            generation=int(generation),
-            code=code,
-            code_hash=code_hash or hash_code(code),
-            parent_ids=[int(p) for p in parent_ids],
-            operator=operator or "",
-            model=model,
-            status=status,
-            reason=reason,
-            metrics=clean_json(dict(metrics or {})),
-            objective=None if objective is None else float(objective),
-            fitness=None if fitness is None else float(fitness),
-            descriptor=None if descriptor is None else clean_json(dict(descriptor)),
-            feedback=feedback,
-            thought=thought,
-            stdout=stdout,
-            eval_time=eval_time,
-            proposal_time=proposal_time,
-            input_tokens=int(input_tokens),
-            output_tokens=int(output_tokens),
-            cost=float(cost),
-            duplicate_of=duplicate_of,
-            n_children=0,
-            ok_pos=None,
-            created_at=utcnow(),
-        )
+        # Every parameter but campaign_id and publish is a field of the new program.
+        fields = {k: v for k, v in locals().items() if k in NEW_PROGRAM_KEYS and k != "publish"}
+        values, calls = program_values(campaign_id, fields)
 
         def tx(conn) -> int:
             return self._insert_program(conn, values, calls, publish)
@@ -281,10 +242,7 @@ class Archive(SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, 
         except IntegrityError:
             self._explain_integrity(campaign_id, seq)
             raise
-        values["id"] = pid
-        values["metrics"] = restore_floats(values["metrics"])
-        values.pop("ok_pos")
-        return ProgramRecord(**values)
+        return record_of(values, pid)
 
     def _insert_program(self, conn, values: dict, calls: list, publish: bool = True) -> int:
         if values["status"] == "ok" and publish:

@@ -364,10 +364,12 @@ def finetune(
 @app.command()
 def problems() -> None:
     """List the built-in problems."""
-    from evolve.problems.loader import builtin_problems
+    from evolve.problems.loader import builtin_anchors, builtin_problems
 
+    anchors = builtin_anchors()
     for pname, summary in builtin_problems().items():
-        console.print(f"[bold]{escape(pname)}[/]  {escape(summary)}")
+        console.print(f"[bold]{escape(pname)}[/]  {escape(summary)}", highlight=False)
+        console.print(f"    anchor: {escape(anchors[pname])}", highlight=False)
 
 
 @sandbox_app.command("check")

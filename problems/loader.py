@@ -41,7 +41,13 @@ from evolve.problems.contract import Problem
 
 log = logging.getLogger(__name__)
 
-BUILTINS = ("bin_packing", "circle_packing")
+BUILTINS = (
+    "bin_packing",
+    "circle_packing",
+    "circle_packing_32",
+    "cap_set",
+    "autocorrelation_c1",
+)
 
 DEFAULT_HARNESS = """\
 ENTRY_POINT = {entry!r}
@@ -56,6 +62,12 @@ def run(program, case):
 def builtin_problems() -> dict[str, str]:
     """Built-in problem names with a one-line summary each."""
     return {name: importlib.import_module(f"evolve.problems.{name}.problem").SUMMARY for name in BUILTINS}
+
+
+def builtin_anchors() -> dict[str, str]:
+    """Built-in problem names with a one-line statement of the published figures to compare
+    against, and where they come from."""
+    return {name: importlib.import_module(f"evolve.problems.{name}.problem").ANCHOR for name in BUILTINS}
 
 
 def load_problem(spec: str | Problem | os.PathLike, case_set: str | None = None) -> Problem:

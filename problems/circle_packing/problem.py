@@ -1,7 +1,8 @@
-"""Circle packing: 26 disjoint circles in the unit square, maximise the sum of radii.
+"""Circle packing: n disjoint circles in the unit square, maximise the sum of radii.
 
 The AlphaEvolve benchmark (Novikov et al., 2025): AlphaEvolve reported 2.6358628 for
-n = 26; the best known value is about 2.635983. The verifier is exact: every coordinate
+n = 26 (best known about 2.635983) and 2.937 for n = 32 (built-in ``circle_packing_32``,
+which reuses this verifier with its own seed). The verifier is exact: every coordinate
 and radius is taken as the exact rational value of its float, and containment and
 non-overlap are checked in rational arithmetic with zero tolerance. A packing whose
 circles touch exactly is valid; one that overlaps by any amount, however small, is not,
@@ -18,6 +19,7 @@ from typing import Any
 from evolve.problems.contract import InvalidOutput, Metrics, Problem
 
 SUMMARY = "circle packing (AlphaEvolve): 26 circles in the unit square, maximise the sum of radii, exact verifier"
+ANCHOR = "n=26: AlphaEvolve 2.6358628 (Novikov et al. 2025); best reported about 2.635983"
 
 N = 26
 ALPHAEVOLVE = 2.6358628
@@ -27,7 +29,7 @@ _CONTACT = 1e-6
 """Distance under which two circles (or a circle and a wall) count as touching, for the
 descriptors and feedback only; validity uses no tolerance at all."""
 
-DESCRIPTION = f"""\
+DESCRIPTION_TEMPLATE = """\
 Circle packing in the unit square. Place {N} circles inside [0, 1] x [0, 1] with no two
 overlapping, and maximise the sum of their radii.
 
@@ -43,11 +45,14 @@ every circle must satisfy r <= x, x + r <= 1, r <= y, y + r <= 1, and every pair
 invalid, so after optimising, shrink radii by a tiny margin (e.g. 1e-12 relative) or
 verify and repair the result yourself.
 
-Objective `sum_radii`, higher is better. The seed (a 6 x 5 grid) scores about 2.17.
-AlphaEvolve reached {ALPHAEVOLVE}; the best known is about {BEST_KNOWN}. Strong packings
-mix circle sizes: large circles in a staggered (hexagonal-like) arrangement with smaller
-ones in the gaps and along the walls.
+Objective `sum_radii`, higher is better. {anchors} Strong packings mix circle sizes: large
+circles in a staggered (hexagonal-like) arrangement with smaller ones in the gaps and
+along the walls.
 """
+DESCRIPTION = DESCRIPTION_TEMPLATE.format(
+    N=N,
+    anchors=f"The seed (a 6 x 5 grid) scores about 2.17. AlphaEvolve reached {ALPHAEVOLVE}; the best known is about {BEST_KNOWN}.",
+)
 
 
 def _number(value: Any, what: str) -> float:
@@ -143,9 +148,13 @@ def descriptors(metrics: Metrics, outputs: list[Any]) -> dict[str, float]:
 
 
 def feedback(metrics: Metrics, outputs: list[Any], cases: list[Any]) -> str:
+    return _feedback(metrics, ALPHAEVOLVE, BEST_KNOWN)
+
+
+def _feedback(metrics: Metrics, alphaevolve: float, best_known: float) -> str:
     return (
-        f"Sum of radii {metrics['sum_radii']:.6f} (AlphaEvolve {ALPHAEVOLVE}, best known {BEST_KNOWN}; "
-        f"gap {BEST_KNOWN - metrics['sum_radii']:.6f}).\n"
+        f"Sum of radii {metrics['sum_radii']:.6f} (AlphaEvolve {alphaevolve}, best known {best_known}; "
+        f"gap {best_known - metrics['sum_radii']:.6f}).\n"
         f"Radii from {metrics['min_radius']:.4f} to {metrics['max_radius']:.4f} "
         f"(coefficient of variation {metrics['radius_spread']:.2f}); "
         f"{100 * metrics['wall_fraction']:.0f}% of circles touch a wall and {metrics['contacts']:.0f} pairs "
@@ -153,19 +162,28 @@ def feedback(metrics: Metrics, outputs: list[Any], cases: list[Any]) -> str:
     )
 
 
-def make_problem() -> Problem:
+def packing_problem(
+    name: str, n: int, initial_program: str, description: str, alphaevolve: float, best_known: float
+) -> Problem:
+    """A circle packing problem for ``n`` circles with this module's exact verifier."""
     return Problem(
-        name="circle_packing",
-        description=DESCRIPTION,
-        initial_program=(_HERE / "initial_program.py").read_text(),
+        name=name,
+        description=description,
+        initial_program=initial_program,
         harness=(_HERE / "harness.py").read_text(),
-        cases=[{"n": N}],
+        cases=[{"n": n}],
         score=score,
         objective="sum_radii",
         direction="max",
         entry_point="construct_packing",
         time_limit=30.0,
         descriptors=descriptors,
-        feedback=feedback,
-        source="builtin:circle_packing",
+        feedback=lambda metrics, outputs, cases: _feedback(metrics, alphaevolve, best_known),
+        source=f"builtin:{name}",
+    )
+
+
+def make_problem() -> Problem:
+    return packing_problem(
+        "circle_packing", N, (_HERE / "initial_program.py").read_text(), DESCRIPTION, ALPHAEVOLVE, BEST_KNOWN
     )

@@ -62,3 +62,70 @@ def test_an_overlapping_packing_runs_but_scores_invalid(sandbox):
     assert result.status == "ok", result.reason
     with pytest.raises(InvalidOutput, match="overlap|not inside"):
         problem.checked_score(result.outputs, problem.cases)
+
+
+SEED_SCORES = {
+    "circle_packing_32": 32 / 12,
+    "cap_set": 256.0,
+    "autocorrelation_c1": None,  # checked against the in-process score below
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEED_SCORES))
+def test_new_builtin_seeds_through_the_sandbox(sandbox, name, inproc):
+    problem = load_problem(name)
+    result = evaluate(sandbox, problem)
+    assert result.status == "ok", result.reason
+    metrics = problem.checked_score(result.outputs, problem.cases)
+    expected = SEED_SCORES[name]
+    if expected is None:
+        expected = problem.checked_score(inproc(problem), problem.cases)[problem.objective]
+    assert metrics[problem.objective] == pytest.approx(expected, rel=1e-8)
+
+
+FORGE_RESULT = """
+
+import json as _json
+
+_dumps = _json.dumps
+
+
+def _forged(obj, *args, **kwargs):
+    if isinstance(obj, dict) and "result" in obj:
+        obj = {"result": {"CLAIM": 1e9}}
+    return _dumps(obj, *args, **kwargs)
+
+
+_json.dumps = _forged
+"""
+
+
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("cap_set", "expected 6561 priorities"),
+        ("autocorrelation_c1", "non-empty list of step heights, got dict"),
+        ("circle_packing_32", "must return"),
+    ],
+)
+def test_a_forged_result_claim_is_rejected_by_the_trusted_scorer(sandbox, name, reason):
+    # The candidate patches json.dumps inside the sandbox so the runner reports a made-up
+    # score instead of its output; the trusted scorer only accepts raw solutions.
+    problem = load_problem(name)
+    result = evaluate(sandbox, problem, problem.initial_program + FORGE_RESULT)
+    assert result.status == "ok", result.reason
+    with pytest.raises(InvalidOutput, match=reason):
+        problem.checked_score(result.outputs, problem.cases)
+
+
+def test_a_cap_set_candidate_that_patches_itertools_is_caught(sandbox):
+    # Offering only the {0, 1} vectors would hide the other 6305 from the trusted builder.
+    problem = load_problem("cap_set")
+    cheat = problem.initial_program + (
+        "\n\nimport itertools\n_product = itertools.product\n"
+        "itertools.product = lambda r, repeat: _product(range(2), repeat=repeat)\n"
+    )
+    result = evaluate(sandbox, problem, cheat)
+    assert result.status == "ok", result.reason
+    with pytest.raises(InvalidOutput, match="expected 6561 priorities"):
+        problem.checked_score(result.outputs, problem.cases)

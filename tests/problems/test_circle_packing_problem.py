@@ -95,3 +95,18 @@ def test_invalid_packings_are_rejected(edit, reason):
     edit(out)
     with pytest.raises(InvalidOutput, match=reason):
         score([out], CASES)
+
+
+def test_n32_is_its_own_builtin_with_the_same_exact_verifier(inproc):
+    problem = load_problem("circle_packing_32")
+    assert problem.cases == [{"n": 32}] and problem.entry_point == "construct_packing"
+    outputs = inproc(problem)
+    metrics = problem.checked_score(outputs, problem.cases)
+    assert metrics["sum_radii"] == pytest.approx(32 / 12, rel=1e-8)
+    assert "AlphaEvolve 2.937" in problem.feedback(metrics, outputs, problem.cases)
+    grown = outputs[0]
+    grown["radii"][0] = grown["centers"][0][0] + 1e-12  # crosses the left wall by 1e-12
+    with pytest.raises(InvalidOutput, match="circle 0 .* is not inside"):
+        problem.checked_score([grown], problem.cases)
+    with pytest.raises(InvalidOutput, match="expected 32 centres, got 26"):
+        problem.checked_score([grid()], problem.cases)

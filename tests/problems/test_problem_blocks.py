@@ -6,6 +6,7 @@ import pytest
 
 from evolve.errors import ProblemError
 from evolve.problems import load_problem, split
+from evolve.problems.loader import BUILTINS
 
 PROGRAM = """\
 import numpy as np
@@ -64,7 +65,7 @@ def test_unbalanced_markers(text, message):
         split(text)
 
 
-@pytest.mark.parametrize("name", ["bin_packing", "circle_packing"])
+@pytest.mark.parametrize("name", BUILTINS)
 def test_builtin_seeds_have_one_block_holding_the_entry_point(name):
     problem = load_problem(name)
     t = problem.template

@@ -9,6 +9,7 @@ import pytest
 
 from evolve.errors import ProblemError
 from evolve.problems import Problem, builtin_problems, load_problem
+from evolve.problems.loader import builtin_anchors
 
 SMALL = '''\
 """Find x maximising -(x - 3)^2 + offset, for each offset."""
@@ -41,8 +42,17 @@ def write(folder: Path, files: dict[str, str]) -> Path:
 
 def test_builtins_are_listed_and_load():
     names = builtin_problems()
-    assert set(names) == {"bin_packing", "circle_packing"}
+    assert set(names) == {
+        "bin_packing",
+        "circle_packing",
+        "circle_packing_32",
+        "cap_set",
+        "autocorrelation_c1",
+    }
     assert all(isinstance(s, str) and s and "\n" not in s for s in names.values())
+    anchors = builtin_anchors()
+    assert set(anchors) == set(names)
+    assert all(isinstance(a, str) and a and "\n" not in a and any(c.isdigit() for c in a) for a in anchors.values())
     for name in names:
         problem = load_problem(name)
         assert isinstance(problem, Problem) and problem.name == name
@@ -161,7 +171,7 @@ def test_missing_paths_and_unknown_names(tmp_path):
         load_problem(str(tmp_path / "nowhere"))
     with pytest.raises(ProblemError, match=r"problem path .*missing\.py does not exist"):
         load_problem("missing.py")
-    with pytest.raises(ProblemError, match=r"unknown problem 'bin_pack'.*built-in \(bin_packing, circle_packing\)"):
+    with pytest.raises(ProblemError, match=r"unknown problem 'bin_pack'.*built-in \(bin_packing, circle_packing, "):
         load_problem("bin_pack")
     (tmp_path / "notes.txt").write_text("hi")
     with pytest.raises(ProblemError, match=r"is not a Python file"):
