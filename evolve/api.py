@@ -75,14 +75,32 @@ class Campaign:
         ``operator`` replaces the configured one with any object implementing
         ``evolve.operators.base.Operator`` (your own mutation strategy)."""
         if budget is not None and budget != self.config.budget:
-            self.config = merge_for_resume(self.config.model_dump(mode="json"), {"budget": budget})
+            self.config.budget = budget  # validated on assignment
             self.archive.update_campaign(self.info.id, config=self.config.stored())
+        done = self._already_done()
+        if done is not None:  # nothing left: no sandbox is chosen, no model is called
+            return done
         evaluator = self._open_evaluator()
         operator = operator or wiring.make_operator(self.config, replay=replay)
         try:
             return asyncio.run(self._run(operator, evaluator, on_tell))
         finally:
             evaluator.sandbox.close()
+
+    def _already_done(self):
+        """The stats of a campaign whose budget is already stored (a resume with nothing
+        to do), else None."""
+        from evolve.campaign import Stats
+
+        cid = self.info.id
+        if not self.archive.count(cid):
+            return None
+        done = evaluations_done(self.archive, cid)
+        if done < self.config.budget:
+            return None
+        best = self.archive.best(cid, 1)
+        self.archive.update_campaign(cid, status="finished")
+        return Stats(evaluations=done, best=best[0].objective if best else None)
 
     async def _run(self, operator, evaluator, on_tell):
         retrain = None
@@ -137,7 +155,8 @@ class Campaign:
             "status": self.archive.get_campaign(self.name).status,
             "budget": self.config.budget,
             "evaluations": evaluations_done(self.archive, cid),
-            "by_status": self.archive.status_counts(cid),
+            "by_status": self.archive.status_counts(cid, proposals_only=True),
+            "seeds": self.archive.count(cid, operator="seed"),
             "best": best.objective if best else None,
             "objective": self.problem.objective,
             "direction": self.problem.direction,

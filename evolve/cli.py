@@ -222,7 +222,10 @@ def status(
     table = Table(title=escape(f"campaign {st['name']} ({st['problem']}, {st['status']})"), show_header=False)
     table.add_row("evaluations", f"{st['evaluations']} / {st['budget']}")
     table.add_row(escape(f"best {st['objective']} ({st['direction']})"), str(st["best"]))
-    table.add_row("by status", ", ".join(f"{k} {v}" for k, v in sorted(st["by_status"].items())))
+    table.add_row(
+        "by status",
+        ", ".join(f"{k} {v}" for k, v in sorted(st["by_status"].items())) + f" (+ {st['seeds']} seed copies)",
+    )
     for i, isl in st["islands"].items():
         best_ = "-" if isl["best"] is None else f"{isl['best']:.6g}"
         table.add_row(

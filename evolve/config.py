@@ -209,5 +209,6 @@ def without_credentials(url: str) -> str:
         return url
     if parsed.password is None and "password" not in parsed.query:
         return url
-    parsed = parsed.set(password=None).difference_update_query(["password"])
+    # URL.set() takes None as "unchanged"; the URL is a named tuple, so replace the field.
+    parsed = parsed._replace(password=None).difference_update_query(["password"])
     return parsed.render_as_string(hide_password=False)
