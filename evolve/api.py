@@ -23,6 +23,7 @@ from evolve.config import Config, build_config, merge_for_resume
 from evolve.errors import CampaignNotFound, ConfigError, ProblemError
 from evolve.evaluate import Evaluator, Outcome, check_seed
 from evolve.problems.contract import Problem
+from evolve.run_lease import RunLease
 from evolve.stored_problem import StoredProblem, problem_summary
 
 log = logging.getLogger(__name__)
@@ -80,12 +81,13 @@ class Campaign:
         done = self._already_done()
         if done is not None:  # nothing left: no sandbox is chosen, no model is called
             return done
-        evaluator = self._open_evaluator()
-        operator = operator or wiring.make_operator(self.config, replay=replay)
-        try:
-            return asyncio.run(self._run(operator, evaluator, on_tell))
-        finally:
-            evaluator.sandbox.close()
+        with RunLease(self.archive, self.info, self.config.islands):  # one `evolve run` at a time
+            evaluator = self._open_evaluator()
+            operator = operator or wiring.make_operator(self.config, replay=replay)
+            try:
+                return asyncio.run(self._run(operator, evaluator, on_tell))
+            finally:
+                evaluator.sandbox.close()
 
     def _already_done(self):
         """The stats of a campaign whose budget is already stored (a resume with nothing
