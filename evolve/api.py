@@ -357,7 +357,7 @@ def create_campaign(
         log.info("resuming campaign %r", cname)
     else:
         cfg = build_config(given)
-        if cfg.operator_kind == "llm" and hasattr(cfg.llm, "check_prices"):
+        if cfg.operator_kind == "llm" and cfg.llm is not None:
             cfg.llm.check_prices()  # refuse a cost cap that cannot work before storing anything
         info = archive.create_campaign(cname, prob.name, cfg.stored())
         info = archive.update_campaign(info.id, state={**info.state, "problem": problem_summary(prob)})

@@ -120,16 +120,14 @@ def run_worker(campaign, worker: str | None = None, *, ttl: float = 30.0, poll: 
                 return stored
             candidates = [i for i in unfinished if i not in running]
             # Idle: any free island. Busy: only orphans (a dead worker's), never a fresh one.
-            island = (
-                archive.acquire_island(cid, worker, ttl, islands=candidates, orphans_only=bool(running))
-                if candidates
-                else None
-            )
-            if island is not None:
+            leased: int | None = None
+            if candidates:
+                leased = archive.acquire_island(cid, worker, ttl, islands=candidates, orphans_only=bool(running))
+            if leased is not None:
                 if running:
-                    log.info("island %d: its worker stopped renewing its lease; taking it over", island)
-                running[island] = IslandRun(campaign, evaluator, island, worker, ttl, on_tell, stopping)
-                running[island].start()
+                    log.info("island %d: its worker stopped renewing its lease; taking it over", leased)
+                running[leased] = IslandRun(campaign, evaluator, leased, worker, ttl, on_tell, stopping)
+                running[leased].start()
                 continue
             time.sleep(tick)
     finally:

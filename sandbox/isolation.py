@@ -154,7 +154,7 @@ def _detect(preferred: str, allow_unsafe: bool, bwrap: str | None) -> str:
         if not ok:
             raise SandboxError(f"isolation {preferred!r} does not work on this machine ({why}); use --isolation auto")
         return preferred
-    reasons = []
+    reasons: list[str] = []
     for level in _preference():
         ok, why = probes[level]()
         if ok:

@@ -183,7 +183,7 @@ class ProcessSandbox(Sandbox):
             if proc is not None:
                 _kill(proc)
             shutil.rmtree(workdir, ignore_errors=True)
-            if uid is not None:
+            if uid is not None and uid_lock is not None:
                 _kill_uid(uid)
                 os.close(uid_lock)  # releases the flock: the uid is free again
 

@@ -32,13 +32,12 @@ def _table_price(spec: str, input_tokens: int, output_tokens: int) -> float | No
     parsed = parse_spec(spec)
     if parsed.kind not in ("openai", "anthropic", "openai-compat") or not parsed.model:
         return None
+    usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
     try:
-        done = calc_price(
-            Usage(input_tokens=input_tokens, output_tokens=output_tokens),
-            model_ref=parsed.model,
-            provider_id=_PROVIDERS.get(parsed.kind),
-            provider_api_url=parsed.base_url if parsed.kind == "openai-compat" else None,
-        )
+        if parsed.kind == "openai-compat":  # a hosted gateway is recognised by its address
+            done = calc_price(usage, parsed.model, provider_api_url=parsed.base_url)
+        else:
+            done = calc_price(usage, parsed.model, provider_id=_PROVIDERS[parsed.kind])
     except LookupError:
         return None
     return float(Decimal(done.total_price))
