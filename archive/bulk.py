@@ -10,25 +10,30 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from evolve.archive import statements as S
+from evolve.archive.base import ArchiveBase
 from evolve.archive.dedup import code_hash
 from evolve.archive.models import utcnow
 from evolve.archive.records import STATUSES, clean_json
 
 
-class BulkMixin:
+class BulkMixin(ArchiveBase):
     def add_programs_bulk(self, campaign_id: int, rows: Iterable[Mapping[str, Any]], chunk: int = 5000) -> int:
         """Insert many programs fast (imports, benchmarks): one transaction per chunk,
         positions and child counts kept right; no LLM calls, no seq conflict recovery.
         Each row takes add_program's keyword names. Returns how many were stored."""
         total = 0
         batch: list[dict] = []
+
+        def flush(batch: list[dict]) -> int:
+            return self._write(lambda conn: self._insert_bulk(conn, campaign_id, batch))
+
         for row in rows:
             batch.append(self._bulk_values(campaign_id, row))
             if len(batch) >= chunk:
-                total += self._write(lambda c, b=batch: self._insert_bulk(c, campaign_id, b))
+                total += flush(batch)
                 batch = []
         if batch:
-            total += self._write(lambda c: self._insert_bulk(c, campaign_id, batch))
+            total += flush(batch)
         if total >= 1000:
             self.analyze()
         return total

@@ -120,7 +120,10 @@ def _alembic_config(url: str | None = None) -> Config:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    if head is None:
+        raise StorageError("the archive's migration scripts are missing from this install; reinstall evolve-search")
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import insert, select
 
-from evolve.archive.models import Event, Island, utcnow
+from evolve.archive.base import ArchiveBase
+from evolve.archive.models import ISLANDS, Event, Island, utcnow
 from evolve.archive.records import EventRecord, clean_json, event_from_row
 
 
-class IslandsMixin:
+class IslandsMixin(ArchiveBase):
     def get_island_state(self, campaign_id: int, island: int) -> dict:
         with self._read() as conn:
             state = conn.execute(
@@ -39,7 +40,7 @@ class IslandsMixin:
             lambda c: c.execute(
                 self._upsert(
                     c,
-                    Island.__table__,
+                    ISLANDS,
                     dict(campaign_id=campaign_id, island=island, state=state, n_ok=0, updated_at=now),
                     ["campaign_id", "island"],
                     {"state": state, "updated_at": now},

@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy import and_, or_, select, update
 
-from evolve.archive.models import Island, utcnow
+from evolve.archive.base import ArchiveBase
+from evolve.archive.models import ISLANDS, utcnow
 from evolve.archive.records import IslandLease
 
-_t = Island.__table__
+_t = ISLANDS
 
 
 def _free(now: float):
@@ -29,7 +30,7 @@ def _orphaned(now: float):
     return and_(_t.c.lease_owner.is_not(None), _t.c.lease_expires < now)
 
 
-class LeaseMixin:
+class LeaseMixin(ArchiveBase):
     def acquire_island(
         self,
         campaign_id: int,

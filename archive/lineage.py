@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Integer, literal, select
 
-from evolve.archive.models import Program, ProgramParent
+from evolve.archive.base import ArchiveBase
+from evolve.archive.models import PROGRAM_PARENTS, Program
 from evolve.archive.records import ProgramRecord, program_from_row
 
 _MAX_DEPTH = 1_000_000  # guards a malformed (cyclic) parent chain
-_pp = ProgramParent.__table__
+_pp = PROGRAM_PARENTS
 
 
-class LineageMixin:
+class LineageMixin(ArchiveBase):
     def lineage(self, program_id: int) -> list[ProgramRecord]:
         """The primary line (first parent each step) from the seed down to the program
         itself: ``[seed, ..., parent, program]``. Empty if the program is unknown."""

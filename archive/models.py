@@ -25,6 +25,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -213,3 +214,22 @@ class ProgramEmbedding(Base):
     vector: Mapped[bytes] = mapped_column(LargeBinary)
 
     __table_args__ = (Index("ix_program_embeddings_campaign", "campaign_id", "model", "program_id"),)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table behind a model, typed as one (``Model.__table__`` is declared as a
+    plain FromClause)."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
+
+
+CAMPAIGNS = table_of(Campaign)
+PROGRAMS = table_of(Program)
+PROGRAM_PARENTS = table_of(ProgramParent)
+LLM_CALLS = table_of(LLMCallRow)
+ISLANDS = table_of(Island)
+EVENTS = table_of(Event)
+ELITE_CELLS = table_of(EliteCell)
+PROGRAM_EMBEDDINGS = table_of(ProgramEmbedding)

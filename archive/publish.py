@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from sqlalchemy import select, update
 
 from evolve.archive import statements as S
+from evolve.archive.base import ArchiveBase
 from evolve.archive.models import Program
 from evolve.archive.records import ProgramRecord, program_from_row
 
 
-class PublishMixin:
+class PublishMixin(ArchiveBase):
     def publish(self, programs: Iterable[ProgramRecord]) -> None:
         """Make programs stored with ``publish=False`` count for sampling, in the given
         order: ok ones get their island position, every one bumps its parents' child

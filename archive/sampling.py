@@ -48,10 +48,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from evolve.archive import statements as S
+from evolve.archive.base import ArchiveBase
 from evolve.archive.records import ProgramRecord, program_from_row
 
 STRATEGIES = ("tournament", "fitness_proportional", "dgm", "uniform", "best", "novelty", "funsearch")
-_OPTIONS = {
+_OPTIONS: dict[str, dict[str, Any]] = {
     "tournament": {"size": 4},
     "fitness_proportional": {"pool": 256, "pressure": 1.5},
     "dgm": {"pool": 256, "top_m": 10, "lam": 10.0, "scale": None},
@@ -125,7 +126,7 @@ class IslandDraws:
             self._fetch(batch)
             for pos in batch:
                 c = self._cache[pos]
-                if self._usable(c, exclude):
+                if c is not None and self._usable(c, exclude):
                     out.append(c)
                 else:
                     misses += 1
@@ -161,14 +162,14 @@ def weighted_without_replacement(rng: random.Random, items: Sequence[Any], weigh
         if total <= 0.0:
             i = rng.randrange(len(items))
         else:
-            r, acc, i = rng.random() * total, 0.0, None
+            r, acc = rng.random() * total, 0.0
+            # rounding at the top end: the last positive weight
+            i = max(j for j, w in enumerate(weights) if w > 0.0)
             for j, w in enumerate(weights):
                 acc += w
                 if r < acc and w > 0.0:
                     i = j
                     break
-            if i is None:  # rounding at the top end
-                i = max(j for j, w in enumerate(weights) if w > 0.0)
         out.append(items.pop(i))
         weights.pop(i)
     return out
@@ -206,7 +207,7 @@ def dgm_weights(pool: Sequence[Candidate], top_m: int, lam: float, scale: float 
     return out
 
 
-class SamplingMixin:
+class SamplingMixin(ArchiveBase):
     def sample_parents(
         self,
         campaign_id: int,

@@ -12,13 +12,13 @@ from functools import lru_cache
 from sqlalchemy import BigInteger, Double, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from evolve.archive.models import Campaign, Island, LLMCallRow, Program, ProgramParent
+from evolve.archive.models import CAMPAIGNS, ISLANDS, LLM_CALLS, PROGRAM_PARENTS, PROGRAMS
 
-P = Program.__table__
-I = Island.__table__  # noqa: E741
-C = Campaign.__table__
-L = LLMCallRow.__table__
-PP = ProgramParent.__table__
+P = PROGRAMS
+I = ISLANDS  # noqa: E741
+C = CAMPAIGNS
+L = LLM_CALLS
+PP = PROGRAM_PARENTS
 
 INSERT_PROGRAM = insert(P).returning(P.c.id)
 INSERT_PROGRAMS = insert(P).returning(P.c.id, sort_by_parameter_order=True)

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import logging
 import math
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from evolve.archive import db
 from evolve.archive import statements as S
+from evolve.archive.base import ArchiveBase
 from evolve.archive.batch import NEW_PROGRAM_KEYS, BatchMixin, program_values, record_of
 from evolve.archive.bulk import BulkMixin
 from evolve.archive.islands import IslandsMixin
@@ -61,68 +60,17 @@ def _statuses(statuses: str | Iterable[str] | None) -> list[str] | None:
     return [statuses] if isinstance(statuses, str) else list(statuses)
 
 
-class Archive(BatchMixin, SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, PublishMixin):
+class Archive(BatchMixin, SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, PublishMixin, ArchiveBase):
     """Everything persistent about campaigns; see the package docstring for the model."""
-
-    def __init__(self, url: str):
-        self.url = db.normalize_url(url)
-        self._engine = db.make_engine(self.url)
-        try:
-            self.revision = db.migrate(self._engine)
-        except BaseException:
-            self._engine.dispose()
-            raise
-        self._write_engine = self._engine.execution_options(**db.WRITE)
-        self.dialect = self._engine.dialect.name
-        # PostgreSQL reads need no transaction (each statement sees committed data);
-        # autocommit saves the BEGIN and ROLLBACK round trips on every call.
-        self._read_engine = (
-            self._engine.execution_options(isolation_level="AUTOCOMMIT")
-            if self.dialect == "postgresql"
-            else self._engine
-        )
-
-    def close(self) -> None:
-        self._engine.dispose()
 
     def __enter__(self) -> Archive:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
         return f"Archive({db.safe_url(self.url)!r})"
-
-    # -- plumbing -----------------------------------------------------------------
-
-    def _read(self):
-        return self._read_engine.connect()
-
-    def _write(self, fn: Callable[[Any], T]) -> T:
-        """Run ``fn(conn)`` in one write transaction, retrying PostgreSQL deadlocks and
-        serialization failures (SQLite waits on its busy timeout instead)."""
-        for attempt in range(6):
-            try:
-                with self._write_engine.begin() as conn:
-                    return fn(conn)
-            except DBAPIError as e:
-                code = getattr(getattr(e, "orig", None), "sqlstate", None)
-                if code in ("40P01", "40001") and attempt < 5:
-                    log.debug("write conflict %s on attempt %d; retrying", code, attempt + 1)
-                    time.sleep(0.005 * 2**attempt)
-                    continue
-                raise
-        raise AssertionError("unreachable")
-
-    def _upsert(self, conn, table, values: dict, keys: list[str], set_: dict, where=None):
-        """INSERT ... ON CONFLICT (keys) DO UPDATE SET set_ [WHERE where] on SQLite and
-        PostgreSQL."""
-        dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
-        if dialect is None:
-            raise StorageError(f"the archive supports SQLite and PostgreSQL, not {conn.dialect.name}")
-        stmt = dialect.insert(table).values(**values)
-        return stmt.on_conflict_do_update(index_elements=keys, set_=set_, where=where)
 
     # -- campaigns ----------------------------------------------------------------
 
@@ -149,7 +97,7 @@ class Archive(BatchMixin, SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, Is
             raise ConfigError(
                 f"a campaign named {name!r} already exists in this archive: resume it or pick another name"
             ) from None
-        return self.get_campaign_by_id(cid)
+        return self._campaign_by_id(cid)
 
     def get_campaign(self, name: str) -> CampaignInfo | None:
         with self._read() as conn:
@@ -160,6 +108,12 @@ class Archive(BatchMixin, SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, Is
         with self._read() as conn:
             row = conn.execute(select(Campaign).where(Campaign.id == campaign_id)).first()
         return campaign_from_row(row) if row else None
+
+    def _campaign_by_id(self, campaign_id: int) -> CampaignInfo:
+        info = self.get_campaign_by_id(campaign_id)
+        if info is None:  # deleted by another process between our write and this read
+            raise ValueError(f"no campaign with id {campaign_id}")
+        return info
 
     def list_campaigns(self) -> list[CampaignInfo]:
         with self._read() as conn:
@@ -180,7 +134,7 @@ class Archive(BatchMixin, SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, Is
         )
         if n != 1:
             raise ValueError(f"no campaign with id {campaign_id}")
-        return self.get_campaign_by_id(campaign_id)
+        return self._campaign_by_id(campaign_id)
 
     # -- adding programs ----------------------------------------------------------
 
@@ -258,15 +212,6 @@ class Archive(BatchMixin, SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, Is
         if calls:
             self._insert_calls(conn, values["campaign_id"], pid, values["seq"], calls, want_ids=False)
         return pid
-
-    def _next_positions(self, conn, campaign_id: int, island: int, n: int) -> int:
-        """Reserve ``n`` consecutive ok positions on an island; returns the first. The
-        island row's counter is bumped atomically (a row lock on PostgreSQL, the write
-        lock on SQLite), so positions stay dense and unique under concurrency."""
-        stmt = S.bump_island(conn.dialect.name)
-        return (
-            conn.execute(stmt, {"cid": campaign_id, "isl": island, "n": n, "st": {}, "now": utcnow()}).scalar_one() - n
-        )
 
     def _insert_calls(
         self, conn, campaign_id: int, program_id: int | None, seq: int | None, calls: list, want_ids: bool = True
@@ -354,11 +299,10 @@ class Archive(BatchMixin, SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, Is
 
     def done_seqs(self, campaign_id: int) -> set[int]:
         with self._read() as conn:
-            return set(
-                conn.execute(
-                    select(Program.seq).where(Program.campaign_id == campaign_id, Program.seq.is_not(None))
-                ).scalars()
-            )
+            seqs = conn.execute(
+                select(Program.seq).where(Program.campaign_id == campaign_id, Program.seq.is_not(None))
+            ).scalars()
+            return {int(s) for s in seqs if s is not None}
 
     def count(
         self,

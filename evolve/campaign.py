@@ -121,7 +121,7 @@ class CampaignLoop:
         config: Config,
         problem: Problem,
         operator: Operator,
-        evaluator: Evaluator,
+        evaluator: Evaluator | None,
         on_tell: Callable | None = None,
         retrain=None,
     ):
@@ -144,7 +144,7 @@ class CampaignLoop:
         self.diversity = Diversity(archive, campaign.id, config, self.window)
         self._unpublished: list = []  # stored, not yet sampleable (see _publish); archive thread only
         self._floors: dict[int, int] = {}
-        self._policy_done: set[int] = set()
+        self._policy_done: set[tuple[int, int]] = set()  # (island, seq) generation boundaries handled
 
     # -- the loop ---------------------------------------------------------------------
     async def run(
@@ -260,12 +260,13 @@ class CampaignLoop:
                 self.template.blocks_of(code)
             except ValueError as e:
                 code, proposal.reason = None, str(e)
-        h = code_hash(code) if code is not None else None
-        self._hashes[seq].set_result(h)
         if code is None:
+            self._hashes[seq].set_result(None)
             await self._in_db(store, status="rejected", reason=proposal.reason or "no program proposed")
             self.stats.rejected += 1
             return seq, False
+        h = code_hash(code)
+        self._hashes[seq].set_result(h)
 
         store = functools.partial(store, code_hash=h)
         original_id = await self._original(seq, h, code)
@@ -276,6 +277,8 @@ class CampaignLoop:
             self.stats.duplicates += 1
             return seq, False
 
+        if self.evaluator is None:
+            raise RuntimeError("this loop was built without an evaluator (ask/tell): it cannot run proposals")
         outcome = await loop.run_in_executor(pool, self.evaluator.evaluate, code)
         try:
             record = await self._in_db(store, status=outcome.status, outcome=outcome)

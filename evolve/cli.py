@@ -147,7 +147,8 @@ def _load_replay(name: str, storage: str) -> tuple[dict, dict]:
         raise EvolveError(f"no campaign named {name!r} to replay in {safe_url(storage)}")
     calls: dict[int, list] = {}
     for call in archive.llm_calls(campaign_id=info.id):
-        calls.setdefault(call.seq, []).append(call)
+        if call.seq is not None:  # calls outside any proposal are not replayed
+            calls.setdefault(call.seq, []).append(call)
     settings = {k: v for k, v in info.config.items() if k not in ("name", "problem")}
     return settings, calls
 

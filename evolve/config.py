@@ -14,11 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from evolve.diversity import GridConfig
 from evolve.errors import ConfigError
-
-try:  # the LLM operator's settings live with the operator
-    from evolve.operators.llm.config import LLMConfig
-except ImportError:  # pragma: no cover - during early development
-    LLMConfig = dict  # type: ignore[misc,assignment]
+from evolve.operators.llm.config import LLMConfig  # the LLM operator's settings live with it
 
 # Settings a resumed campaign may change; everything else must match the stored config.
 RESUMABLE_CHANGES = {
@@ -82,7 +78,7 @@ class Config(BaseModel):
     inspirations: int = Field(2, ge=0, description="elite programs shown to LLM operators besides the parents")
 
     operator: Literal["gp", "llm"] | None = Field(None, description="default: llm when models are configured, else gp")
-    llm: LLMConfig | None = None  # type: ignore[valid-type]
+    llm: LLMConfig | None = None
 
     finetune_every: int = Field(0, ge=0, description="fine-tune the operator model every N proposals (0: never)")
     finetune_method: Literal["sft", "dpo", "grpo"] = "sft"

@@ -66,12 +66,15 @@ class Diversity:
 
     def sample(self, island: int, k: int, rng: random.Random, max_born_at: int) -> list:
         """MAP-Elites parents: offer what became visible, then uniform over filled cells."""
+        grid = self.grid
+        if grid is None:
+            raise ValueError("MAP-Elites parents need selection = 'map_elites'")
         ready = [p for p in self._pending if p.born_at <= max_born_at]
         if ready:
             self._pending = [p for p in self._pending if p.born_at > max_born_at]
             for program in sorted(ready, key=lambda p: (p.born_at, p.id)):
-                self.grid.offer(program)
-        return self.grid.sample(self.cid, island, k, rng, max_born_at=max_born_at)
+                grid.offer(program)
+        return grid.sample(self.cid, island, k, rng, max_born_at=max_born_at)
 
     def near_duplicate(self, code: str) -> int | None:
         if self.deduper is None:

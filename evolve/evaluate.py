@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from evolve.errors import ProblemError
 from evolve.problems.contract import InvalidOutput, Problem
 from evolve.sandbox.base import EvalJob, Sandbox
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -89,15 +91,20 @@ class Evaluator:
             return
         out.objective = out.metrics[p.objective]
         out.fitness = p.fitness(out.objective)
-        for name, hook in (("descriptor", p.descriptors), ("feedback", p.feedback)):
-            if hook is None:
-                continue
-            try:
-                value = hook(out.metrics, outputs) if name == "descriptor" else hook(out.metrics, outputs, p.cases)
-            except Exception:  # noqa: BLE001 - optional extras never fail an evaluation
-                log.warning("problem %s: %s hook failed", p.name, name, exc_info=True)
-                continue
-            setattr(out, name, value)
+        describe, feedback = p.descriptors, p.feedback
+        if describe is not None:
+            out.descriptor = _optional_hook(p.name, "descriptor", lambda: describe(out.metrics, outputs))
+        if feedback is not None:
+            out.feedback = _optional_hook(p.name, "feedback", lambda: feedback(out.metrics, outputs, p.cases))
+
+
+def _optional_hook(problem: str, name: str, hook: Callable[[], T]) -> T | None:
+    """Run a problem's optional extra (descriptors, feedback); a failure only loses it."""
+    try:
+        return hook()
+    except Exception:  # noqa: BLE001 - optional extras never fail an evaluation
+        log.warning("problem %s: %s hook failed", problem, name, exc_info=True)
+        return None
 
 
 def check_seed(evaluator: Evaluator) -> Outcome:

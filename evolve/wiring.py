@@ -41,24 +41,16 @@ def make_sandbox(config: Config):
         if backend == "process":
             options.update(isolation=config.isolation, unsafe_no_isolation=config.unsafe_no_isolation)
         return RaySandbox(config.ray_address, backend=backend, **options)
-    try:
-        from evolve.sandbox.select import make_sandbox as select
-    except ImportError:  # the Docker backend is not part of this install
-        select = None
-    if select is not None:
-        return select(
-            config.sandbox,
-            hide=hide,
-            isolation=config.isolation,
-            unsafe_no_isolation=config.unsafe_no_isolation,
-            image=config.docker_image,
-            pool_size=config.workers,
-        )
-    if config.sandbox == "docker":
-        raise ConfigError("the docker sandbox is not available in this install; use --sandbox process")
-    from evolve.sandbox.process import ProcessSandbox
+    from evolve.sandbox.select import make_sandbox as select
 
-    return ProcessSandbox(isolation_level=config.isolation, hide=hide, unsafe_no_isolation=config.unsafe_no_isolation)
+    return select(
+        config.sandbox,
+        hide=hide,
+        isolation=config.isolation,
+        unsafe_no_isolation=config.unsafe_no_isolation,
+        image=config.docker_image,
+        pool_size=config.workers,
+    )
 
 
 def make_operator(config: Config, replay: dict | None = None):
@@ -66,8 +58,8 @@ def make_operator(config: Config, replay: dict | None = None):
         from evolve.operators.gp import GPOperator
 
         return GPOperator()
-    try:
-        from evolve.operators.llm import build_operator
-    except ImportError as e:
-        raise ConfigError(f"LLM operators need the llm extra: pip install 'evolve-search[llm]' ({e})") from None
+    if config.llm is None:
+        raise ConfigError("the llm operator needs an [llm] section with at least one model (or --model)")
+    from evolve.operators.llm import build_operator
+
     return build_operator(config.llm, replay=replay)

@@ -155,7 +155,8 @@ def _import_file(file: Path) -> ModuleType:
 def _line_in(file: Path) -> int | str:
     """The deepest traceback line inside ``file`` for the exception being handled."""
     frames = [f for f in traceback.extract_tb(sys.exc_info()[2]) if f.filename == str(file)]
-    return frames[-1].lineno if frames else "?"
+    line = frames[-1].lineno if frames else None
+    return "?" if line is None else line
 
 
 def _problem_of(module: ModuleType, file: Path) -> Problem:

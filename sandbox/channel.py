@@ -73,8 +73,7 @@ class ProtocolChannel:
     def _fail_on_error(self, data: dict) -> None:
         if "error" in data:
             kind = data.get("kind")
-            status = "invalid" if kind == "invalid" else "error"
-            raise CandidateFailed(status, str(data["error"]))
+            raise CandidateFailed("invalid" if kind == "invalid" else "error", str(data["error"]))
 
     # -- protocol ---------------------------------------------------------------------
     def load(self, code: str, harness: str) -> None:

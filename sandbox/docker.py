@@ -249,7 +249,7 @@ class DockerSandbox(Sandbox):
         attach = AttachTransport(sock)
         container.start()
         deadline = time.monotonic() + self.start_timeout
-        transport = attach
+        transport: DirectTransport | AttachTransport = attach
         if host is not None:
             while True:  # the worker connects first thing; it says hello on stdout only if it cannot
                 left = deadline - time.monotonic()

@@ -174,13 +174,12 @@ class HostSocket:
 
     def __init__(self) -> None:
         self.parent = tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=socket_root())
-        self.listener: socket.socket | None = None
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self.dir = os.path.join(self.parent, "s")
             os.mkdir(self.dir)
             os.chmod(self.dir, 0o711)
             path = os.path.join(self.dir, "sock")
-            self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.listener.bind(path)  # OSError if the path is too long for a unix socket
             os.chmod(path, 0o666)
             self.listener.listen(1)
@@ -202,8 +201,7 @@ class HostSocket:
         return conn
 
     def close(self) -> None:
-        if self.listener is not None:
-            self.listener.close()
+        self.listener.close()
         shutil.rmtree(self.parent, ignore_errors=True)
 
 

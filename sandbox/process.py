@@ -59,13 +59,16 @@ class PipeTransport:
     """The runner's stdin/stdout as a line transport with deadlines."""
 
     def __init__(self, proc: subprocess.Popen):
+        if proc.stdin is None or proc.stdout is None:
+            raise ValueError("the runner needs pipes on stdin and stdout")
         self.proc = proc
+        self.stdin = proc.stdin
         self.fd = proc.stdout.fileno()
         self.buf = bytearray()
 
     def write(self, data: bytes) -> None:
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
+        self.stdin.write(data)
+        self.stdin.flush()
 
     def read_line(self, deadline: float) -> bytes | None:
         while True:
@@ -102,7 +105,7 @@ def _limits(memory_mb: int, cpu_seconds: int, own_uid: bool):
 
 
 def _signal_reason(sig: int) -> str:
-    reasons = {
+    reasons: dict[int, str] = {
         signal.SIGXFSZ: f"wrote more than {OUTPUT_CAP // 2**20} MB to one file (output limit)",
         signal.SIGXCPU: "exceeded its CPU time limit",
         signal.SIGKILL: "was killed (memory, process or time limit)",
@@ -185,6 +188,7 @@ class ProcessSandbox(Sandbox):
             shutil.rmtree(workdir, ignore_errors=True)
             if uid is not None and uid_lock is not None:
                 _kill_uid(uid)
+            if uid_lock is not None:
                 os.close(uid_lock)  # releases the flock: the uid is free again
 
     def _exit_reason(self, proc: subprocess.Popen, workdir: str) -> str | None:
@@ -223,7 +227,8 @@ def _kill(proc: subprocess.Popen) -> None:
         pass
     for stream in (proc.stdin, proc.stdout):
         try:
-            stream.close()
+            if stream is not None:
+                stream.close()
         except OSError:
             pass
     try:

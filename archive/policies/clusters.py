@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 
-from evolve.archive.models import Program
+from evolve.archive.models import PROGRAMS
 from evolve.archive.records import restore_floats
 
-_P = Program.__table__
+_P = PROGRAMS
 _CASE = re.compile(r"^case:(\d+)$")
 _POOL = select(_P.c.id, _P.c.fitness, _P.c.metrics, func.length(_P.c.code).label("length")).where(
     _P.c.campaign_id == bindparam("cid"), _P.c.island == bindparam("isl"), _P.c.status == "ok"

@@ -23,11 +23,11 @@ import numpy as np
 from sqlalchemy import bindparam, insert, select
 
 from evolve.archive.dedup import normalize
-from evolve.archive.models import ProgramEmbedding
+from evolve.archive.models import PROGRAM_EMBEDDINGS
 from evolve.errors import ConfigError
 
 log = logging.getLogger(__name__)
-_T = ProgramEmbedding.__table__
+_T = PROGRAM_EMBEDDINGS
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _NEWER = (
     select(_T.c.program_id, _T.c.dim, _T.c.vector)

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
-from evolve.archive.models import EliteCell, Program, utcnow
+from evolve.archive.models import ELITE_CELLS, PROGRAMS, utcnow
 from evolve.archive.policies.descriptors import builtin_descriptors
 from evolve.archive.records import ProgramRecord, program_from_row
 
-_E = EliteCell.__table__
-_P = Program.__table__
+_E = ELITE_CELLS
+_P = PROGRAMS
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,10 @@ class Grid:
 
     @classmethod
     def fixed(cls, dims: Sequence[Dimension | tuple]) -> Grid:
-        dims = [d if isinstance(d, Dimension) else Dimension(*d) for d in dims]
-        for d in dims:
+        built = [d if isinstance(d, Dimension) else Dimension(*d) for d in dims]
+        for d in built:
             d.index(d.lo)  # validates
-        return cls([d.name for d in dims], dims=dims)
+        return cls([d.name for d in built], dims=built)
 
     @classmethod
     def cvt(
@@ -93,7 +93,13 @@ class Grid:
     def n_cells(self) -> int:
         if self.dims is not None:
             return int(np.prod([d.bins for d in self.dims]))
-        return len(self.centroids)
+        return len(self._cvt()[0])
+
+    def _cvt(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Centroids and the descriptor box of a CVT grid."""
+        if self.centroids is None or self.lows is None or self.highs is None:
+            raise ValueError("a grid needs fixed dims, or CVT centroids with their box (lows, highs)")
+        return self.centroids, self.lows, self.highs
 
     def cell(self, descriptor: Mapping[str, float]) -> str:
         missing = [n for n in self.names if n not in descriptor]
@@ -103,10 +109,11 @@ class Grid:
             )
         if self.dims is not None:
             return ",".join(str(d.index(descriptor[d.name])) for d in self.dims)
+        centroids, lows, highs = self._cvt()
         x = np.array([float(descriptor[n]) for n in self.names])
-        span = np.where(self.highs > self.lows, self.highs - self.lows, 1.0)
-        x = np.clip((x - self.lows) / span, 0.0, 1.0)
-        return f"c{int(_nearest(x[None, :], self.centroids)[0])}"
+        span = np.where(highs > lows, highs - lows, 1.0)
+        x = np.clip((x - lows) / span, 0.0, 1.0)
+        return f"c{int(_nearest(x[None, :], centroids)[0])}"
 
 
 def _nearest(points: np.ndarray, centroids: np.ndarray) -> np.ndarray:
@@ -207,7 +214,7 @@ class MapElites:
         """Recompute every cell from the stored programs (after changing the grid);
         returns how many cells are filled."""
         with self.archive._engine.begin() as conn:
-            conn.execute(_E.delete().where(_E.c.campaign_id == campaign_id, _E.c.grid == self.name))
+            conn.execute(delete(_E).where(_E.c.campaign_id == campaign_id, _E.c.grid == self.name))
         after = None
         while page := self.archive.programs(campaign_id, status="ok", limit=batch, after_id=after):
             for p in page:

@@ -17,14 +17,16 @@ import difflib
 import functools
 import json
 import logging
+import os
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from evolve.archive.dedup import normalize
 from evolve.finetune.hindsight import objective_name_of, relabel
-from evolve.finetune.records import FAILED, CampaignData, DatasetTooSmall, FinetuneError, prompt_key
+from evolve.finetune.records import FAILED, CampaignData, DatasetTooSmall, FinetuneError, ProgramView, prompt_key
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ class FinetuneDataset:
             )
         return self
 
-    def dump(self, path: str | Path) -> Path:
+    def dump(self, path: str | os.PathLike[str]) -> Path:
         """Write one JSON object per line: the record plus its ``meta``."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,7 +66,7 @@ class FinetuneDataset:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, method: str) -> FinetuneDataset:
+    def load(cls, path: str | os.PathLike[str], method: str) -> FinetuneDataset:
         records, meta = [], []
         for line in Path(path).read_text(encoding="utf-8").splitlines():
             if line.strip():
@@ -153,6 +155,11 @@ class NearDuplicates:
             self.index[line].append((k, n))
 
 
+def _fitness(program: ProgramView) -> float:
+    """A program's fitness for ordering (programs without one sort last)."""
+    return program.fitness if program.fitness is not None else float("-inf")
+
+
 def spread_order(n: int, k: int) -> list[int]:
     """Indices of ``n`` sorted items: ``k`` evenly spaced ones first (covering the
     bottom), then the rest in order, so greedy filling stays spread when some are skipped."""
@@ -188,13 +195,13 @@ def build_sft(
     """
     candidates = []
     for call, child in data.proposals():
-        if child.status != "ok" or child.fitness is None:
+        if child.status != "ok" or child.fitness is None or call.response is None:
             continue
         parent = data.parent_fitness(child)
         if improving_only and parent is not None and not child.fitness > parent:
             continue
         candidates.append((call, child, parent))
-    candidates.sort(key=lambda c: (-c[1].fitness, c[1].id))
+    candidates.sort(key=lambda c: (-_fitness(c[1]), c[1].id))
 
     limit = len(candidates) if max_examples is None else max(0, max_examples)
     n_top = min(limit, round(limit * top_fraction))
@@ -203,7 +210,8 @@ def build_sft(
     order += [len(order) + i for i in spread_order(len(rest), limit - len(order))]
 
     dedup = NearDuplicates(dedup_threshold)
-    records, meta = [], []
+    records: list[dict[str, Any]] = []
+    meta: list[dict[str, Any]] = []
     skipped = 0
     for idx in order:
         if len(records) >= limit:
@@ -215,10 +223,10 @@ def build_sft(
         dedup.add(child.code)
         prompt = call.prompt
         if hindsight:
-            achieved = child.objective if child.objective is not None else child.fitness
+            achieved = child.objective if child.objective is not None else _fitness(child)
             name = objective_name or objective_name_of(prompt)
             prompt = relabel(prompt, achieved, name)
-        records.append({"prompt": prompt, "completion": assistant(call.response)})
+        records.append({"prompt": prompt, "completion": assistant(call.response or "")})
         meta.append(
             {
                 "program_id": child.id,
@@ -301,10 +309,10 @@ def build_grpo(data: CampaignData, *, max_prompts: int | None = None) -> Finetun
             continue
         seen.add(key)
         rows.append((parent, call))
-    rows.sort(key=lambda r: (-r[0].fitness, r[0].id))
+    rows.sort(key=lambda r: (-_fitness(r[0]), r[0].id))
     if max_prompts is not None:
         rows = rows[:max_prompts]
-    records = [{"prompt": c.prompt, "parent_code": p.code, "parent_fitness": float(p.fitness)} for p, c in rows]
+    records = [{"prompt": c.prompt, "parent_code": p.code, "parent_fitness": _fitness(p)} for p, c in rows]
     meta = [{"parent_id": p.id, "model": c.model} for p, c in rows]
     log.info("grpo: %d prompts", len(records))
     return FinetuneDataset("grpo", records, meta)
@@ -312,7 +320,7 @@ def build_grpo(data: CampaignData, *, max_prompts: int | None = None) -> Finetun
 
 def build_dataset(method: str, data: CampaignData, **opts: Any) -> FinetuneDataset:
     """The dataset for ``method`` ('sft' | 'dpo' | 'grpo') with that builder's options."""
-    builders = {"sft": build_sft, "dpo": build_dpo, "grpo": build_grpo}
+    builders: dict[str, Callable[..., FinetuneDataset]] = {"sft": build_sft, "dpo": build_dpo, "grpo": build_grpo}
     if method not in builders:
         raise FinetuneError(f"unknown fine-tuning method {method!r}: choose one of {', '.join(METHODS)}")
     return builders[method](data, **opts)

@@ -134,8 +134,8 @@ class CampaignData:
 
     def parent_fitness(self, child: ProgramView) -> float | None:
         """The best fitness among a child's parents (None when none scored)."""
-        scores = [self.programs[p].fitness for p in child.parent_ids if p in self.programs]
-        scores = [s for s in scores if s is not None]
+        parents = [self.programs[p] for p in child.parent_ids if p in self.programs]
+        scores = [p.fitness for p in parents if p.fitness is not None]
         return max(scores) if scores else None
 
 

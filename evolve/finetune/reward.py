@@ -45,6 +45,11 @@ def completion_text(completion: Any) -> str:
     return str(completion)
 
 
+RewardFn = Callable[..., list[float | None]]
+"""trl's reward function shape: one reward per completion (None would mean "does not apply";
+``make_reward_fn``'s always gives a number)."""
+
+
 def make_reward_fn(
     evaluate: Evaluate,
     *,
@@ -54,7 +59,7 @@ def make_reward_fn(
     scale: float = 1.0,
     clip: float | None = 10.0,
     max_workers: int = 4,
-) -> Callable[..., list[float]]:
+) -> RewardFn:
     """A trl-style reward function ``fn(prompts, completions, parent_code, parent_fitness, **kw)``.
 
     reward = clip(scale * (child fitness - parent fitness)) for an ok child;
@@ -83,12 +88,12 @@ def make_reward_fn(
 
     def reward(
         prompts: list[Any], completions: list[Any], parent_code: list[str], parent_fitness: list[float], **_: Any
-    ) -> list[float]:
+    ) -> list[float | None]:
         texts = [completion_text(c) for c in completions]
         with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
             rewards = list(pool.map(one, texts, parent_code, parent_fitness))
         log.info("grpo rewards: %s", ", ".join(f"{r:.3g}" for r in rewards))
-        return rewards
+        return list(rewards)
 
     reward.__name__ = "sandbox_improvement"  # trl logs rewards under the function's name
     return reward

@@ -69,6 +69,7 @@ def run_finetune(
     if dry_run:
         return None
     if method == "grpo" and "reward_fn" not in train_opts:
+        assert evaluate is not None  # checked on entry
         train_opts["reward_fn"] = make_reward_fn(evaluate, **reward_opts)
     return finetune(method, dataset, base_dir, out, **train_opts)
 
@@ -132,6 +133,8 @@ class FinetuneSchedule:
             )
         except DatasetTooSmall as e:
             log.info("fine-tuning round skipped at %d proposals: %s", proposals_done, e)
+            return None
+        if result is None:  # a dry run: nothing was trained
             return None
         self.rounds += 1
         self.current_spec = result.model_spec

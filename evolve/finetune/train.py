@@ -14,13 +14,16 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evolve.finetune.data import METHODS, FinetuneDataset
 from evolve.finetune.records import FinetuneError
+from evolve.finetune.reward import RewardFn
+
+if TYPE_CHECKING:  # the [finetune] extra is optional
+    from transformers import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +103,7 @@ def finetune(
     device: str | None = None,
     gradient_checkpointing: bool | None = None,
     beta: float | None = None,
-    reward_fn: Callable[..., list[float]] | None = None,
+    reward_fn: RewardFn | None = None,
     num_generations: int = 4,
     max_completion_length: int = 1024,
     temperature: float = 1.0,
@@ -183,22 +186,23 @@ def finetune(
     train_ds = Dataset.from_list(rows)
     model = load_model()
     t0 = time.perf_counter()
+    trainer: Trainer
     if method == "sft":
         from trl import SFTConfig, SFTTrainer
 
-        args = SFTConfig(**common, max_length=max_length, packing=False, completion_only_loss=True)
+        sft_args = SFTConfig(**common, max_length=max_length, packing=False, completion_only_loss=True)
         trainer = SFTTrainer(
-            model=model, args=args, train_dataset=train_ds, processing_class=tokenizer, peft_config=peft_config
+            model=model, args=sft_args, train_dataset=train_ds, processing_class=tokenizer, peft_config=peft_config
         )
     elif method == "dpo":
         from trl import DPOConfig, DPOTrainer
 
         ref = load_model().eval()  # explicit frozen reference (works with and without LoRA)
-        args = DPOConfig(**common, max_length=max_length, beta=0.1 if beta is None else beta)
+        dpo_args = DPOConfig(**common, max_length=max_length, beta=0.1 if beta is None else beta)
         trainer = DPOTrainer(
             model=model,
             ref_model=ref,
-            args=args,
+            args=dpo_args,
             train_dataset=train_ds,
             processing_class=tokenizer,
             peft_config=peft_config,
@@ -210,7 +214,8 @@ def finetune(
         gen_batch = math.ceil(batch_size * grad_accum / num_generations) * num_generations
         common["per_device_train_batch_size"] = gen_batch // grad_accum if gen_batch % grad_accum == 0 else gen_batch
         common["gradient_accumulation_steps"] = grad_accum if gen_batch % grad_accum == 0 else 1
-        args = GRPOConfig(
+        assert reward_fn is not None  # checked on entry
+        grpo_args = GRPOConfig(
             **common,
             num_generations=num_generations,
             max_completion_length=max_completion_length,
@@ -221,7 +226,7 @@ def finetune(
         trainer = GRPOTrainer(
             model=model,
             reward_funcs=[reward_fn],
-            args=args,
+            args=grpo_args,
             train_dataset=train_ds,
             processing_class=tokenizer,
             peft_config=peft_config,

@@ -30,8 +30,8 @@ def _reads(node: ast.AST) -> set[str]:
 def graft_expression(ctx: Context, donor: Block) -> str | None:
     """Replace an expression of the primary block with one from the donor."""
     rng = ctx.rng
-    mine = layout(ctx.block.tree).sites
-    theirs = layout(donor.tree).sites
+    mine = layout(ctx.tree).sites
+    theirs = layout(donor.module).sites
     if not mine or not theirs:
         return None
     present = {ast.unparse(s.node) for s in mine}
@@ -69,8 +69,8 @@ def _body_for(ctx: Context, slot: Slot) -> tuple[list[ast.stmt], object] | None:
     """The primary's statement list that corresponds to the donor slot's: the body of
     the function with the same name, or the block's top level."""
     if slot.func is None:
-        return ctx.block.tree.body, None
-    for node in ast.walk(ctx.block.tree):
+        return ctx.tree.body, None
+    for node in ast.walk(ctx.tree):
         if isinstance(node, type(slot.func)) and node.name == slot.func.name:
             return node.body, node
     return None
@@ -80,10 +80,10 @@ def graft_statement(ctx: Context, donor: Block) -> str | None:
     """Insert a donor statement at the matching place of the primary, replacing the
     primary's statement there when both assign the same names (or both return)."""
     rng = ctx.rng
-    mine = {ast.unparse(s.stmt) for s in layout(ctx.block.tree).slots}
+    mine = {ast.unparse(s.stmt) for s in layout(ctx.tree).slots}
     slots = [
         s
-        for s in layout(donor.tree).slots
+        for s in layout(donor.module).slots
         if not isinstance(s.stmt, _FIXED) and not is_docstring(s.stmt) and ast.unparse(s.stmt) not in mine
     ]
     rng.shuffle(slots)
@@ -134,7 +134,7 @@ def crossover(ctx: Context, donor: Block, rng: random.Random) -> str | None:
     for graft in order:
         done = graft(ctx, donor)
         if done is not None:
-            ast.fix_missing_locations(ctx.block.tree)
+            ast.fix_missing_locations(ctx.tree)
             ctx.block.reparse()
             return done
     return None

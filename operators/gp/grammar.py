@@ -130,8 +130,9 @@ class Grammar:
         cmp = ast.Compare(left, [self.rng.choice(COMPARE)()], [right])
         if depth >= 1 and self.rng.random() < 0.12:
             other = self.condition(0)
-            op = ast.BitAnd() if self.np_alias else ast.And()
-            return ast.BinOp(cmp, op, other) if self.np_alias else ast.BoolOp(op, [cmp, other])
+            if self.np_alias:  # numpy arrays combine elementwise
+                return ast.BinOp(cmp, ast.BitAnd(), other)
+            return ast.BoolOp(ast.And(), [cmp, other])
         return cmp
 
     def unary(self, arg: ast.expr) -> ast.expr:

@@ -1,6 +1,6 @@
 """Mutations of one evolve block's AST, each a small named edit.
 
-Every mutation edits ``ctx.block.tree`` in place and returns a one-line description of
+Every mutation edits ``ctx.tree`` (the block's AST) in place and returns a one-line description of
 what it did (the proposal's thought), or None when it does not apply to this block (no
 constants to perturb, no comparison to swap...), so the caller can pick another kind.
 """
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from evolve.operators.gp.grammar import ARITH, ARITH_W, COMPARE, NP_BINARY, NP_UNARY, Grammar, const, fmt, names_of
-from evolve.operators.gp.sites import Site, Slot, is_docstring, is_number, layout, names_in_scope
+from evolve.operators.gp.sites import Site, Slot, is_docstring, is_number, layout, names_in_scope, number_of
 from evolve.operators.gp.source import Block, size
 
 PIECE_MAX_NODES = 7
@@ -31,13 +31,18 @@ class Context:
     hints: tuple[float, ...] = ()
     """Numbers from the problem description, offered to the grammar as constants."""
 
+    @property
+    def tree(self) -> ast.Module:
+        """The block's AST; mutations only run on blocks that parse (``Block.mutable``)."""
+        return self.block.module
+
     def line(self, node: ast.AST) -> int:
         return self.block.first_line + getattr(node, "lineno", 1) - 1
 
     def grammar(self, func, line: int) -> Grammar:
         """The grammar for a new expression at ``line``: names in scope, the block's small
         sub-expressions that only read those names, and its constants."""
-        tree = self.block.tree
+        tree = self.tree
         names = names_in_scope(self.block, func, line)
         readable = set(names) | self.globals
         pieces: dict[str, ast.expr] = {}
@@ -54,7 +59,8 @@ class Context:
 
 
 def constants(tree: ast.AST) -> list[float]:
-    return [n.value for n in ast.walk(tree) if is_number(n) and n.value not in (0, 1)]
+    values = (number_of(n) for n in ast.walk(tree))
+    return [v for v in values if v is not None and v not in (0, 1)]
 
 
 def short(node: ast.AST, limit: int = 48) -> str:
@@ -63,11 +69,11 @@ def short(node: ast.AST, limit: int = 48) -> str:
 
 
 def _number_value(node: ast.expr) -> float | None:
-    if is_number(node):
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and is_number(node.operand):
-        return -node.operand.value
-    return None
+    """A numeric literal's value, negated literals (``-3``) included."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = number_of(node.operand)
+        return None if inner is None else -inner
+    return number_of(node)
 
 
 def _depth_weights(sites: list[Site]) -> list[float]:
@@ -80,13 +86,15 @@ def _depth_weights(sites: list[Site]) -> list[float]:
 def m_constant(ctx: Context) -> str | None:
     """Perturb a numeric constant: mostly a relative gaussian step, sometimes an integer
     step, a sign flip or a fresh value from the grammar."""
-    sites = [s for s in layout(ctx.block.tree).sites if _number_value(s.node) is not None]
+    sites = [s for s in layout(ctx.tree).sites if _number_value(s.node) is not None]
     # Skip the operand of a negated constant: the UnaryOp site stands for it.
     sites = [s for s in sites if not (isinstance(s.parent, ast.UnaryOp) and isinstance(s.parent.op, ast.USub))]
     if not sites:
         return None
     site = ctx.rng.choice(sites)
     old = _number_value(site.node)
+    if old is None:  # filtered above
+        return None
     is_int = isinstance(old, int)
     for _ in range(8):
         r = ctx.rng.random()
@@ -116,7 +124,7 @@ def m_constant(ctx: Context) -> str | None:
 def m_operator(ctx: Context) -> str | None:
     """Swap an arithmetic operator, or a numpy function for another of the same arity."""
     cands: list[Site] = []
-    for s in layout(ctx.block.tree).sites:
+    for s in layout(ctx.tree).sites:
         if isinstance(s.node, ast.BinOp) and type(s.node.op) in ARITH + [ast.Pow]:
             cands.append(s)
         elif _np_func(ctx, s.node) in NP_UNARY + NP_BINARY:
@@ -133,34 +141,39 @@ def m_operator(ctx: Context) -> str | None:
         old = _op_text(node.op)
         node.op = ctx.rng.choices(ops, weights)[0]()
         return f"operator {old} -> {_op_text(node.op)} in line {ctx.line(site.stmt)}"
-    old = _np_func(ctx, node)
-    pool = NP_BINARY if old in NP_BINARY else NP_UNARY
-    new = ctx.rng.choice([f for f in pool if f != old])
+    old_fn = _np_func(ctx, node)
+    if old_fn is None or ctx.np_alias is None or not isinstance(node, ast.Call):
+        return None  # only numpy calls reach here (see cands)
+    assert isinstance(node.func, ast.Attribute)
+    pool = NP_BINARY if old_fn in NP_BINARY else NP_UNARY
+    new = ctx.rng.choice([f for f in pool if f != old_fn])
     node.func.attr = new
     if new in ("sqrt", "log1p") and _np_func(ctx, node.args[0]) != "abs":
         node.args[0] = ast.Call(
             ast.Attribute(ast.Name(ctx.np_alias, ast.Load()), "abs", ast.Load()), [node.args[0]], []
         )
-    return f"np.{old} -> np.{new} in line {ctx.line(site.stmt)}"
+    return f"np.{old_fn} -> np.{new} in line {ctx.line(site.stmt)}"
 
 
 def m_compare(ctx: Context) -> str | None:
     """Swap a comparison operator (``<`` to ``>=``...)."""
-    cands = [s for s in layout(ctx.block.tree).sites if isinstance(s.node, ast.Compare)]
+    cands = [s for s in layout(ctx.tree).sites if isinstance(s.node, ast.Compare)]
     if not cands:
         return None
     site = ctx.rng.choice(cands)
-    i = ctx.rng.randrange(len(site.node.ops))
-    old = site.node.ops[i]
+    node = site.node
+    assert isinstance(node, ast.Compare)
+    i = ctx.rng.randrange(len(node.ops))
+    old = node.ops[i]
     pool = [op for op in COMPARE + [ast.Eq, ast.NotEq] if not isinstance(old, op)]
     weights = [0.3 if op in (ast.Eq, ast.NotEq) else 1.0 for op in pool]
-    site.node.ops[i] = ctx.rng.choices(pool, weights)[0]()
-    return f"comparison {_op_text(old)} -> {_op_text(site.node.ops[i])} in line {ctx.line(site.stmt)}"
+    node.ops[i] = ctx.rng.choices(pool, weights)[0]()
+    return f"comparison {_op_text(old)} -> {_op_text(node.ops[i])} in line {ctx.line(site.stmt)}"
 
 
 def m_replace(ctx: Context) -> str | None:
     """Replace a sub-expression with a random expression over the names in scope."""
-    sites = layout(ctx.block.tree).sites
+    sites = layout(ctx.tree).sites
     if not sites:
         return None
     site = ctx.rng.choices(sites, [1.0 + s.depth for s in sites])[0]  # prefer small, deep ones
@@ -171,7 +184,7 @@ def m_replace(ctx: Context) -> str | None:
 
 def m_wrap(ctx: Context) -> str | None:
     """Put an expression inside a bigger one (a conditional, an operation, a function)."""
-    sites = layout(ctx.block.tree).sites
+    sites = layout(ctx.tree).sites
     if not sites:
         return None
     site = ctx.rng.choices(sites, _depth_weights(sites))[0]
@@ -183,7 +196,7 @@ def m_wrap(ctx: Context) -> str | None:
 
 def m_unwrap(ctx: Context) -> str | None:
     """Replace an expression by one of its own sub-expressions (shrinks the program)."""
-    sites = layout(ctx.block.tree).sites
+    sites = layout(ctx.tree).sites
     pairs = []
     for s in sites:
         inner = {id(n) for n in ast.walk(s.node) if n is not s.node}
@@ -192,9 +205,9 @@ def m_unwrap(ctx: Context) -> str | None:
         pairs += [(s, d) for d in sites if id(d.node) in inner and names_of(d.node) <= readable]
     if not pairs:
         return None
-    outer, inner = ctx.rng.choice(pairs)
+    outer, part = ctx.rng.choice(pairs)
     old = short(outer.node)
-    outer.replace(copy.deepcopy(inner.node))
+    outer.replace(copy.deepcopy(part.node))
     return f"simplified `{old}` to `{short(outer.node)}` in line {ctx.line(outer.stmt)}"
 
 
@@ -222,7 +235,7 @@ def _removable(ctx: Context, slot: Slot) -> bool:
 def m_delete(ctx: Context) -> str | None:
     """Delete a statement (never a function, an import, a body's last return, or the
     assignment of a name read later)."""
-    slots = [s for s in layout(ctx.block.tree).slots if _removable(ctx, s)]
+    slots = [s for s in layout(ctx.tree).slots if _removable(ctx, s)]
     if not slots:
         return None
     slot = ctx.rng.choice(slots)
@@ -233,12 +246,13 @@ def m_delete(ctx: Context) -> str | None:
 def m_duplicate(ctx: Context) -> str | None:
     """Repeat an assignment with a changed value right after it (``x = f`` then
     ``x = g(x)``-like), so the copy refines rather than restates."""
-    lay = layout(ctx.block.tree)
+    lay = layout(ctx.tree)
     slots = [s for s in lay.slots if isinstance(s.stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and s.stmt.value]
     if not slots:
         return None
     slot = ctx.rng.choice(slots)
     dup = copy.deepcopy(slot.stmt)
+    assert isinstance(dup, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and dup.value is not None
     gram = ctx.grammar(slot.func, slot.stmt.lineno + 1)
     dup.value, _ = gram.wrap(dup.value) if ctx.rng.random() < 0.5 else (gram.tweak(dup.value), "")
     slot.body.insert(slot.index + 1, dup)
@@ -247,13 +261,13 @@ def m_duplicate(ctx: Context) -> str | None:
 
 def m_insert(ctx: Context) -> str | None:
     """Assign a random expression to a new local and use it in the next statement."""
-    lay = layout(ctx.block.tree)
+    lay = layout(ctx.tree)
     users = {id(s.stmt): s for s in lay.sites}
     slots = [s for s in lay.slots if id(s.stmt) in users and not isinstance(s.stmt, (ast.FunctionDef, ast.ClassDef))]
     if not slots:
         return None
     slot = ctx.rng.choice(slots)
-    taken = {n.id for n in ast.walk(ctx.block.tree) if isinstance(n, ast.Name)} | set(ctx.block.outer_args)
+    taken = {n.id for n in ast.walk(ctx.tree) if isinstance(n, ast.Name)} | set(ctx.block.outer_args)
     name = next(f"v{k}" for k in range(1000) if f"v{k}" not in taken)
     gram = ctx.grammar(slot.func, slot.stmt.lineno)
     value = gram.expr(ctx.rng.randint(1, 3))
@@ -264,7 +278,7 @@ def m_insert(ctx: Context) -> str | None:
     stmt = slot.stmt
     targets = [s for s in lay.sites if s.stmt is stmt]
     use = ctx.rng.choices(targets, _depth_weights(targets))[0]
-    ref = ast.Name(name, ast.Load())
+    ref: ast.expr = ast.Name(name, ast.Load())
     if ctx.rng.random() < 0.7:
         ref = ast.BinOp(copy.deepcopy(use.node), ctx.rng.choice([ast.Add, ast.Sub, ast.Mult])(), ref)
     use.replace(ref)
@@ -306,13 +320,13 @@ def mutate(ctx: Context, weights: dict[str, float]) -> tuple[str, str] | None:
     pool = {k: w for k, w in weights.items() if w > 0 and k in MUTATIONS}
     if ctx.seed_size:
         # Shrinking is pointless on a seed-sized block and urgent on a bloated one.
-        factor = min(2.0, max(0.25, size(ctx.block.tree) / (2.0 * ctx.seed_size)))
+        factor = min(2.0, max(0.25, size(ctx.tree) / (2.0 * ctx.seed_size)))
         pool = {k: w * factor if k in SHRINKING else w for k, w in pool.items()}
     while pool:
         kind = ctx.rng.choices(list(pool), list(pool.values()))[0]
         done = MUTATIONS[kind](ctx)
         if done is not None:
-            ast.fix_missing_locations(ctx.block.tree)
+            ast.fix_missing_locations(ctx.tree)
             ctx.block.reparse()
             return kind, done
         del pool[kind]

@@ -19,7 +19,7 @@ from evolve.operators.base import Parent, Proposal, ProposalRequest
 from evolve.operators.gp.crossover import crossover
 from evolve.operators.gp.mutate import DEFAULT_WEIGHTS, Context, mutate
 from evolve.operators.gp.source import Program, expr_depth, load, normalise, size
-from evolve.problems.blocks import split
+from evolve.problems.blocks import Template, split
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +91,16 @@ class GPOperator:
             hints=hints(request.problem.description),
         )
         before = normalise(primary.code)
-        donor, donor_parent = self._donor(request, template, job.rng)
+        donor = self._donor(request, template, job.rng)
         for _ in range(self.attempts):
             child = parent.copy()
             try:
                 if donor is not None:
-                    made = self._cross(job, child, donor)
+                    made = self._cross(job, child, donor[0])
                     if made is None:
                         donor = None  # nothing to graft: mutate instead from now on
                         continue
-                    ids = [primary.id, donor_parent.id]
+                    ids = [primary.id, donor[1].id]
                 else:
                     made = self._mutate(job, child)
                     if made is None:
@@ -112,7 +112,7 @@ class GPOperator:
                 continue
             code = child.rebuild()
             after = normalise(code)
-            if after is None or after == before or (donor is not None and after == normalise(donor_parent.code)):
+            if after is None or after == before or (donor is not None and after == normalise(donor[1].code)):
                 continue
             if not self._within_limits(job, child, parent):
                 continue
@@ -128,7 +128,7 @@ class GPOperator:
     # -- internals -------------------------------------------------------------------------
 
     @staticmethod
-    def _donor(request: ProposalRequest, template, rng: random.Random) -> tuple[Program | None, Parent | None]:
+    def _donor(request: ProposalRequest, template: Template, rng: random.Random) -> tuple[Program, Parent] | None:
         others = [p for p in request.parents[1:] if normalise(p.code) != normalise(request.parents[0].code)]
         rng.shuffle(others)
         for other in others:
@@ -136,13 +136,13 @@ class GPOperator:
                 return load(template, other.code), other
             except ValueError:
                 log.debug("gp: donor %s changes the skeleton; skipped", other.id)
-        return None, None
+        return None
 
     def _mutate(self, job: _Job, child: Program) -> tuple[str, str] | None:
         blocks = [i for i, b in enumerate(child.blocks) if b.mutable]
         kinds, thoughts = [], []
         while True:
-            i = job.rng.choices(blocks, [size(child.blocks[j].tree) for j in blocks])[0]
+            i = job.rng.choices(blocks, [size(child.blocks[j].module) for j in blocks])[0]
             done = mutate(job.context(child, i), self.weights)
             if done is None:
                 break
@@ -158,7 +158,7 @@ class GPOperator:
         pairs = [
             i
             for i, (a, b) in enumerate(zip(child.blocks, donor.blocks))
-            if a.mutable and b.mutable and ast.dump(a.tree) != ast.dump(b.tree)
+            if a.mutable and b.mutable and ast.dump(a.module) != ast.dump(b.module)
         ]
         if not pairs:
             return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 from evolve.operators.gp.source import Block, arg_names
 
@@ -58,8 +59,17 @@ class Layout:
     functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=list)
 
 
-def is_number(node: ast.AST) -> bool:
-    return isinstance(node, ast.Constant) and type(node.value) in (int, float)
+def number_of(node: ast.AST) -> int | float | None:
+    """The value of a numeric literal (not a bool), else None."""
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def is_number(node: ast.AST) -> TypeGuard[ast.Constant]:
+    return number_of(node) is not None
 
 
 def is_docstring(stmt: ast.stmt) -> bool:

@@ -33,6 +33,13 @@ class Block:
     def mutable(self) -> bool:
         return self.tree is not None and bool(self.tree.body)
 
+    @property
+    def module(self) -> ast.Module:
+        """The AST of a block that parses on its own (edits only touch those)."""
+        if self.tree is None:
+            raise ValueError("this evolve block does not parse on its own; it cannot be edited")
+        return self.tree
+
     def copy(self) -> Block:
         return Block(self.text, self.indent, copy.deepcopy(self.tree), list(self.outer_args), self.first_line)
 

@@ -81,8 +81,10 @@ class CallSession:
         return done
 
     def _replayed(self, messages: list[Message], purpose: str, index: int) -> Completion:
+        replay = self.replay
+        assert replay is not None  # complete() only comes here with a replay
         try:
-            rec = self.replay.get(self.seq, index)
+            rec = replay.get(self.seq, index)
         except ReplayMiss as e:
             self.calls.append(LLMCall(model=self.name, prompt=messages, response=None, purpose=purpose, error=str(e)))
             raise CallFailed(str(e)) from None
@@ -99,7 +101,7 @@ class CallSession:
         self.calls.append(call)
         self.charge(rec.cost)
         try:
-            _, done = self.replay.completion(self.seq, index)
+            _, done = replay.completion(self.seq, index)
         except ReplayedError as e:
             raise CallFailed(f"{rec.model} call failed: {e}") from None
         return done

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from typing import Any
 
 from evolve.errors import OperatorError
 from evolve.operators.llm.client import Completion, Message
@@ -35,7 +36,9 @@ class AnthropicClient:
         self.api_key_env = api_key_env
         self.timeout = timeout
         self.max_retries = max_retries
-        self._sdk = None
+        # anthropic.AsyncAnthropic once started; typed loosely like the OpenAI client's (the
+        # SDK's signatures differ across the versions the [llm] extra allows).
+        self._sdk: Any = None
         self._takes_temperature = False
 
     async def start(self) -> None:
@@ -54,8 +57,9 @@ class AnthropicClient:
             )
             # Recent SDKs dropped sampling parameters (the API picks them per model); older ones take them.
             self._takes_temperature = "temperature" in inspect.signature(self._sdk.messages.create).parameters
+        sdk = self._sdk
         where = self.base_url or "the Anthropic API"
-        probe = self._sdk.with_options(max_retries=1, timeout=min(self.timeout, 20.0))
+        probe = sdk.with_options(max_retries=1, timeout=min(self.timeout, 20.0))
         try:
             await probe.models.retrieve(self.model)  # free, and accepts aliases
         except anthropic.AuthenticationError:
@@ -82,7 +86,7 @@ class AnthropicClient:
             raise RuntimeError(f"{self.spec}: call start() before complete()")
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
         chat = [{"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"]
-        extra = {"system": system} if system else {}
+        extra: dict[str, Any] = {"system": system} if system else {}
         if self._takes_temperature:
             extra["temperature"] = min(temperature, 1.0)
         reply = await self._sdk.messages.create(model=self.model, messages=chat, max_tokens=max_tokens, **extra)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from evolve.errors import OperatorError
 from evolve.operators.llm.client import Completion, Message
@@ -41,7 +42,9 @@ class OpenAIClient:
         self.max_retries = max_retries
         self.compat = compat
         """An OpenAI-compatible server: key optional, ``max_tokens`` instead of ``max_completion_tokens``."""
-        self._sdk = None
+        # openai.AsyncOpenAI once started. Typed loosely on purpose: the SDK's overloads
+        # change between the versions the [llm] extra allows; the tests drive the real SDK.
+        self._sdk: Any = None
 
     @property
     def address(self) -> str:
@@ -67,11 +70,13 @@ class OpenAIClient:
             self._sdk = openai.AsyncOpenAI(
                 api_key=self._key(), base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries
             )
-        await self._verify(openai)
+        await self._verify(self._sdk)
 
-    async def _verify(self, openai) -> None:
+    async def _verify(self, sdk: Any) -> None:
         """One cheap request: the key is accepted and the model is served."""
-        probe = self._sdk.with_options(max_retries=1, timeout=min(self.timeout, 20.0))
+        import openai
+
+        probe = sdk.with_options(max_retries=1, timeout=min(self.timeout, 20.0))
         try:
             try:
                 served = [m.id async for m in await probe.models.list()]

@@ -24,8 +24,8 @@ class VLLMClient:
         self.model_dir = model_dir
         self.engine_args = engine_args
         """Passed to vllm.AsyncEngineArgs (gpu_memory_utilization, max_model_len, ...)."""
-        self._engine = None
-        self._tokenizer = None
+        self._engine: Any = None  # vllm.AsyncLLMEngine once started (vllm is optional)
+        self._tokenizer: Any = None
 
     async def start(self) -> None:
         if self._engine is not None:

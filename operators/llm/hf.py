@@ -12,7 +12,7 @@ import asyncio
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from evolve.errors import OperatorError
 from evolve.operators.llm.client import Completion, Message
@@ -91,7 +91,8 @@ class HFClient:
             except Exception as e:  # transformers raises many types (OSError, ValueError, KeyError...)
                 first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
                 raise OperatorError(f"{self.spec}: cannot load the model from {self.path}: {first}") from None
-            model.to(device)
+            # PreTrainedModel.to, typed through nn.Module (transformers' wrapper hides its signature)
+            cast(torch.nn.Module, model).to(device)
             model.eval()
             if tokenizer.pad_token_id is None:
                 tokenizer.pad_token = tokenizer.eos_token

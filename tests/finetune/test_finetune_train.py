@@ -95,10 +95,9 @@ def test_dpo_on_sibling_pairs_with_a_base_lacking_a_chat_template(campaign, tmp_
 
 
 def test_grpo_rewards_children_in_the_real_sandbox(fake_archive, tiny_model, tmp_path):
-    from test_finetune_reward import HARNESS, _score
-
     from evolve.problems.contract import Problem
     from evolve.sandbox.process import ProcessSandbox
+    from tests.finetune.test_finetune_reward import HARNESS, _score
 
     problem = Problem(
         name="const",
