@@ -99,11 +99,8 @@ class LLMOperator:
 
     def endpoints(self) -> dict[str, str]:
         """The address each model is reached at (shown by `evolve status`)."""
-        return {
-            name: client.address
-            for name, client in zip(self.names, self.clients)
-            if client is not None and getattr(client, "address", None)
-        }
+        found = {name: getattr(client, "address", None) for name, client in zip(self.names, self.clients)}
+        return {name: address for name, address in found.items() if address}  # API clients only
 
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in self.clients if c is not None), return_exceptions=True)
