@@ -14,6 +14,7 @@ from rich.table import Table
 
 from evolve.archive.db import safe_url
 from evolve.cli_support import llm_overrides, run_app, run_settings
+from evolve.config import SELECTIONS
 from evolve.errors import EvolveError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evolve: LLM-driven evolutionary program search.")
@@ -63,7 +64,7 @@ def run(
     ),
     executor: str | None = typer.Option(None, help="local (default) or ray: run evaluations on a Ray cluster."),
     ray_address: str | None = typer.Option(None, help="Ray cluster address for --executor ray (default: local Ray)."),
-    selection: str | None = typer.Option(None, help="tournament, fitness_proportional, dgm, uniform, best."),
+    selection: str | None = typer.Option(None, help=f"Parent selection: {', '.join(SELECTIONS)}."),
     model: list[str] = typer.Option(
         [], help="LLM operator model spec (repeat for an ensemble), e.g. openai:gpt-4o-mini."
     ),

@@ -31,6 +31,10 @@ RESUMABLE_CHANGES = {
 }
 
 
+# Parent selection policies (CLI help and the README list them from here).
+SELECTIONS = ("tournament", "fitness_proportional", "dgm", "novelty", "funsearch", "map_elites", "uniform", "best")
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -109,9 +113,8 @@ class Config(BaseModel):
 
     @model_validator(mode="after")
     def _selection_known(self) -> Config:
-        known = ("tournament", "fitness_proportional", "dgm", "novelty", "funsearch", "map_elites", "uniform", "best")
-        if self.selection not in known:
-            raise ValueError(f"unknown selection {self.selection!r}; choose one of {', '.join(known)}")
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"unknown selection {self.selection!r}; choose one of {', '.join(SELECTIONS)}")
         return self
 
     @model_validator(mode="after")
