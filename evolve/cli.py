@@ -325,16 +325,30 @@ def finetune(
     dump_dataset: Path | None = typer.Option(None, help="Write the dataset as JSONL here first."),
     dry_run: bool = typer.Option(False, help="Only build (and dump) the dataset."),
     min_examples: int = typer.Option(8, help="Refuse to train on fewer examples."),
-    max_steps: int | None = typer.Option(None, help="Training steps (default: one epoch)."),
+    steps: int | None = typer.Option(
+        None, "--steps", "--max-steps", min=1, help="Training steps (default: one epoch)."
+    ),
+    num_generations: int | None = typer.Option(
+        None, min=1, help="GRPO: completions per prompt (default from the model size and device)."
+    ),
+    max_completion_length: int | None = typer.Option(
+        None, min=1, help="GRPO: tokens per completion (default from the model size and device)."
+    ),
     storage: str | None = typer.Option(None, help="Archive URL."),
 ) -> None:
     """Fine-tune the operator model on a campaign's discoveries (LoRA adapter + merged model)."""
+    if method != "grpo" and (num_generations or max_completion_length):
+        raise EvolveError("--num-generations and --max-completion-length are GRPO options: add --method grpo")
     from evolve.finetune import run_finetune, sandbox_evaluator
 
     campaign = _campaign(name, storage)
     opts: dict[str, Any] = {"dry_run": dry_run}
-    if max_steps:
-        opts["max_steps"] = max_steps
+    if steps:
+        opts["max_steps"] = steps
+    if num_generations:
+        opts["num_generations"] = num_generations
+    if max_completion_length:
+        opts["max_completion_length"] = max_completion_length
     sandbox_ = None
     evaluate = None
     if method == "grpo" and not dry_run:
@@ -363,7 +377,10 @@ def finetune(
     console.print(
         f"{method}: {result.num_examples} examples · adapter {result.adapter_dir} · merged {result.merged_dir}"
     )
-    console.print(f"use it: evolve run {campaign.problem.source or campaign.problem.name} --model {result.model_spec}")
+    console.print(
+        f"use it: evolve run {campaign.problem.source or campaign.problem.name} --model {result.model_spec}",
+        markup=False,
+    )
 
 
 @app.command()

@@ -39,6 +39,19 @@ BAD_INPUTS = {
     "worker_without_storage": ["worker", "bp"],
     "finetune_unknown_method": ["finetune", "nope", "--method", "rlhf", "--base", "m", "--out", "o"],
     "price_without_model": ["run", "bin_packing", "--price-in", "1"],
+    "grpo_option_without_grpo": ["finetune", "nope", "--base", "m", "--out", "o", "--num-generations", "2"],
+    "grpo_zero_generations": [
+        "finetune",
+        "nope",
+        "--method",
+        "grpo",
+        "--base",
+        "m",
+        "--out",
+        "o",
+        "--num-generations",
+        "0",
+    ],
 }
 
 
