@@ -68,7 +68,8 @@ class Config(BaseModel):
         None,
         gt=0,
         le=1,
-        description="reject children whose code embedding is this similar to an archived one (needs [embeddings])",
+        description="reject children whose code embedding is this similar to an archived one (needs [embeddings]); "
+        "off by default: similar code often behaves differently (benchmarks/near_duplicates.py), 0.999 if you must",
     )
     embedding_model: str | None = Field(None, description="sentence-transformers model for near-duplicates")
     tournament_size: int = Field(4, ge=1)
