@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 from hostile_problem import SECRET
@@ -153,7 +154,9 @@ def _process_sandbox(variant: str, hide):
 def sandbox(request, planted):
     # What the engine hides (evolve/wiring.py): its working directory, where the archive
     # lives here. The copies under /tmp test what is protected without being asked.
-    hide = [os.getcwd()]
+    # The repository too: an engine run from elsewhere (test_unprivileged_engine.py) still
+    # keeps its own source out of reach, as a user's project directory would be.
+    hide = sorted({os.getcwd(), str(Path(__file__).resolve().parents[3])})
     sb = _docker_sandbox(hide) if request.param == "docker" else _process_sandbox(request.param, hide)
     sb.variant = request.param
     # A candidate running as root could kill every process on the machine: never attack that.
