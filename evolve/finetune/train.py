@@ -218,6 +218,7 @@ def finetune(
     else:
         from trl import GRPOConfig, GRPOTrainer
 
+        assert num_generations is not None and max_completion_length is not None  # sized on entry
         # trl splits each generation batch into groups of num_generations completions.
         gen_batch = math.ceil(batch_size * grad_accum / num_generations) * num_generations
         common["per_device_train_batch_size"] = gen_batch // grad_accum if gen_batch % grad_accum == 0 else gen_batch
