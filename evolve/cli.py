@@ -350,6 +350,49 @@ def problems() -> None:
         console.print(f"    anchor: {anchors[pname]}", highlight=False)
 
 
+@app.command()
+def dashboard(
+    name: str | None = typer.Argument(None, help="Campaign to open first (default: the list of campaigns)."),
+    storage: str | None = typer.Option(None, help=f"Archive URL (default {DEFAULT_STORAGE})."),
+    port: int = typer.Option(8765, help="Port to listen on (0: any free port)."),
+    host: str = typer.Option(
+        "127.0.0.1", help="Address to listen on. Anything but loopback requires the access token printed at start."
+    ),
+) -> None:
+    """Serve a live, read-only web dashboard of the campaigns in an archive."""
+    from evolve.dashboard.app import run_dashboard
+
+    run_dashboard(storage or DEFAULT_STORAGE, name, host, port, announce=lambda line: console.print(line, markup=False))
+
+
+@app.command()
+def report(
+    name: str,
+    out: Path = typer.Option(Path("report.html"), help="The HTML file to write."),
+    top: int = typer.Option(10, help="How many of the best programs to include, with their diffs."),
+    storage: str | None = typer.Option(None, help="Archive URL."),
+) -> None:
+    """Write one self-contained offline HTML report of a campaign."""
+    from evolve.dashboard.report import write_report
+
+    path = write_report(storage or DEFAULT_STORAGE, name, out, top=top)
+    console.print(str(path), markup=False)
+
+
+@app.command()
+def plot(
+    name: str,
+    out: Path = typer.Option(Path("plots"), help="Directory for the charts."),
+    formats: str = typer.Option("png,svg", "--format", help="Comma-separated: png, svg, pdf."),
+    storage: str | None = typer.Option(None, help="Archive URL."),
+) -> None:
+    """Write a campaign's charts (progress, islands, failures, operators, MAP-Elites) as PNG/SVG files."""
+    from evolve.dashboard.plots import write_plots
+
+    for path in write_plots(storage or DEFAULT_STORAGE, name, out, formats=formats.split(",")):
+        console.print(str(path), markup=False)
+
+
 @sandbox_app.command("check")
 def sandbox_check() -> None:
     """Tell which sandbox backends work on this machine, and why not."""

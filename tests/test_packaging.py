@@ -53,7 +53,7 @@ def test_every_source_file_is_in_the_wheel(wheel):
     ).stdout.split()
     missing = []
     for path in tracked:
-        if not path.endswith((".py", ".txt", ".json", ".mako")):
+        if not path.endswith((".py", ".txt", ".json", ".mako", ".js", ".css", ".html", ".md")):
             continue
         folder, rest = path.split("/", 1)
         if f"{FOLDERS[folder]}/{rest}" not in names:

@@ -1,0 +1,3 @@
+// Start: draw the view the address names.
+"use strict";
+EV.route();
