@@ -13,6 +13,10 @@ dataclasses (``ProgramRecord``, ``CampaignInfo``, ...), never ORM objects.
 Quality-diversity policies (MAP-Elites grids, novelty, FunSearch clusters, embedding
 near-duplicates) live in ``evolve.archive.policies``; island leases for several workers are
 ``Archive.acquire_island`` / ``renew_island`` / ``release_island``.
+
+Many programs at once: ``Archive.add_programs`` (one transaction) and ``WriteBehind`` (a
+group-commit queue; a program counts as stored only once its future resolved). Moving a
+campaign between archives: ``evolve.archive.transfer`` (``evolve db export/import``).
 """
 
 from evolve.archive.db import normalize_url, upgrade
@@ -27,6 +31,7 @@ from evolve.archive.records import (
 )
 from evolve.archive.sampling import STRATEGIES
 from evolve.archive.store import Archive, SeqConflict
+from evolve.archive.writebehind import WriteBehind
 
 __all__ = [
     "Archive",
@@ -38,6 +43,7 @@ __all__ = [
     "STATUSES",
     "STRATEGIES",
     "SeqConflict",
+    "WriteBehind",
     "code_hash",
     "normalize_url",
     "upgrade",

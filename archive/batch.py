@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from evolve.archive import statements as S
+from evolve.archive.base import ArchiveBase
 from evolve.archive.dedup import code_hash as hash_code
 from evolve.archive.models import Program, utcnow
 from evolve.archive.records import STATUSES, ProgramRecord, clean_json, restore_floats
@@ -121,11 +123,10 @@ def record_of(values: dict, program_id: int) -> ProgramRecord:
     return ProgramRecord(**out)
 
 
-class BatchMixin:
-    if TYPE_CHECKING:  # provided by Archive (store.py)
-        _write: Callable[..., Any]
-        _read: Callable[[], Any]
+class BatchMixin(ArchiveBase):
+    if TYPE_CHECKING:  # provided by Archive (store.py) and BulkMixin
         _insert_program: Callable[..., int]
+        _allocate_program_ids: Callable[..., list[int]]
         _explain_integrity: Callable[[int, int | None], None]
 
     def add_programs(
@@ -151,13 +152,9 @@ class BatchMixin:
 
         def tx(conn) -> list[int | None]:
             taken = self._stored_seqs(conn, campaign_id, seqs) if skip_stored_seqs and seqs else set()
-            ids: list[int | None] = []
-            for values, calls, publish in prepared:
-                if values["seq"] in taken:
-                    ids.append(None)
-                    continue
-                ids.append(self._insert_program(conn, values, calls, publish))
-            return ids
+            todo = [(v, calls, pub) for v, calls, pub in prepared if v["seq"] not in taken]
+            self._insert_many(conn, campaign_id, todo)
+            return [None if v["seq"] in taken else v["id"] for v, _, _ in prepared]
 
         for attempt in range(2):
             try:
@@ -171,6 +168,42 @@ class BatchMixin:
                 self._explain_batch_conflict(campaign_id, seqs)
                 raise
         return [None if pid is None else record_of(values, pid) for (values, _, _), pid in zip(prepared, ids)]
+
+    def _insert_many(self, conn, campaign_id: int, todo: list[tuple[dict, list, bool]]) -> None:
+        """Insert programs with a handful of statements whatever their number: positions
+        reserved per island (islands in order, so concurrent writers lock alike), ids
+        drawn up front, then one executemany each for programs, parent links, child
+        counts and LLM calls, and one spend update."""
+        from evolve.archive.store import add_spend, call_rows
+
+        per_island: dict[int, list[dict]] = {}
+        for v, _, publish in todo:
+            v["ok_pos"] = None
+            if v["status"] == "ok" and publish:
+                per_island.setdefault(v["island"], []).append(v)
+        for island in sorted(per_island):
+            first = self._next_positions(conn, campaign_id, island, len(per_island[island]))
+            for i, v in enumerate(per_island[island]):
+                v["ok_pos"] = first + i
+        for pid, (v, _, _) in zip(self._allocate_program_ids(conn, len(todo)), todo):
+            v["id"] = pid
+        conn.execute(S.INSERT_PROGRAMS_PLAIN, [v for v, _, _ in todo])
+        links = [
+            {"child_id": v["id"], "rank": i, "parent_id": p} for v, _, _ in todo for i, p in enumerate(v["parent_ids"])
+        ]
+        if links:
+            conn.execute(S.INSERT_LINKS, links)
+        bumps: dict[int, int] = {}
+        for v, _, publish in todo:
+            for p in set(v["parent_ids"]) if publish else ():
+                bumps[p] = bumps.get(p, 0) + 1
+        if bumps:  # sorted: concurrent writers lock parent rows in one order
+            conn.execute(S.BUMP_CHILDREN, [{"pid": p, "by": n} for p, n in sorted(bumps.items())])
+        now = utcnow()
+        calls = [row for v, c, _ in todo if c for row in call_rows(campaign_id, v["id"], v["seq"], c, now)]
+        if calls:
+            conn.execute(S.INSERT_CALLS_PLAIN, calls)
+            add_spend(conn, campaign_id, calls)
 
     def _stored_seqs(self, conn, campaign_id: int, seqs: Sequence[int]) -> set[int]:
         q = select(Program.seq).where(Program.campaign_id == campaign_id, Program.seq.in_(list(seqs)))

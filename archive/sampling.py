@@ -28,11 +28,14 @@ randomness only comes from ``rng``). None of them reads the whole island into Py
 ``best``
     The ``k`` fittest (no randomness).
 ``novelty`` (options ``pool`` = 256, ``k_nn`` = 10, ``keys`` = all shared)
-    Among the pool's fittest programs, weight = kNN novelty of the program's
-    descriptor within the pool (``evolve.archive.policies.novelty``; programs without a
-    descriptor use the built-in code descriptors): diverse elites get picked.
+    Among the pool's fittest programs, weight = novelty of the program's descriptor:
+    mean distance to its ``k_nn`` nearest visible programs of the whole island, through
+    an in-process vector index kept in sync with the stored rows
+    (``evolve.archive.policies.novelty_index``; programs without a descriptor use the
+    built-in code descriptors): diverse elites get picked.
 ``funsearch`` (options ``pool`` = 2048, ``t_init`` = 0.1, ``period`` = 30000, ``signature``)
-    FunSearch signature clusters with Boltzmann sampling and short programs preferred
+    FunSearch signature clusters with Boltzmann sampling and short programs preferred,
+    among the ``pool`` best clusters, kept incrementally per island
     (``evolve.archive.policies.clusters``).
 
 Weighted picks of several parents are sequential draws without replacement.
@@ -225,14 +228,14 @@ class SamplingMixin(ArchiveBase):
         if k <= 0:
             return []
         with self._read() as conn, conn.begin():  # one snapshot for all the probes
-            ids = _choose(conn, campaign_id, island, k, strategy, rng, max_born_at, opts)
+            ids = _choose(self, conn, campaign_id, island, k, strategy, rng, max_born_at, opts)
             if not ids:
                 return []
             found = {r.id: program_from_row(r) for r in conn.execute(S.PROGRAMS_BY_ID, {"ids": sorted(set(ids))})}
         return [found[i] for i in ids if i in found]
 
 
-def _choose(conn, campaign_id, island, k, strategy, rng, max_born_at, opts) -> list[int]:
+def _choose(archive, conn, campaign_id, island, k, strategy, rng, max_born_at, opts) -> list[int]:
     if strategy == "best":
         return [c.id for c in top_pool(conn, campaign_id, island, max_born_at, k)]
     if strategy == "uniform":
@@ -253,12 +256,12 @@ def _choose(conn, campaign_id, island, k, strategy, rng, max_born_at, opts) -> l
         from evolve.archive.policies.clusters import choose_funsearch
 
         size = IslandDraws(conn, campaign_id, island, max_born_at).n
-        return choose_funsearch(conn, campaign_id, island, k, rng, max_born_at, opts, size)
+        return choose_funsearch(archive, conn, campaign_id, island, k, rng, max_born_at, opts, size)
     pool = top_pool(conn, campaign_id, island, max_born_at, int(opts["pool"]))
     if not pool:
         return []
     if strategy == "novelty":
-        weights = _novelty_weights(conn, pool, int(opts["k_nn"]), opts["keys"])
+        weights = _novelty_weights(archive, conn, campaign_id, island, pool, max_born_at, opts)
     elif strategy == "fitness_proportional":
         weights = linear_rank_weights([c.fitness for c in pool], float(opts["pressure"]))
     else:
@@ -266,10 +269,12 @@ def _choose(conn, campaign_id, island, k, strategy, rng, max_born_at, opts) -> l
     return [c.id for c in weighted_without_replacement(rng, pool, weights, k)]
 
 
-def _novelty_weights(conn, pool: list[Candidate], k_nn: int, keys) -> list[float]:
-    from evolve.archive.policies.novelty import descriptor_matrix, knn_novelty, program_descriptor
+def _novelty_weights(archive, conn, campaign_id, island, pool, max_born_at, opts) -> list[float]:
+    from evolve.archive.policies.novelty_index import IslandNovelty
+    from evolve.archive.policies.state import policy_state
 
-    rows = {r.id: r for r in conn.execute(S.DESCRIPTORS_BY_ID, {"ids": [c.id for c in pool]})}
-    descs = [program_descriptor(rows[c.id].descriptor, rows[c.id].code) for c in pool]
-    matrix, _ = descriptor_matrix(descs, keys)
-    return [float(x) for x in knn_novelty(matrix, k_nn)]
+    keys = None if opts["keys"] is None else tuple(opts["keys"])
+    index = policy_state(archive, ("novelty", campaign_id, island, keys), lambda: IslandNovelty(keys))
+    with index.lock:
+        index.sync_from(conn, campaign_id, island)
+        return [float(x) for x in index.novelty([c.id for c in pool], int(opts["k_nn"]), max_born_at)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import BigInteger, Double, bindparam, insert, select, text, update
+from sqlalchemy import BigInteger, Double, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from evolve.archive.models import CAMPAIGNS, ISLANDS, LLM_CALLS, PROGRAM_PARENTS, PROGRAMS
@@ -27,6 +27,7 @@ INSERT_PROGRAMS = insert(P).returning(P.c.id, sort_by_parameter_order=True)
 # query parsing once the statement holds thousands of parameters.
 NEXT_PROGRAM_IDS = text("SELECT nextval(pg_get_serial_sequence('programs', 'id')) FROM generate_series(1, :n)")
 INSERT_PROGRAMS_PLAIN = insert(P)
+MAX_PROGRAM_ID = select(func.max(P.c.id))
 INSERT_LINKS = insert(PP)
 # "pid"/"by", not column names: executemany UPDATE binds must not shadow columns.
 BUMP_CHILDREN = (

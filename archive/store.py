@@ -54,6 +54,42 @@ class SeqConflict(StorageError):
     """A program with this proposal sequence number is already stored."""
 
 
+def call_rows(campaign_id: int, program_id: int | None, seq: int | None, calls: list, now) -> list[dict]:
+    """``llm_calls`` rows for the given calls (``LLMCall``-like objects)."""
+    return [
+        dict(
+            campaign_id=campaign_id,
+            program_id=program_id,
+            seq=seq,
+            model=str(c.model or ""),
+            purpose=getattr(c, "purpose", None) or "propose",
+            prompt=clean_json(c.prompt),
+            response=c.response,
+            input_tokens=int(c.input_tokens or 0),
+            output_tokens=int(c.output_tokens or 0),
+            cost=float(c.cost or 0.0),
+            latency=float(getattr(c, "latency", 0.0) or 0.0),
+            error=getattr(c, "error", None),
+            created_at=now,
+        )
+        for c in calls
+    ]
+
+
+def add_spend(conn, campaign_id: int, rows: list[dict]) -> None:
+    """Add recorded calls to the campaign's running spend totals."""
+    conn.execute(
+        S.ADD_SPEND,
+        {
+            "cid": campaign_id,
+            "d_in": sum(r["input_tokens"] for r in rows),
+            "d_out": sum(r["output_tokens"] for r in rows),
+            "d_cost": math.fsum(r["cost"] for r in rows),
+            "d_calls": len(rows),
+        },
+    )
+
+
 def _statuses(statuses: str | Iterable[str] | None) -> list[str] | None:
     if statuses is None:
         return None
@@ -216,40 +252,13 @@ class Archive(BatchMixin, SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, Is
     def _insert_calls(
         self, conn, campaign_id: int, program_id: int | None, seq: int | None, calls: list, want_ids: bool = True
     ) -> list[int]:
-        now = utcnow()
-        rows = [
-            dict(
-                campaign_id=campaign_id,
-                program_id=program_id,
-                seq=seq,
-                model=str(c.model or ""),
-                purpose=getattr(c, "purpose", None) or "propose",
-                prompt=clean_json(c.prompt),
-                response=c.response,
-                input_tokens=int(c.input_tokens or 0),
-                output_tokens=int(c.output_tokens or 0),
-                cost=float(c.cost or 0.0),
-                latency=float(getattr(c, "latency", 0.0) or 0.0),
-                error=getattr(c, "error", None),
-                created_at=now,
-            )
-            for c in calls
-        ]
+        rows = call_rows(campaign_id, program_id, seq, calls, utcnow())
         if want_ids:
             ids = list(conn.execute(S.INSERT_CALLS, rows).scalars())
         else:  # the cheaper plain INSERT (a single row needs no executemany either)
             ids = []
             conn.execute(S.INSERT_CALLS_PLAIN, rows if len(rows) > 1 else rows[0])
-        conn.execute(
-            S.ADD_SPEND,
-            {
-                "cid": campaign_id,
-                "d_in": sum(r["input_tokens"] for r in rows),
-                "d_out": sum(r["output_tokens"] for r in rows),
-                "d_cost": math.fsum(r["cost"] for r in rows),
-                "d_calls": len(rows),
-            },
-        )
+        add_spend(conn, campaign_id, rows)
         return ids
 
     def _explain_integrity(self, campaign_id: int, seq: int | None) -> None:

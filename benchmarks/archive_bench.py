@@ -1,22 +1,28 @@
 """Archive throughput and sampling latency at 10k, 100k and 1M programs.
 
-    python -m benchmarks.archive_bench                       # SQLite and PostgreSQL
-    python -m benchmarks.archive_bench --backends sqlite --sizes 10000 100000
-    python -m benchmarks.archive_bench --pg-url postgresql://user@host/db
+    python -m benchmarks.archive_bench --scale 1000000 --backend sqlite
+    python -m benchmarks.archive_bench --scale 1000000 --backend postgres --pg-url postgresql://user@host/db
+    python -m benchmarks.archive_bench --scale 2000 --adds 50 --samples 20      # a smoke run, both backends
 
-Each backend starts empty and is filled in steps with ``add_programs_bulk`` (programs
-spread over islands, ~300 bytes of code, metrics, a parent each, 90 % ok). At each
-size it measures ``add_program`` one call at a time (a child with a parent, metrics
-and one LLM call: what the campaign loop does), ``sample_parents`` for every strategy
-(k = 2, half of the calls with a ``max_born_at``), ``find_by_hash`` and ``best``,
-and prints one JSON document. Without ``--pg-url`` (or EVOLVE_TEST_POSTGRES_URL) a
-throwaway PostgreSQL cluster is started like the tests do (fsync off).
+For each size (10 k, 100 k, ... up to ``--scale``; or ``--sizes``) a fresh campaign is
+loaded through the bulk import path (``evolve db import``'s format, synthetic programs from
+``benchmarks.archive_synthetic``), then it measures: ``add_program`` one call at a time (a
+child with a parent, metrics and one LLM call: what the campaign loop does) and
+``add_programs`` in batches (group commit); ``sample_parents`` for every strategy (k = 2,
+half of the calls with a ``max_born_at`` that hides the newest 1000 programs), the first
+call per island apart (``cold_ms``, the slowest: in-process indexes built from the stored
+rows, as after a resume); the near-duplicate lookup over stored code embeddings (synthetic vectors,
+``--embed-dim``); ``find_by_hash``, ``best``; the export of the campaign; and the
+database size per program. One JSON document on stdout (progress on stderr).
+
+PostgreSQL: ``--pg-url`` (or EVOLVE_TEST_POSTGRES_URL) with a fresh schema dropped
+afterwards; without either a throwaway cluster is started like the tests do (fsync off).
+The server's durability settings are part of the output.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -25,39 +31,17 @@ import statistics
 import sys
 import tempfile
 import time
+from pathlib import Path
 
+import numpy as np
+from sqlalchemy import insert, text
+
+from benchmarks.archive_synthetic import campaign_records, code_of
 from evolve.archive import STRATEGIES, Archive, code_hash
+from evolve.archive.models import ProgramEmbedding
+from evolve.archive.policies.embeddings import EmbeddingDeduper
+from evolve.archive.transfer import export_records, import_records, write_records
 from evolve.operators.base import LLMCall
-
-CODE = '''def priority(item, bins):
-    """Score each bin for the item; the highest score wins."""
-    import numpy as np
-    gaps = bins - item
-    score = -gaps * {a:.6f} + np.log1p(np.maximum(gaps, 0)) * {b:.6f}
-    return np.where(gaps >= 0, score, -1e9)  # variant {i}
-'''
-
-
-def synthetic(i: int, seq: int, rng: random.Random, islands: int, n_before: int) -> dict:
-    ok = rng.random() < 0.9
-    fit = rng.gauss(0.0, 1.0) if ok else None
-    code = CODE.format(a=rng.random(), b=rng.random(), i=i)
-    # Prefill skips the ast normalisation (a hash of the raw text is as unique here).
-    return dict(
-        code=code,
-        code_hash=hashlib.sha256(code.encode()).hexdigest(),
-        island=i % islands,
-        status="ok" if ok else "error",
-        fitness=fit,
-        objective=fit,
-        seq=seq,
-        born_at=i,
-        parent_ids=[rng.randrange(1, n_before + 1)] if n_before else [],
-        metrics={"score": fit or 0.0, "bins": 200.0 + rng.random()},
-        operator="llm.diff",
-        generation=rng.randrange(50),
-        reason=None if ok else "Traceback: boom",
-    )
 
 
 def pct(values: list[float], q: float) -> float:
@@ -73,108 +57,195 @@ def ms(values: list[float]) -> dict:
     }
 
 
-def measure(arc: Archive, cid: int, size: int, islands: int, adds: int, samples: int, rng: random.Random) -> dict:
-    out: dict = {"programs": size}
-    # One add at a time, like the loop: child of a random program, metrics, one LLM call.
-    times = []
-    cpu0 = time.process_time()
-    t_all = time.perf_counter()
-    for j in range(adds):
-        seq = size + j  # also its born_at: the newest programs are the least visible
-        call = LLMCall(
-            model="bench",
-            prompt=[{"role": "user", "content": "improve"}],
-            response="```diff```",
-            input_tokens=1200,
-            output_tokens=300,
-            cost=0.001,
-            latency=1.0,
-        )
-        fit = rng.gauss(0.0, 1.0)
-        t = time.perf_counter()
-        arc.add_program(
-            cid,
-            code=CODE.format(a=rng.random(), b=rng.random(), i=seq),
-            island=seq % islands,
-            status="ok",
-            fitness=fit,
-            objective=fit,
-            seq=seq,
-            born_at=seq,
-            parent_ids=[rng.randrange(1, size + 1)],
-            metrics={"score": fit},
-            llm_calls=[call],
-        )
-        times.append(time.perf_counter() - t)
-    wall = time.perf_counter() - t_all
-    # CPU of this process per add: on SQLite all of the work, on PostgreSQL the client side;
-    # unlike wall time it does not grow when other processes compete for the CPU.
-    cpu = (time.process_time() - cpu0) / adds
-    out["add_program"] = {"n": adds, "per_s": round(adds / wall, 1), **ms(times), "cpu_ms": round(cpu * 1e3, 3)}
-    total = size + adds
-    for strategy in STRATEGIES:
-        lat = []
-        for j in range(samples):
-            island = j % islands
-            horizon = total - 1000 if j % 2 else None  # half the calls hide the newest programs
-            t = time.perf_counter()
-            picks = arc.sample_parents(cid, island, 2, strategy, rng, max_born_at=horizon)
-            lat.append(time.perf_counter() - t)
-            assert len(picks) == 2
-        out[f"sample_{strategy}"] = ms(lat)
-    hashes = [code_hash(CODE.format(a=rng.random(), b=rng.random(), i=i)) for i in range(samples)]
-    lat = []
-    for h in hashes:
-        t = time.perf_counter()
-        arc.find_by_hash(cid, h)
-        lat.append(time.perf_counter() - t)
-    out["find_by_hash"] = ms(lat)
-    lat = []
-    for j in range(min(samples, 200)):
-        t = time.perf_counter()
-        arc.best(cid, k=5, island=j % islands)
-        lat.append(time.perf_counter() - t)
-    out["best_per_island"] = ms(lat)
+def _timed(fn) -> float:
     t = time.perf_counter()
-    arc.count(cid, "ok")
-    out["count_ok_ms"] = round((time.perf_counter() - t) * 1e3, 2)
+    fn()
+    return time.perf_counter() - t
+
+
+def _child(seq: int, size: int, islands: int, rng: random.Random) -> dict:
+    fit = rng.gauss(0.0, 1.0)
+    call = LLMCall(
+        model="bench",
+        prompt=[{"role": "user", "content": "improve"}],
+        response="```diff```",
+        input_tokens=1200,
+        output_tokens=300,
+        cost=0.001,
+        latency=1.0,
+    )
+    code = code_of(seq, rng.random(), rng.random())
+    return dict(
+        code=code,
+        code_hash=code_hash(code),  # the loop hashes every child for dedup before storing it
+        island=seq % islands,
+        status="ok",
+        fitness=fit,
+        objective=fit,
+        seq=seq,
+        born_at=seq,
+        parent_ids=[rng.randrange(1, size + 1)],
+        metrics={f"case:{c}": float(round(fit * 2)) for c in range(5)},
+        descriptor={f"b{d}": rng.gauss(0, 5) for d in range(4)},
+        llm_calls=[call],
+    )
+
+
+def measure_adds(arc: Archive, cid: int, size: int, islands: int, adds: int, batch: int, rng) -> dict:
+    out = {}
+    times, cpu0, t_all = [], time.process_time(), time.perf_counter()
+    for j in range(adds):
+        kw = _child(size + j, size, islands, rng)
+        times.append(_timed(lambda kw=kw: arc.add_program(cid, **kw)))
+    wall = time.perf_counter() - t_all
+    cpu = (time.process_time() - cpu0) / adds  # this process only: the client side on PostgreSQL
+    out["add_program"] = {"n": adds, "per_s": round(adds / wall, 1), **ms(times), "cpu_ms": round(cpu * 1e3, 3)}
+    start, times, t_all = size + adds, [], time.perf_counter()
+    for lo in range(0, adds, batch):
+        programs = [_child(start + j, size, islands, rng) for j in range(lo, min(adds, lo + batch))]
+        times.append(_timed(lambda p=programs: arc.add_programs(cid, p)))
+    wall = time.perf_counter() - t_all
+    out["add_programs_batched"] = {"n": adds, "batch": batch, "per_s": round(adds / wall, 1), **ms(times)}
     return out
 
 
-def run_backend(name: str, url: str, sizes: list[int], islands: int, adds: int, samples: int) -> dict:
+def measure_sampling(arc: Archive, cid: int, total: int, islands: int, samples: int, rng) -> dict:
+    out = {}
+    for strategy in STRATEGIES:
+        # The first call per island builds its in-process structures from the stored rows.
+        cold = max(_timed(lambda s=strategy, i=i: arc.sample_parents(cid, i, 2, s, rng)) for i in range(islands))
+        lat = []
+        for j in range(samples):
+            horizon = total - 1000 if j % 2 else None  # half the calls hide the newest programs
+            t = time.perf_counter()
+            picks = arc.sample_parents(cid, j % islands, 2, strategy, rng, max_born_at=horizon)
+            lat.append(time.perf_counter() - t)
+            assert len(picks) == 2, (strategy, len(picks))
+        out[f"sample_{strategy}"] = {**ms(lat), "cold_ms": round(cold * 1e3, 1)}
+    return out
+
+
+def load_embeddings(arc: Archive, cid: int, dim: int, seed: int) -> tuple[np.ndarray, list[int], float]:
+    """A unit vector per ok program (clustered, like embeddings of program variants)."""
+    ids = [p.id for p in arc.programs(cid, status="ok", order="id")]
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 1, (2000, dim))
+    vecs = (centres[rng.integers(0, 2000, len(ids))] + rng.normal(0, 0.3, (len(ids), dim))).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    t = time.perf_counter()
+    table = ProgramEmbedding.__table__
+    for lo in range(0, len(ids), 5000):
+        rows = [
+            dict(program_id=pid, campaign_id=cid, model="bench", dim=dim, vector=vecs[i].tobytes())
+            for i, pid in enumerate(ids[lo : lo + 5000], lo)
+        ]
+        arc._write(lambda c, rows=rows: c.execute(insert(table), rows))
+    return vecs, ids, time.perf_counter() - t
+
+
+def measure_near_duplicates(arc: Archive, cid: int, dim: int, samples: int, seed: int) -> dict:
+    vecs, ids, load_s = load_embeddings(arc, cid, dim, seed)
+    dedup = EmbeddingDeduper(arc, threshold=0.98, model="bench", encoder=lambda texts: None)
+    rng = np.random.default_rng(seed + 1)
+    cold = _timed(lambda: dedup.check(cid, "", vector=vecs[0]))
+    lat, hits = [], 0
+    for j in range(samples):
+        i = int(rng.integers(len(ids)))
+        near = vecs[i] + rng.normal(0, 0.002, dim).astype(np.float32) if j % 2 == 0 else rng.normal(0, 1, dim)
+        near = (near / np.linalg.norm(near)).astype(np.float32)
+        t = time.perf_counter()
+        hit = dedup.check(cid, "", vector=near)
+        lat.append(time.perf_counter() - t)
+        hits += j % 2 == 0 and hit is not None and hit.program_id == ids[i]
+    return {
+        "near_duplicate_lookup": {
+            **ms(lat),
+            "cold_ms": round(cold * 1e3, 1),
+            "dim": dim,
+            "vectors": len(ids),
+            "load_s": round(load_s, 1),
+            "found_planted": round(hits / max(1, (samples + 1) // 2), 3),
+        }
+    }
+
+
+def db_bytes(arc: Archive, sqlite_path: Path | None) -> int:
+    if sqlite_path is not None:
+        return sum(p.stat().st_size for p in sqlite_path.parent.glob(sqlite_path.name + "*"))
+    with arc._engine.connect() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'm')"
+                )
+            ).scalar_one()
+        )
+
+
+def run_backend(name: str, url: str, sqlite_path: Path | None, sizes: list[int], args) -> dict:
     rng = random.Random(0)
     arc = Archive(url)
-    cid = arc.create_campaign(f"bench-{time.time_ns()}", "bench", {}).id
-    have, results = 0, []
-    # Seqs of the measured adds must not collide with later bulk rows.
-    offset = 10 * max(sizes)
+    results, stored = [], 0
+    settings = {}
+    if arc.dialect == "postgresql":
+        with arc._engine.connect() as conn:
+            for key in ("fsync", "synchronous_commit", "shared_buffers", "server_version"):
+                settings[key] = conn.exec_driver_sql(f"SHOW {key}").scalar_one()
     for size in sizes:
+        res: dict = {"programs": size}
+        cname = f"bench-{size}"
         t = time.perf_counter()
-        rows = (synthetic(i, offset + i, rng, islands, i) for i in range(have, size))
-        added = arc.add_programs_bulk(cid, rows)
-        fill_s = time.perf_counter() - t
-        have = size
-        res = measure(arc, cid, size, islands, adds, samples, rng)
-        res["bulk_fill"] = {"rows": added, "seconds": round(fill_s, 1), "rows_per_s": round(added / max(fill_s, 1e-9))}
-        have += adds
+        cid = import_records(arc, campaign_records(cname, size, args.islands, seed=size))
+        fill = time.perf_counter() - t
+        res["bulk_import"] = {"rows": size, "seconds": round(fill, 1), "rows_per_s": round(size / max(fill, 1e-9))}
+        stored += size
+        res["db_bytes_per_program"] = round(db_bytes(arc, sqlite_path) / stored)
+        res.update(measure_adds(arc, cid, size, args.islands, args.adds, args.batch, rng))
+        stored += 2 * args.adds
+        res.update(measure_sampling(arc, cid, size + 2 * args.adds, args.islands, args.samples, rng))
+        res.update(measure_near_duplicates(arc, cid, args.embed_dim, args.samples, seed=size))
+        hashes = [code_hash(code_of(i, rng.random(), rng.random())) for i in range(args.samples)]
+        res["find_by_hash"] = ms([_timed(lambda h=h, c=cid: arc.find_by_hash(c, h)) for h in hashes])
+        res["best_per_island"] = ms(
+            [
+                _timed(lambda j=j, c=cid: arc.best(c, k=5, island=j % args.islands))
+                for j in range(min(args.samples, 200))
+            ]
+        )
+        if args.export:
+            with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+                t = time.perf_counter()
+                n = write_records(Path(tmp) / "c.jsonl.gz", export_records(arc, cname))
+                secs = time.perf_counter() - t
+            res["export_jsonl_gz"] = {"records": n, "seconds": round(secs, 1), "records_per_s": round(n / secs)}
         results.append(res)
         print(json.dumps({"backend": name, **res}), file=sys.stderr, flush=True)
-        offset += adds
     arc.close()
-    return {"backend": name, "results": results}
+    return {"backend": name, "server": settings, "results": results}
+
+
+def _sizes(scale: int) -> list[int]:
+    sizes = [s for s in (10_000, 100_000, 1_000_000, 10_000_000) if s < scale]
+    return [*sizes, scale]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--backends", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"])
-    ap.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--scale", type=int, default=1_000_000, help="largest size (sizes: 10k, 100k, ... up to it)")
+    ap.add_argument("--sizes", nargs="+", type=int, help="exact sizes instead of --scale's")
+    ap.add_argument("--backend", action="append", choices=["sqlite", "postgres"], help="repeatable (default both)")
     ap.add_argument("--islands", type=int, default=4)
-    ap.add_argument("--adds", type=int, default=2000, help="add_program calls timed at each size")
-    ap.add_argument("--samples", type=int, default=400, help="calls timed per sampling strategy")
+    ap.add_argument("--adds", type=int, default=2000, help="programs added singly, and again in batches, per size")
+    ap.add_argument("--batch", type=int, default=64, help="programs per add_programs call")
+    ap.add_argument("--samples", type=int, default=400, help="calls timed per sampling strategy and lookup")
+    ap.add_argument("--embed-dim", type=int, default=64, help="dimension of the synthetic code embeddings")
+    ap.add_argument("--no-export", dest="export", action="store_false", help="skip timing the export")
     ap.add_argument("--pg-url", default=os.environ.get("EVOLVE_TEST_POSTGRES_URL"))
     ap.add_argument("--dir", default=None, help="where the SQLite file goes (default: a temp dir)")
     args = ap.parse_args()
-    sizes = sorted(args.sizes)
+    sizes = sorted(args.sizes or _sizes(args.scale))
     report = {
         "machine": {
             "python": platform.python_version(),
@@ -186,23 +257,31 @@ def main() -> None:
         "backends": [],
     }
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        for backend in args.backends:
-            server = None
-            if backend == "sqlite":
-                url = f"sqlite:///{tmp}/bench.db"
-            elif args.pg_url:
-                url = args.pg_url
-            else:
-                from tests import pg_server
-
-                server = pg_server.start()
-                url = server.url
-            try:
-                report["backends"].append(run_backend(backend, url, sizes, args.islands, args.adds, args.samples))
-            finally:
-                if server:
-                    server.stop()
+        for backend in args.backend or ["sqlite", "postgres"]:
+            report["backends"].append(_run_one(backend, Path(tmp), sizes, args))
+    report["machine"]["load_avg_at_end"] = os.getloadavg()
     print(json.dumps(report, indent=1))
+
+
+def _run_one(backend: str, tmp: Path, sizes: list[int], args) -> dict:
+    if backend == "sqlite":
+        path = tmp / "bench.db"
+        return run_backend(backend, f"sqlite:///{path}", path, sizes, args)
+    from tests import pg_server
+
+    server = None
+    if args.pg_url:
+        base = args.pg_url
+    else:
+        server = pg_server.start()
+        base = server.url
+    url, schema = pg_server.fresh_schema(base)
+    try:
+        return run_backend(backend, url, None, sizes, args)
+    finally:
+        pg_server.drop_schema(base, schema)
+        if server:
+            server.stop()
 
 
 if __name__ == "__main__":

@@ -166,6 +166,7 @@ class Campaign:
             "islands": self.island_view(),
             "cells": self.cell_view(),
             "sandbox": self.archive.get_campaign(self.name).state.get("sandbox"),
+            **score_trust(self.problem),
             "llm_endpoints": self.archive.get_campaign(self.name).state.get("llm") or {},
         }
 
@@ -291,6 +292,16 @@ class Campaign:
             Outcome("ok", metrics=dict(metrics), objective=objective, fitness=self.problem.fitness(objective)),
             self.problem.initial_program,
         )
+
+
+def score_trust(problem: Problem) -> dict[str, str | None]:
+    """Who computed the scores: the problem's trusted scorer, or an evaluator that ran in
+    the sandbox next to the candidate (a peer engine's folder), with the way out."""
+    if problem.untrusted_scores:
+        from evolve.problems.peers.load import HINT
+
+        return {"scores": problem.untrusted_scores, "scores_hint": HINT}
+    return {"scores": "verified by the problem's trusted scorer", "scores_hint": None}
 
 
 def _require_runnable(problem) -> None:

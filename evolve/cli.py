@@ -20,8 +20,10 @@ from evolve.errors import EvolveError
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evolve: LLM-driven evolutionary program search.")
 sandbox_app = typer.Typer(help="Sandbox backends.")
 db_app = typer.Typer(help="Archive database.")
+config_app = typer.Typer(help="Configuration files.")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
 console = Console()
 err = Console(stderr=True)
 STATE = {"debug": False}
@@ -131,6 +133,8 @@ def run(
         err.print(f"stopped; run the same command again to resume campaign {escape(repr(campaign.name))}")
         raise typer.Exit(130) from None
     _print_best(campaign)
+    if campaign.problem.untrusted_scores:
+        console.print(f"note: {campaign.problem.untrusted_scores}", highlight=False)
     console.print(
         f"sandbox: {campaign.archive.get_campaign(campaign.name).state.get('sandbox')}"
         + (f" · stopped early: {stats.stopped_by}" if stats.stopped_by else ""),
@@ -249,6 +253,7 @@ def status(
     for spec, address in (st.get("llm_endpoints") or {}).items():
         table.add_row(escape(f"model {spec}"), escape(str(address)))
     table.add_row("sandbox", escape(str(st.get("sandbox"))))
+    table.add_row("scores", escape(st["scores"] + (f" · {st['scores_hint']}" if st.get("scores_hint") else "")))
     console.print(table)
 
 
@@ -275,8 +280,13 @@ def export(
     storage: str | None = typer.Option(None, help="Archive URL."),
 ) -> None:
     """Write the best programs as runnable .py files plus JSON metrics and lineage."""
-    for path in _campaign(name, storage).export(str(out), top, diverse=diverse):
+    campaign = _campaign(name, storage)
+    for path in campaign.export(str(out), top, diverse=diverse):
         console.print(str(path), markup=False, highlight=False)
+    if campaign.problem.untrusted_scores:
+        from evolve.problems.peers.load import HINT
+
+        err.print(f"note: {campaign.problem.untrusted_scores}; {HINT}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -451,12 +461,63 @@ def sandbox_check() -> None:
         console.print(f"{escape(backend)}: {'[green]ok[/]' if ok else '[red]unavailable[/]'} {escape(detail)}")
 
 
+@config_app.command("import")
+def config_import(
+    source: Path = typer.Argument(..., help="An OpenEvolve or ShinkaEvolve config (YAML)."),
+    out: Path = typer.Option(Path("evolve.toml"), help="The Evolve TOML to write."),
+    problem: str | None = typer.Option(None, help="Problem to record in the TOML (e.g. the folder it came with)."),
+    force: bool = typer.Option(False, help="Overwrite OUT if it exists."),
+) -> None:
+    """Write the Evolve TOML equivalent of a peer engine's config: models, islands,
+    migration, budget, prompts. Use it with `evolve run PROBLEM --config OUT`."""
+    from evolve.config import build_config, read_config_file
+    from evolve.config_import import write_imported
+
+    if out.exists() and not force:
+        raise EvolveError(f"{out} exists: pass --force to overwrite it, or --out another file")
+    written = write_imported(source, out, problem)
+    build_config(read_config_file(out))  # the TOML written must be one Evolve accepts
+    for path in written:
+        console.print(str(path))
+
+
 @db_app.command("upgrade")
 def db_upgrade(storage: str = typer.Argument(DEFAULT_STORAGE, help="Archive URL.")) -> None:
     """Create or migrate the archive schema to the latest version."""
     from evolve.archive import upgrade
 
     console.print(f"archive at revision {upgrade(storage)}", markup=False)
+
+
+@db_app.command("export")
+def db_export(
+    name: str = typer.Argument(..., help="Campaign name."),
+    out: Path = typer.Option(..., "--out", help="File to write: .jsonl, .jsonl.gz or .parquet."),
+    storage: str = typer.Option(DEFAULT_STORAGE, help="Archive URL the campaign is in."),
+) -> None:
+    """Export a campaign (programs, LLM calls, islands, events) to a file."""
+    from evolve.archive import Archive
+    from evolve.archive.transfer import export_records, write_records
+
+    with Archive(storage) as arc:
+        n = write_records(out, export_records(arc, name))
+    console.print(f"exported campaign {name!r}: {n} records to {out}")
+
+
+@db_app.command("import")
+def db_import(
+    file: Path = typer.Argument(..., help="A file written by `evolve db export`."),
+    storage: str = typer.Option(DEFAULT_STORAGE, help="Archive URL to import into."),
+    name: str | None = typer.Option(None, help="Store it under this campaign name (default: its own)."),
+) -> None:
+    """Import an exported campaign into an archive (SQLite or PostgreSQL)."""
+    from evolve.archive import Archive
+    from evolve.archive.transfer import import_records, read_records
+
+    with Archive(storage) as arc:
+        cid = import_records(arc, read_records(file), name=name)
+        info, n = arc.get_campaign_by_id(cid), arc.count(cid)
+    console.print(f"imported campaign {info.name if info else name!r}: {n} programs")
 
 
 def main(argv: list[str] | None = None) -> None:

