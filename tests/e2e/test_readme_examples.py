@@ -14,7 +14,9 @@ file. What is changed, and why:
 - ``postgresql://me@dbhost/evolve`` is the test PostgreSQL server;
 - ``pip install ...`` is not run (the environment is installed; tests/test_packaging.py
   builds the wheel) and ``bash .ci/test`` is the test run itself;
-- the Python API example gets ``my_problem = "./myproblem"`` (the README's own problem).
+- the Python API example gets ``my_problem = "./myproblem"`` (the README's own problem);
+- commands that serve until stopped (``SERVES``) get a free ``--port``; the test waits
+  until they answer HTTP there, then stops them.
 
 Anything else a README command needs that is not here fails this test, naming the line.
 """
@@ -38,6 +40,15 @@ SEED_PROGRAM = (Path(readme.README).parent / "problems" / "bin_packing" / "initi
 SEED_RETURN = next(line for line in SEED_PROGRAM.splitlines() if line.strip().startswith("return "))
 MODELS = ["gpt-4o-mini", "claude-sonnet-4-5", "Qwen/Qwen2.5-Coder-7B-Instruct"]
 NOT_RUN = ("pip install", "bash .ci/test")
+SERVES = ("evolve dashboard",)  # commands that run until stopped: started, asked, stopped
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def bin_packing_replies(req) -> str:
@@ -87,10 +98,37 @@ class Session:
         argv = self.adapt(command)
         if argv is None:
             return None
+        if command.startswith(SERVES):
+            self.serve(command, argv)
+            return None
         done = subprocess.run(argv, cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=900)
         assert done.returncode == 0, f"README command failed: {command}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         self.ran.append(command)
         return done
+
+    def serve(self, command: str, argv: list[str]) -> None:
+        import time
+        import urllib.request
+
+        port = _free_port()
+        proc = subprocess.Popen(
+            [*argv, "--port", str(port)], cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                assert proc.poll() is None, f"README command exited: {command}\n{proc.communicate()}"
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
+                        assert reply.status == 200
+                        break
+                except OSError:
+                    assert time.monotonic() < deadline, f"README command never answered: {command}"
+                    time.sleep(0.5)
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=30)
+        self.ran.append(command)
 
     def python(self, code: str, where: str) -> None:
         code = re.sub(r"budget=\d+", f"budget={BUDGET}", code)
