@@ -10,6 +10,10 @@
 The campaign loop holds a ``CampaignStore`` (``evolve.archive.campaign_store``): the
 archive's methods for one campaign, so no campaign id travels through the loop.
 
+Many programs at once: ``Archive.add_programs`` (one transaction) and ``WriteBehind`` (a
+group-commit queue; a program counts as stored only once its future resolved). Moving a
+campaign between archives: ``evolve.archive.transfer`` (``evolve db export/import``).
+
 Opening an archive creates or migrates its schema (alembic, shipped in
 ``archive/migrations``); ``archive.upgrade(url)`` does only that. Callers get plain
 dataclasses (``ProgramRecord``, ``CampaignInfo``, ...), never ORM objects.
@@ -17,6 +21,10 @@ dataclasses (``ProgramRecord``, ``CampaignInfo``, ...), never ORM objects.
 Quality-diversity policies (MAP-Elites grids, novelty, FunSearch clusters, embedding
 near-duplicates) live in ``evolve.archive.policies``; island leases for several workers are
 ``Archive.acquire_island`` / ``renew_island`` / ``release_island``.
+
+Many programs at once: ``Archive.add_programs`` (one transaction) and ``WriteBehind`` (a
+group-commit queue; a program counts as stored only once its future resolved). Moving a
+campaign between archives: ``evolve.archive.transfer`` (``evolve db export/import``).
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ _EXPORTS = {
     "SelectionPolicy": "evolve.archive.selection",
     "register_policy": "evolve.archive.selection",
     "STATUSES": "evolve.constants",
+    "WriteBehind": "evolve.archive.writebehind",
 }
 
 if TYPE_CHECKING:
@@ -54,6 +63,7 @@ if TYPE_CHECKING:
     from evolve.archive.records import CampaignInfo, EventRecord, IslandLease, LLMCallRecord, ProgramRecord
     from evolve.archive.selection import SELECTION_POLICIES, SelectionPolicy, register_policy
     from evolve.archive.store import Archive, SeqConflict
+    from evolve.archive.writebehind import WriteBehind
     from evolve.constants import STATUSES
 
 __all__ = [
@@ -70,6 +80,8 @@ __all__ = [
     "STATUSES",
     "SelectionPolicy",
     "SeqConflict",
+    "WriteBehind",
+    "WriteBehind",
     "code_hash",
     "normalize_url",
     "register_policy",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from evolve.archive.campaign_store import CampaignStore
-    from evolve.archive.policies.embeddings import EmbeddingDeduper
+    from evolve.archive.policies.embeddings import EmbeddingDeduper, NearDuplicate
     from evolve.archive.records import ProgramRecord
     from evolve.config import Config
 
@@ -41,9 +41,9 @@ class NearDuplicates:
         if self.deduper is not None and record.status == "ok":
             self.deduper.add(record.id, record.code)
 
-    def original(self, code: str) -> int | None:
-        """The id of an archived program this code nearly repeats, if any."""
+    def near_duplicate(self, code: str) -> NearDuplicate | None:
+        """The most similar stored program at or above the threshold (program_id,
+        similarity), or None."""
         if self.deduper is None:
             return None
-        hit = self.deduper.check(code)
-        return hit.program_id if hit else None
+        return self.deduper.check(code)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from evolve.archive.selection import SelectionPolicy, make_policy
@@ -20,12 +19,12 @@ log = logging.getLogger(__name__)
 
 
 def storage_paths(url: str) -> list[str]:
-    """Local paths a candidate must never see: the SQLite file's directory."""
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///") :]
-        if path and path != ":memory:":
-            return [str(Path(path).resolve().parent)]
-    return []
+    """Local paths a candidate must never see: the SQLite file's directory, however the
+    storage was written (``runs.db``, ``/data/runs.db``, ``sqlite:///...``)."""
+    from evolve.archive.db import sqlite_directory
+
+    directory = sqlite_directory(url)
+    return [] if directory is None else [str(directory)]
 
 
 def make_sandbox(config: Config) -> Sandbox:
@@ -35,12 +34,15 @@ def make_sandbox(config: Config) -> Sandbox:
         from evolve.sandbox.ray_executor import RaySandbox
 
         backend = "process" if config.sandbox == "auto" else config.sandbox
-        options = {"hide": hide, "isolation": config.isolation} if backend == "process" else {"hide": hide}
+        options: dict[str, Any] = {"hide": hide}
+        if backend == "process":
+            options.update(isolation=config.isolation, unsafe_no_isolation=config.unsafe_no_isolation)
         return RaySandbox(config.ray_address, backend=backend, **options, **config.sandbox_options)
     return select_sandbox(
         config.sandbox,
         hide=hide,
         isolation=config.isolation,
+        unsafe_no_isolation=config.unsafe_no_isolation,
         image=config.docker_image,
         pool_size=config.workers,
         **config.sandbox_options,

@@ -49,10 +49,13 @@ class ProcessOptions(BaseModel):
     """The process backend's settings."""
 
     model_config = ConfigDict(extra="forbid")
-    isolation: Literal["auto", "bwrap", "unshare", "none"] = Field(
-        "auto", description="namespace isolation: bubblewrap when installed (auto), unshare, or none"
+    isolation: Literal["auto", "bwrap", "namespaces", "unshare", "none"] = Field(
+        "auto", description="the walls: bubblewrap when installed (auto), namespaces (unshare: old name), or none"
     )
     hide: list[str] = Field(default_factory=list, description="host paths the candidate must not see")
+    unsafe_no_isolation: bool = Field(
+        False, description="where no isolation works, run candidates anyway (never chosen silently)"
+    )
 
 
 class DockerOptions(BaseModel):
@@ -76,7 +79,9 @@ class DockerOptions(BaseModel):
 def process_sandbox(options: ProcessOptions) -> Sandbox:
     from evolve.sandbox.process import ProcessSandbox
 
-    return ProcessSandbox(isolation_level=options.isolation, hide=options.hide)
+    return ProcessSandbox(
+        isolation_level=options.isolation, hide=options.hide, unsafe_no_isolation=options.unsafe_no_isolation
+    )
 
 
 def docker_sandbox(options: DockerOptions) -> Sandbox:
