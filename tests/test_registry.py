@@ -111,11 +111,15 @@ def test_a_policy_registered_later_is_accepted_by_config():
 
 
 def test_sandbox_options_go_to_the_backend_that_declares_them():
-    with make_sandbox("process", isolation="none", image="only-for-docker", pool_size=3) as sb:
-        assert sb.name == "process" and sb.level == "none"
+    with make_sandbox("process", isolation="auto", image="only-for-docker", pool_size=3) as sb:
+        assert sb.name == "process"  # image and pool_size are the Docker backend's: not passed here
+    with pytest.raises(Exception, match="unsafe-no-isolation"):
+        make_sandbox("process", isolation="none")  # the setting reaches the backend, which refuses it
     with pytest.raises(Exception, match="unknown sandbox option"):
         make_sandbox("process", colour="red")
-    with pytest.raises(Exception, match="isolation: Input should be 'auto', 'bwrap', 'unshare' or 'none'"):
+    with pytest.raises(
+        Exception, match="isolation: Input should be 'auto', 'bwrap', 'namespaces', 'unshare' or 'none'"
+    ):
         make_sandbox("process", isolation="chroot")
 
 
