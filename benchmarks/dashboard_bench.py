@@ -18,7 +18,7 @@ Measured, per backend:
 - ``program``: p50/p95 of program pages (code, diffs, LLM calls, children) at random;
 - ``summary``: the one-second live poll;
 - ``lineage_tti``: headless chromium (Debian's, via Playwright) from navigation start
-  to the lineage graph drawn and interactive (top-10 ancestry, up to 1,500 nodes).
+  to the lineage graph drawn and interactive (top-10 ancestry, up to 1,000 nodes).
 
 Prints one JSON document. Aim: p95 < 300 ms for every API call, lineage interactive < 2 s.
 """

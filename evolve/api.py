@@ -139,6 +139,7 @@ class Campaign:
             "islands": self.island_view(),
             "cells": self.cell_view(),
             "sandbox": self.archive.get_campaign(self.name).state.get("sandbox"),
+            **score_trust(self.problem),
         }
 
     def island_view(self) -> dict[int, dict[str, Any]]:
@@ -262,6 +263,16 @@ class Campaign:
             Outcome("ok", metrics=dict(metrics), objective=objective, fitness=self.problem.fitness(objective)),
             self.problem.initial_program,
         )
+
+
+def score_trust(problem: Problem) -> dict[str, str | None]:
+    """Who computed the scores: the problem's trusted scorer, or an evaluator that ran in
+    the sandbox next to the candidate (a peer engine's folder), with the way out."""
+    if problem.untrusted_scores:
+        from evolve.problems.peers.load import HINT
+
+        return {"scores": problem.untrusted_scores, "scores_hint": HINT}
+    return {"scores": "verified by the problem's trusted scorer", "scores_hint": None}
 
 
 async def _propose(operator, request):

@@ -17,8 +17,10 @@ from evolve.errors import EvolveError
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evolve: LLM-driven evolutionary program search.")
 sandbox_app = typer.Typer(help="Sandbox backends.")
 db_app = typer.Typer(help="Archive database.")
+config_app = typer.Typer(help="Configuration files.")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
 console = Console()
 err = Console(stderr=True)
 STATE = {"debug": False}
@@ -120,6 +122,8 @@ def run(
         err.print(f"stopped; run the same command again to resume campaign {campaign.name!r}")
         raise typer.Exit(130) from None
     _print_best(campaign)
+    if campaign.problem.untrusted_scores:
+        console.print(f"note: {campaign.problem.untrusted_scores}", highlight=False)
     console.print(
         f"sandbox: {campaign.archive.get_campaign(campaign.name).state.get('sandbox')}"
         + (f" · stopped early: {stats.stopped_by}" if stats.stopped_by else "")
@@ -227,6 +231,7 @@ def status(
         f"({sp.get('input_tokens', 0)} in / {sp.get('output_tokens', 0)} out tokens)",
     )
     table.add_row("sandbox", str(st.get("sandbox")))
+    table.add_row("scores", st["scores"] + (f" · {st['scores_hint']}" if st.get("scores_hint") else ""))
     console.print(table)
 
 
@@ -253,8 +258,13 @@ def export(
     storage: str | None = typer.Option(None, help="Archive URL."),
 ) -> None:
     """Write the best programs as runnable .py files plus JSON metrics and lineage."""
-    for path in _campaign(name, storage).export(str(out), top, diverse=diverse):
+    campaign = _campaign(name, storage)
+    for path in campaign.export(str(out), top, diverse=diverse):
         console.print(str(path))
+    if campaign.problem.untrusted_scores:
+        from evolve.problems.peers.load import HINT
+
+        err.print(f"note: {campaign.problem.untrusted_scores}; {HINT}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -405,6 +415,26 @@ def sandbox_check() -> None:
         return
     for backend, ok, detail in check_backends():
         console.print(f"{backend}: {'[green]ok[/]' if ok else '[red]unavailable[/]'} {detail}")
+
+
+@config_app.command("import")
+def config_import(
+    source: Path = typer.Argument(..., help="An OpenEvolve or ShinkaEvolve config (YAML)."),
+    out: Path = typer.Option(Path("evolve.toml"), help="The Evolve TOML to write."),
+    problem: str | None = typer.Option(None, help="Problem to record in the TOML (e.g. the folder it came with)."),
+    force: bool = typer.Option(False, help="Overwrite OUT if it exists."),
+) -> None:
+    """Write the Evolve TOML equivalent of a peer engine's config: models, islands,
+    migration, budget, prompts. Use it with `evolve run PROBLEM --config OUT`."""
+    from evolve.config import build_config, read_config_file
+    from evolve.config_import import write_imported
+
+    if out.exists() and not force:
+        raise EvolveError(f"{out} exists: pass --force to overwrite it, or --out another file")
+    written = write_imported(source, out, problem)
+    build_config(read_config_file(out))  # the TOML written must be one Evolve accepts
+    for path in written:
+        console.print(str(path))
 
 
 @db_app.command("upgrade")

@@ -22,6 +22,8 @@ def _lineage(archive, program_id: int) -> list[dict]:
 
 
 def export_programs(campaign, out_dir: str, top: int = 5, diverse: bool = False) -> list[Path]:
+    from evolve.api import score_trust
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     problem = campaign.problem
@@ -51,6 +53,8 @@ def export_programs(campaign, out_dir: str, top: int = 5, diverse: bool = False)
             "generation": program.generation,
             "parent_ids": program.parent_ids,
             "lineage": _lineage(campaign.archive, program.id),
+            "scores": score_trust(problem)["scores"],
+            "scores_hint": score_trust(problem)["scores_hint"],
             "rescore": f"evolve score {py.name} {problem.source or problem.name}"
             + (f" --case-set {campaign.config.case_set}" if campaign.config.case_set else ""),
         }

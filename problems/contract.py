@@ -75,6 +75,10 @@ class Problem:
     """Named alternative case sets (``cases`` is the default one)."""
     source: str | None = None
     """Where the problem was loaded from (a path or ``builtin:NAME``)."""
+    untrusted_scores: str | None = None
+    """Set when the metrics are reported by code running inside the sandbox (a peer
+    engine's evaluator, which imports the candidate) instead of being recomputed by a
+    trusted ``score``: the label that status and export show."""
 
     def __post_init__(self) -> None:
         if self.direction not in ("max", "min"):

@@ -47,6 +47,8 @@ BUILTINS = (
     "circle_packing_32",
     "cap_set",
     "autocorrelation_c1",
+    "tsp",
+    "symbolic_regression",
 )
 
 DEFAULT_HARNESS = """\
@@ -95,8 +97,14 @@ def _from_name_or_path(spec: str) -> Problem:
     if path.is_dir():
         file = path / "problem.py"
         if not file.is_file():
+            from evolve.problems.peers import load_peer_folder, peer_kind
+
+            if peer_kind(path) is not None:  # an OpenEvolve or ShinkaEvolve folder, run unchanged
+                return load_peer_folder(path)
             raise ProblemError(
-                f"directory {path} has no problem.py: create one defining `problem = Problem(...)` or `make_problem()`"
+                f"directory {path} has no problem.py (nor an OpenEvolve evaluator.py + initial_program.py or a "
+                "ShinkaEvolve evaluate.py + initial.py): create one defining `problem = Problem(...)` or "
+                "`make_problem()`"
             )
     elif path.is_file():
         if path.suffix != ".py":

@@ -112,7 +112,7 @@ class Dashboard:
         c = self._campaign(campaign_id)
         return self._memoised(("finetune", campaign_id), campaign_id, lambda f: div.finetune(self.reader, c, f))
 
-    def lineage(self, campaign_id: int, k: int = 10, limit: int = 1500) -> dict[str, Any]:
+    def lineage(self, campaign_id: int, k: int = 10, limit: int = 1000) -> dict[str, Any]:
         c = self._campaign(campaign_id)
         k, limit = max(1, min(k, 200)), max(10, min(limit, 20_000))
         # The drawing depends on which programs are the top k; new programs elsewhere
@@ -190,4 +190,7 @@ def _overview(c: dict[str, Any]) -> dict[str, Any]:
 
 def to_json(value: Any) -> str:
     """JSON text every browser parses (non-finite floats become strings)."""
-    return json.dumps(clean_json(value), separators=(",", ":"), allow_nan=False)
+    try:  # the common case: already plain (series carry None, not NaN)
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError):  # NaN/inf in metrics, numpy scalars: clean a copy
+        return json.dumps(clean_json(value), separators=(",", ":"), allow_nan=False)

@@ -70,7 +70,7 @@ def _missing(pid: int) -> dict[str, Any]:
     }
 
 
-def lineage(reader: ArchiveReader, campaign: dict[str, Any], k: int = 10, limit: int = 1500) -> dict[str, Any]:
+def lineage(reader: ArchiveReader, campaign: dict[str, Any], k: int = 10, limit: int = 1000) -> dict[str, Any]:
     cid = campaign["id"]
     top = reader.best_ids(cid, k)
     ids = reader.ancestry(top, max(limit, len(top)))

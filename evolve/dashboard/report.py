@@ -61,7 +61,7 @@ def collect(dashboard: Dashboard, campaign_id: int, top: int = 10) -> dict[str, 
         f"{c}/operators": dashboard.operators(campaign_id),
         f"{c}/diversity": dashboard.diversity(campaign_id),
         f"{c}/finetune": dashboard.finetune(campaign_id),
-        f"{c}/lineage?k=10&limit=1500": dashboard.lineage(campaign_id, 10, 1500),
+        f"{c}/lineage?k=10&limit=1000": dashboard.lineage(campaign_id, 10, 1000),
     }
     best = dashboard.top(campaign_id, max(top, 1))
     pages = [p["id"] for p in best]

@@ -76,7 +76,7 @@ def build_app(dashboard: Dashboard, token: str | None = None) -> Starlette:
         Route("/api/c/{cid:int}/recent", api(lambda r, cid: dashboard.recent(cid, _int(r, "limit", 30)))),
         Route(
             "/api/c/{cid:int}/lineage",
-            api(lambda r, cid: dashboard.lineage(cid, _int(r, "k", 10), _int(r, "limit", 1500))),
+            api(lambda r, cid: dashboard.lineage(cid, _int(r, "k", 10), _int(r, "limit", 1000))),
         ),
         Route("/api/p/{pid:int}", api(lambda r, pid: dashboard.program(pid))),
         Route("/api/p/{pid:int}/neighbours", api(lambda r, pid: dashboard.neighbours(pid))),

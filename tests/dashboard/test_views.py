@@ -262,3 +262,64 @@ def test_answers_are_valid_json_with_non_finite_metrics(tmp_path):
         )
     body = _client(url).get(f"/api/p/{p.id}").text
     assert json.loads(body)["metrics"]["a"] == "NaN"
+
+
+def test_lineage_draws_missing_failed_and_evicted_ancestors(tmp_path):
+    """Nothing in a best program's ancestry is dropped: a parent with no row is drawn as
+    missing, a failed one as failed, one from before an island reset as evicted."""
+    url = f"sqlite:///{tmp_path}/marks.db"
+    with Archive(url) as arc:
+        c = arc.create_campaign("m", "p", {"islands": 1, "selection": "tournament"})
+        seed = arc.add_program(c.id, code="s", island=0, status="ok", operator="seed", objective=1, fitness=1)
+        failed = arc.add_program(c.id, code="f", island=0, status="error", seq=0, born_at=0, parent_ids=[seed.id])
+        old = arc.add_program(
+            c.id, code="o", island=0, status="ok", seq=1, born_at=1, parent_ids=[seed.id], objective=2, fitness=2
+        )
+        best = arc.add_program(
+            c.id,
+            code="b",
+            island=0,
+            status="ok",
+            seq=5,
+            born_at=5,
+            parent_ids=[old.id, failed.id],
+            objective=9,
+            fitness=9,
+        )
+        orphan = arc.add_program(
+            c.id, code="x", island=0, status="ok", seq=6, born_at=6, parent_ids=[987654], objective=8, fitness=8
+        )
+        arc.set_island_state(c.id, 0, {"floor": 3})  # an island reset at proposal 3
+    answer = _client(url).get(f"/api/c/{c.id}/lineage?k=2").json()
+    nodes = {n["id"]: n for n in answer["nodes"]}
+    assert answer["top"] == [best.id, orphan.id]
+    assert set(nodes) == {best.id, orphan.id, old.id, failed.id, seed.id, 987654}
+    assert nodes[best.id]["parents"] == [old.id, failed.id]  # a crossover: both parents drawn
+    assert "failed" in nodes[failed.id]["flags"] and "evicted" in nodes[failed.id]["flags"]
+    assert "evicted" in nodes[old.id]["flags"] and nodes[old.id]["evicted_why"] == "island reset"
+    assert nodes[987654]["flags"] == ["missing"]
+    assert "seed" in nodes[seed.id]["flags"] and "evicted" not in nodes[seed.id]["flags"]
+    assert not any(n["more_up"] for n in nodes.values())
+
+
+def test_finetune_rounds_as_recorded(tmp_path):
+    url = f"sqlite:///{tmp_path}/ft.db"
+    round_dir = tmp_path / "round-1"
+    (round_dir / "merged").mkdir(parents=True)
+    (round_dir / "metrics.json").write_text(
+        json.dumps({"method": "sft", "examples": 42, "metrics": {"train_loss": 0.5}})
+    )
+    spec = f"hf:{round_dir / 'merged'}"
+    with Archive(url) as arc:
+        c = arc.create_campaign("ft", "p", {"islands": 1})
+        arc.add_program(c.id, code="s", island=0, status="ok", operator="seed", objective=1, fitness=1)
+        arc.add_program(c.id, code="a", island=0, status="ok", seq=0, model="openai:m", objective=2, fitness=2)
+        arc.log_event(c.id, "finetune", {"at": 1, "model": spec, "method": "sft"})
+        arc.add_program(c.id, code="b", island=0, status="ok", seq=1, model=spec, objective=3, fitness=3)
+    answer = _client(url).get(f"/api/c/{c.id}/finetune").json()
+    (only,) = answer["rounds"]
+    assert only["at"] == 1 and only["model"] == spec and only["method"] == "sft"
+    assert only["metrics"] == {"examples": 42, "method": "sft", "metrics": {"train_loss": 0.5}}
+    by_model = {m["model"]: m for m in answer["models"]}
+    assert by_model[spec]["first_seq"] == 1 and by_model["openai:m"]["last_seq"] == 0
+    assert by_model[spec]["best"] == 3

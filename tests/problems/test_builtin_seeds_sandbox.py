@@ -129,3 +129,28 @@ def test_a_cap_set_candidate_that_patches_itertools_is_caught(sandbox):
     assert result.status == "ok", result.reason
     with pytest.raises(InvalidOutput, match="expected 6561 priorities"):
         problem.checked_score(result.outputs, problem.cases)
+
+
+@pytest.mark.parametrize("name, case_set", [("tsp", "tsp50_small"), ("tsp", "tsp100"), ("symbolic_regression", None)])
+def test_tsp_and_symbolic_regression_seeds_through_the_sandbox(sandbox, name, case_set, inproc):
+    problem = load_problem(name, case_set=case_set)
+    result = evaluate(sandbox, problem)
+    assert result.status == "ok", result.reason
+    metrics = problem.checked_score(result.outputs, problem.cases)
+    small = problem.cases[:4]
+    expected = problem.checked_score(inproc(problem, cases=small), small) if name == "tsp" else None
+    if expected is not None:
+        assert [metrics[f"case:{i}"] for i in range(4)] == pytest.approx([expected[f"case:{i}"] for i in range(4)])
+    else:
+        assert 0.1 < metrics["nmse_ood"] < 0.5
+
+
+def test_a_tsp_candidate_that_patches_numpy_is_caught(sandbox):
+    # Patching np.arange makes the harness offer only five cities; the harness is content,
+    # the trusted scorer is not.
+    problem = load_problem("tsp", case_set="tsp50_small")
+    cheat = problem.initial_program + "\n_arange = np.arange\nnp.arange = lambda a, b: _arange(a, b) % 5 + 1\n"
+    result = evaluate(sandbox, problem, cheat)
+    assert result.status == "ok", result.reason
+    with pytest.raises(InvalidOutput, match="expected a tour of 50 cities, got 6 cities"):
+        problem.checked_score(result.outputs, problem.cases)

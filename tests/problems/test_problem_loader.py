@@ -48,6 +48,8 @@ def test_builtins_are_listed_and_load():
         "circle_packing_32",
         "cap_set",
         "autocorrelation_c1",
+        "tsp",
+        "symbolic_regression",
     }
     assert all(isinstance(s, str) and s and "\n" not in s for s in names.values())
     anchors = builtin_anchors()
@@ -165,7 +167,7 @@ def test_each_mistake_gives_one_clear_problem_error(tmp_path, files, message):
 
 
 def test_missing_paths_and_unknown_names(tmp_path):
-    with pytest.raises(ProblemError, match=r"has no problem\.py: create one"):
+    with pytest.raises(ProblemError, match=r"has no problem\.py .*: create one"):
         load_problem(tmp_path)
     with pytest.raises(ProblemError, match=r"problem path .*nowhere does not exist"):
         load_problem(str(tmp_path / "nowhere"))

@@ -7,7 +7,7 @@
 EV.views.lineage = async function lineage(main, cid) {
   const h = EV.h;
   const k = Number(new URLSearchParams(location.hash.split("?")[1] || "").get("k") || 10);
-  const path = "/api/c/" + cid + "/lineage?k=" + k + "&limit=1500";
+  const path = "/api/c/" + cid + "/lineage?k=" + k + "&limit=1000";
   const [s, g] = await Promise.all([EV.loadSummary(cid), EV.api(path)]);
   const nodes = new Map(g.nodes.map((n) => [n.id, n]));
   const top = new Set(g.top);
@@ -107,9 +107,12 @@ EV.views.lineage = async function lineage(main, cid) {
     return els;
   }
 
+  performance.mark("lineage-data");
+  const initial = elements();
+  performance.mark("lineage-layout");
   const cy = cytoscape({
     container: box,
-    elements: elements(),
+    elements: initial,
     layout: { name: "preset" },
     minZoom: 0.02,
     maxZoom: 4,
@@ -133,6 +136,7 @@ EV.views.lineage = async function lineage(main, cid) {
     cy.destroy();
     EV.cy = null;
   });
+  performance.mark("lineage-graph");
   cy.fit(undefined, 30);
 
   function applyFilters() {

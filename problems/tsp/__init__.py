@@ -1,0 +1,1 @@
+"""Built-in problem: a constructive TSP heuristic on fixed TSP50 / TSP100 sets (EoH, ReEvo)."""
