@@ -313,8 +313,16 @@ class Archive(BatchMixin, SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, Is
             ).scalars()
             return {int(s) for s in seqs if s is not None}
 
-    def count(self, campaign_id: int, statuses: str | Iterable[str] | None = None, island: int | None = None) -> int:
+    def count(
+        self,
+        campaign_id: int,
+        statuses: str | Iterable[str] | None = None,
+        island: int | None = None,
+        operator: str | None = None,
+    ) -> int:
         q = select(func.count()).select_from(Program).where(Program.campaign_id == campaign_id)
+        if operator is not None:
+            q = q.where(Program.operator == operator)
         if (st := _statuses(statuses)) is not None:
             q = q.where(Program.status.in_(st))
         if island is not None:
@@ -322,11 +330,14 @@ class Archive(BatchMixin, SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, Is
         with self._read() as conn:
             return int(conn.execute(q).scalar_one())
 
-    def status_counts(self, campaign_id: int) -> dict[str, int]:
+    def status_counts(self, campaign_id: int, proposals_only: bool = False) -> dict[str, int]:
+        """Programs by status; ``proposals_only``: only the operators' proposals (not the
+        seed's copies on every island, nor migrants)."""
+        q = select(Program.status, func.count()).where(Program.campaign_id == campaign_id)
+        if proposals_only:
+            q = q.where(Program.seq.is_not(None))
         with self._read() as conn:
-            rows = conn.execute(
-                select(Program.status, func.count()).where(Program.campaign_id == campaign_id).group_by(Program.status)
-            )
+            rows = conn.execute(q.group_by(Program.status))
             return {status: int(n) for status, n in rows}
 
     def spend(self, campaign_id: int) -> dict[str, Any]:

@@ -17,11 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from evolve import wiring
+from evolve.archive.db import safe_url
 from evolve.campaign import CampaignLoop, evaluations_done, seed_islands
 from evolve.config import Config, build_config, merge_for_resume
 from evolve.errors import CampaignNotFound, ConfigError, ProblemError
 from evolve.evaluate import Evaluator, Outcome, check_seed
 from evolve.problems.contract import Problem
+from evolve.run_lease import RunLease
+from evolve.stored_problem import StoredProblem, problem_summary
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,7 @@ class Campaign:
 
     # -- running ------------------------------------------------------------------------
     def _open_evaluator(self) -> Evaluator:
+        _require_runnable(self.problem)
         sandbox = wiring.make_sandbox(self.config)
         state = {**self.info.state, "sandbox": getattr(sandbox, "describe", lambda: sandbox.name)()}
         self.info = self.archive.update_campaign(self.info.id, state=state)
@@ -72,14 +76,33 @@ class Campaign:
         ``operator`` replaces the configured one with any object implementing
         ``evolve.operators.base.Operator`` (your own mutation strategy)."""
         if budget is not None and budget != self.config.budget:
-            self.config = merge_for_resume(self.config.model_dump(mode="json"), {"budget": budget})
-            self.archive.update_campaign(self.info.id, config=self.config.model_dump(mode="json"))
-        evaluator = self._open_evaluator()
-        operator = operator or wiring.make_operator(self.config, replay=replay)
-        try:
-            return asyncio.run(self._run(operator, evaluator, on_tell))
-        finally:
-            evaluator.sandbox.close()
+            self.config.budget = budget  # validated on assignment
+            self.archive.update_campaign(self.info.id, config=self.config.stored())
+        done = self._already_done()
+        if done is not None:  # nothing left: no sandbox is chosen, no model is called
+            return done
+        with RunLease(self.archive, self.info, self.config.islands):  # one `evolve run` at a time
+            evaluator = self._open_evaluator()
+            operator = operator or wiring.make_operator(self.config, replay=replay)
+            try:
+                return asyncio.run(self._run(operator, evaluator, on_tell))
+            finally:
+                evaluator.sandbox.close()
+
+    def _already_done(self):
+        """The stats of a campaign whose budget is already stored (a resume with nothing
+        to do), else None."""
+        from evolve.campaign import Stats
+
+        cid = self.info.id
+        if not self.archive.count(cid):
+            return None
+        done = evaluations_done(self.archive, cid)
+        if done < self.config.budget:
+            return None
+        best = self.archive.best(cid, 1)
+        self.archive.update_campaign(cid, status="finished")
+        return Stats(evaluations=done, best=best[0].objective if best else None)
 
     async def _run(self, operator, evaluator, on_tell):
         retrain = None
@@ -89,6 +112,9 @@ class Campaign:
             retrain = Retrainer(self, evaluator)
             operator = retrain.current_operator() or operator
         await operator.start()  # an unreachable model or missing key stops here, before any work
+        endpoints = getattr(operator, "endpoints", None)
+        if endpoints is not None and endpoints():
+            self.info = self.archive.update_campaign(self.info.id, state={**self.info.state, "llm": endpoints()})
         try:
             await asyncio.to_thread(self._ensure_seeded, evaluator)
             loop = CampaignLoop(
@@ -131,7 +157,8 @@ class Campaign:
             "status": self.archive.get_campaign(self.name).status,
             "budget": self.config.budget,
             "evaluations": evaluations_done(self.archive, cid),
-            "by_status": self.archive.status_counts(cid),
+            "by_status": self.archive.status_counts(cid, proposals_only=True),
+            "seeds": self.archive.count(cid, operator="seed"),
             "best": best.objective if best else None,
             "objective": self.problem.objective,
             "direction": self.problem.direction,
@@ -140,6 +167,7 @@ class Campaign:
             "cells": self.cell_view(),
             "sandbox": self.archive.get_campaign(self.name).state.get("sandbox"),
             **score_trust(self.problem),
+            "llm_endpoints": self.archive.get_campaign(self.name).state.get("llm") or {},
         }
 
     def island_view(self) -> dict[int, dict[str, Any]]:
@@ -191,6 +219,7 @@ class Campaign:
     # -- ask / tell ---------------------------------------------------------------------
     def ask(self) -> Trial:
         """Propose the next child without evaluating it."""
+        _require_runnable(self.problem)
         operator = wiring.make_operator(self.config)
         loop = CampaignLoop(
             archive=self.archive,
@@ -275,6 +304,11 @@ def score_trust(problem: Problem) -> dict[str, str | None]:
     return {"scores": "verified by the problem's trusted scorer", "scores_hint": None}
 
 
+def _require_runnable(problem) -> None:
+    if isinstance(problem, StoredProblem):
+        raise ProblemError(problem.unavailable())
+
+
 async def _propose(operator, request):
     await operator.start()
     try:
@@ -324,17 +358,20 @@ def create_campaign(
     if existing is not None:
         if existing.problem != prob.name:
             raise ConfigError(
-                f"campaign {cname!r} in {first.storage} evolves {existing.problem!r}, "
+                f"campaign {cname!r} in {safe_url(first.storage)} evolves {existing.problem!r}, "
                 f"not {prob.name!r}: pass --name to start a new campaign"
             )
         cfg = merge_for_resume(existing.config, given)
-        if cfg.model_dump(mode="json") != existing.config:
-            archive.update_campaign(existing.id, config=cfg.model_dump(mode="json"))
+        if cfg.stored() != existing.config:
+            archive.update_campaign(existing.id, config=cfg.stored())
         info = archive.get_campaign(cname)
         log.info("resuming campaign %r", cname)
     else:
         cfg = build_config(given)
-        info = archive.create_campaign(cname, prob.name, cfg.model_dump(mode="json"))
+        if cfg.operator_kind == "llm" and cfg.llm is not None:
+            cfg.llm.check_prices()  # refuse a cost cap that cannot work before storing anything
+        info = archive.create_campaign(cname, prob.name, cfg.stored())
+        info = archive.update_campaign(info.id, state={**info.state, "problem": problem_summary(prob)})
     return Campaign(archive, info, cfg, prob)
 
 
@@ -344,11 +381,21 @@ def load_campaign(name: str, storage: str = "sqlite:///evolve.db", problem: Prob
     info = archive.get_campaign(name)
     if info is None:
         known = ", ".join(c.name for c in archive.list_campaigns()) or "none"
-        raise CampaignNotFound(f"no campaign named {name!r} in {storage} (campaigns there: {known})")
-    cfg = build_config(info.config)
+        raise CampaignNotFound(f"no campaign named {name!r} in {safe_url(storage)} (campaigns there: {known})")
+    cfg = build_config({**info.config, "storage": storage})  # the stored URL has no password
     if problem is None:
-        try:
-            problem = _load(cfg.problem, cfg.case_set)
-        except ProblemError as e:
-            raise ProblemError(f"cannot load the problem of campaign {name!r}: {e}") from None
+        problem = _stored_or_loaded(name, info, cfg)
     return Campaign(archive, info, cfg, problem)
+
+
+def _stored_or_loaded(name: str, info, cfg: Config):
+    """The campaign's problem, loaded from its spec; where it cannot be loaded (an
+    in-memory ``evolve.Problem``, a folder moved away) what the archive recorded of it,
+    which is enough to inspect the campaign (status, best, export) but not to evaluate."""
+    summary = info.state.get("problem")
+    if summary and summary.get("source") is None:
+        return StoredProblem.from_archive(info, "it was created from an evolve.Problem object")
+    try:
+        return _load(cfg.problem, cfg.case_set)
+    except ProblemError as e:
+        return StoredProblem.from_archive(info, f"its problem cannot be loaded ({e})")

@@ -269,11 +269,10 @@ class CampaignLoop:
         self._hashes[seq].set_result(h)
 
         store = functools.partial(store, code_hash=h)
-        original_id = await self._original(seq, h, code)
-        if original_id is not None:
-            await self._in_db(
-                store, status="duplicate", reason="identical to an archived program", duplicate_of=original_id
-            )
+        original = await self._original(seq, h, code)
+        if original is not None:
+            original_id, reason = original
+            await self._in_db(store, status="duplicate", reason=reason, duplicate_of=original_id)
             self.stats.duplicates += 1
             return seq, False
 
@@ -289,19 +288,26 @@ class CampaignLoop:
         self._learn(proposal, request, outcome)
         return seq, True
 
-    async def _original(self, seq: int, h: str, code: str) -> int | None:
-        """The id of the program this child repeats, if any. Earlier proposals win, in seq
-        order, whatever order the operator answered in: so replays dedup identically."""
+    async def _original(self, seq: int, h: str, code: str) -> tuple[int, str] | None:
+        """The program this child repeats, if any, and how (the rejection reason). Earlier
+        proposals win, in seq order, whatever order the operator answered in: so replays
+        dedup identically."""
+        same = "identical to an archived program"
         for earlier in sorted(s for s in self._hashes if s < seq):
             try:
                 if await asyncio.shield(self._hashes[earlier]) == h:
-                    return await asyncio.shield(self._ids[earlier])
+                    return await asyncio.shield(self._ids[earlier]), same
             except (asyncio.CancelledError, KeyError):
                 continue
         found = await self._in_db(self.archive.find_by_hash, self.cid, h)
         if found is None and self.diversity.deduper is not None:  # optional: near-identical by embedding
-            return await self._in_db(self.diversity.near_duplicate, code)
-        return found.id if found else None
+            near = await self._in_db(self.diversity.near_duplicate, code)
+            if near is not None:
+                return (
+                    near.program_id,
+                    f"near-duplicate (similarity {near.similarity:.4f}) of program {near.program_id}",
+                )
+        return (found.id, same) if found else None
 
     async def _in_db(self, fn, *args, **kwargs):
         """Archive work runs on one dedicated thread: the event loop stays free for

@@ -17,7 +17,22 @@ from evolve.errors import ConfigError
 from evolve.operators.llm.config import LLMConfig  # the LLM operator's settings live with it
 
 # Settings a resumed campaign may change; everything else must match the stored config.
-RESUMABLE_CHANGES = {"budget", "max_proposals", "workers", "storage", "sandbox", "executor", "ray_address", "progress"}
+RESUMABLE_CHANGES = {
+    "budget",
+    "max_proposals",
+    "workers",
+    "storage",
+    "sandbox",
+    "isolation",
+    "unsafe_no_isolation",
+    "executor",
+    "ray_address",
+    "progress",
+}
+
+
+# Parent selection policies (CLI help and the README list them from here).
+SELECTIONS = ("tournament", "fitness_proportional", "dgm", "novelty", "funsearch", "map_elites", "uniform", "best")
 
 
 class Config(BaseModel):
@@ -53,7 +68,8 @@ class Config(BaseModel):
         None,
         gt=0,
         le=1,
-        description="reject children whose code embedding is this similar to an archived one (needs [embeddings])",
+        description="reject children whose code embedding is this similar to an archived one (needs [embeddings]); "
+        "off by default: similar code often behaves differently (benchmarks/near_duplicates.py), 0.999 if you must",
     )
     embedding_model: str | None = Field(None, description="sentence-transformers model for near-duplicates")
     tournament_size: int = Field(4, ge=1)
@@ -78,7 +94,14 @@ class Config(BaseModel):
     sandbox: Literal["auto", "process", "docker"] = "auto"
     executor: Literal["local", "ray"] = Field("local", description="where evaluations run: here, or on a Ray cluster")
     ray_address: str | None = Field(None, description="Ray cluster address (default: start a local Ray instance)")
-    isolation: Literal["auto", "bwrap", "unshare", "none"] = "auto"
+    isolation: Literal["auto", "bwrap", "namespaces", "unshare", "none"] = Field(
+        "auto", description="process sandbox walls: auto, bwrap, namespaces (unshare: old name), none"
+    )
+    unsafe_no_isolation: bool = Field(
+        False,
+        exclude=True,  # a decision for one run on one machine: never stored with the campaign
+        description="run candidates without isolation where nothing else works (they can read files, reach the network)",
+    )
     docker_image: str | None = Field(None, description="image for the docker sandbox (default: offline host runtime)")
 
     progress: bool = True
@@ -91,9 +114,8 @@ class Config(BaseModel):
 
     @model_validator(mode="after")
     def _selection_known(self) -> Config:
-        known = ("tournament", "fitness_proportional", "dgm", "novelty", "funsearch", "map_elites", "uniform", "best")
-        if self.selection not in known:
-            raise ValueError(f"unknown selection {self.selection!r}; choose one of {', '.join(known)}")
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"unknown selection {self.selection!r}; choose one of {', '.join(SELECTIONS)}")
         return self
 
     @model_validator(mode="after")
@@ -103,6 +125,13 @@ class Config(BaseModel):
         if self.finetune_every and self.operator_kind != "llm":
             raise ValueError("finetune_every needs an LLM operator (--model ...) whose model is then replaced")
         return self
+
+    def stored(self) -> dict[str, Any]:
+        """What is kept with the campaign: the settings, without credentials (the storage
+        URL's password) or one-run decisions (``unsafe_no_isolation``)."""
+        data = self.model_dump(mode="json")
+        data["storage"] = without_credentials(self.storage)
+        return data
 
     @property
     def operator_kind(self) -> str:
@@ -154,14 +183,32 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 def merge_for_resume(stored: dict[str, Any], given: dict[str, Any]) -> Config:
     """The stored config with the few changes a resume allows; anything else that
-    differs is an error naming the setting."""
-    merged = dict(stored)
-    for key, value in given.items():
-        if key in RESUMABLE_CHANGES:
-            merged[key] = value
-        elif key in stored and stored[key] != value and key != "name":
+    differs is an error naming the setting. Both sides are compared as the config
+    stores them (normalised: defaults filled in, model specs expanded), so the command
+    that started a campaign resumes it however its settings were written."""
+    normal = build_config(stored).model_dump(mode="json")
+    fixed = {k: v for k, v in given.items() if k not in RESUMABLE_CHANGES and k != "name"}
+    asked = build_config({**normal, **fixed}).model_dump(mode="json") if fixed else normal
+    for key in fixed:
+        if key in normal and asked.get(key) != normal.get(key):
             raise ConfigError(
-                f"campaign {stored.get('name')!r} was started with {key}={stored[key]!r}, not {value!r}: "
+                f"campaign {stored.get('name')!r} was started with {key}={normal[key]!r}, not {asked[key]!r}: "
                 f"drop that setting to resume it, or pass --name to start a new campaign"
             )
-    return build_config(merged)
+    changes = {k: v for k, v in given.items() if k in RESUMABLE_CHANGES}
+    return build_config({**normal, **changes})
+
+
+def without_credentials(url: str) -> str:
+    """The storage URL as it may be stored or shown: any password removed."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - not a URL (a bare path): nothing to remove
+        return url
+    if parsed.password is None and "password" not in parsed.query:
+        return url
+    # URL.set() takes None as "unchanged"; the URL is a named tuple, so replace the field.
+    parsed = parsed._replace(password=None).difference_update_query(["password"])
+    return parsed.render_as_string(hide_password=False)

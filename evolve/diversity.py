@@ -76,8 +76,9 @@ class Diversity:
                 grid.offer(program)
         return grid.sample(self.cid, island, k, rng, max_born_at=max_born_at)
 
-    def near_duplicate(self, code: str) -> int | None:
+    def near_duplicate(self, code: str):
+        """The most similar stored program at or above the threshold (``NearDuplicate``:
+        program_id, similarity), or None."""
         if self.deduper is None:
             return None
-        hit = self.deduper.check(self.cid, code)
-        return hit.program_id if hit else None
+        return self.deduper.check(self.cid, code)

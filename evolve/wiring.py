@@ -7,18 +7,28 @@ import os
 from pathlib import Path
 
 from evolve.config import Config
-from evolve.errors import ConfigError
+from evolve.errors import ConfigError, EvolveError
 
 log = logging.getLogger(__name__)
 
 
 def storage_paths(url: str) -> list[str]:
-    """Local paths a candidate must never see: the SQLite file's directory."""
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///") :]
-        if path and path != ":memory:":
-            return [str(Path(path).resolve().parent)]
-    return []
+    """Local paths a candidate must never see: the SQLite file's directory, however the
+    storage was written (``runs.db``, ``/data/runs.db``, ``sqlite:///...``)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from evolve.archive.db import normalize_url
+
+    try:
+        parsed = make_url(normalize_url(url))
+    except (ArgumentError, EvolveError):
+        return []
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or database.startswith("file::memory:"):
+        return []
+    database = database.removeprefix("file:").split("?")[0]
+    return [str(Path(database).expanduser().resolve().parent)]
 
 
 def make_sandbox(config: Config):
@@ -27,12 +37,19 @@ def make_sandbox(config: Config):
         from evolve.sandbox.ray_executor import RaySandbox
 
         backend = "process" if config.sandbox == "auto" else config.sandbox
-        options = {"hide": hide, "isolation": config.isolation} if backend == "process" else {"hide": hide}
+        options: dict = {"hide": hide}
+        if backend == "process":
+            options.update(isolation=config.isolation, unsafe_no_isolation=config.unsafe_no_isolation)
         return RaySandbox(config.ray_address, backend=backend, **options)
     from evolve.sandbox.select import make_sandbox as select
 
     return select(
-        config.sandbox, hide=hide, isolation=config.isolation, image=config.docker_image, pool_size=config.workers
+        config.sandbox,
+        hide=hide,
+        isolation=config.isolation,
+        unsafe_no_isolation=config.unsafe_no_isolation,
+        image=config.docker_image,
+        pool_size=config.workers,
     )
 
 

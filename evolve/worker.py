@@ -59,35 +59,81 @@ def _island_finished(campaign, island: int, done: set[int]) -> bool:
     )
 
 
+class IslandRun(threading.Thread):
+    """One leased island evolving on its own thread, under its heartbeat."""
+
+    def __init__(self, campaign, evaluator, island: int, worker: str, ttl: float, on_tell, stopping: threading.Event):
+        super().__init__(daemon=True, name=f"evolve-island-{island}")
+        self.campaign, self.evaluator, self.island, self.worker = campaign, evaluator, island, worker
+        self.on_tell, self.stopping = on_tell, stopping
+        self.beat = Heartbeat(campaign.archive, campaign.info.id, island, worker, ttl)
+        self.stored = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        archive, cid = self.campaign.archive, self.campaign.info.id
+        self.beat.start()
+        try:
+            if self.island == 0 and archive.count(cid) == 0:  # island 0's holder seeds the campaign
+                _seed_once(self.campaign, self.evaluator)
+            self.stored = _run_island(
+                self.campaign, self.evaluator, self.island, self.beat, self.on_tell, self.stopping
+            )
+        except BaseException as e:  # noqa: BLE001 - handed to the main thread
+            self.error = e
+        finally:
+            self.beat.stop.set()
+            self.beat.join()
+            if not self.beat.lost.is_set():
+                archive.release_island(cid, self.island, self.worker)
+
+
 def run_worker(campaign, worker: str | None = None, *, ttl: float = 30.0, poll: float = 1.0, on_tell=None) -> int:
     """Work on the campaign until every island has its share of the budget.
-    Returns the number of evaluations this worker stored."""
+    Returns the number of evaluations this worker stored.
+
+    A worker evolves one island at a time, and besides it takes over, at once, any
+    island whose lease expired (its worker died): it looks every heartbeat (ttl/3), so
+    an orphaned island waits at most ttl plus one heartbeat, not until the survivors
+    finish their own islands. When every island is done the campaign is finished."""
     worker = worker or default_worker_name()
     archive, cid, k = campaign.archive, campaign.info.id, campaign.config.islands
     evaluator = campaign._open_evaluator()
+    tick = min(poll, ttl / 3)
+    running: dict[int, IslandRun] = {}
+    stopping = threading.Event()
     stored = 0
+    archive.update_campaign(cid, status="running")
     try:
         while True:
+            for island, island_run in list(running.items()):
+                if not island_run.is_alive():
+                    island_run.join()
+                    del running[island]
+                    stored += island_run.stored
+                    if island_run.error is not None:
+                        raise island_run.error
             done = archive.done_seqs(cid)
-            open_islands = [i for i in range(k) if not _island_finished(campaign, i, done)]
-            if not open_islands:
+            unfinished = [i for i in range(k) if not _island_finished(campaign, i, done)]
+            if not unfinished and not running:
+                archive.update_campaign(cid, status="finished")
                 return stored
-            island = archive.acquire_island(cid, worker, ttl, islands=open_islands)
-            if island is None:  # all open islands are leased by live workers: wait for one
-                time.sleep(poll)
+            candidates = [i for i in unfinished if i not in running]
+            # Idle: any free island. Busy: only orphans (a dead worker's), never a fresh one.
+            leased: int | None = None
+            if candidates:
+                leased = archive.acquire_island(cid, worker, ttl, islands=candidates, orphans_only=bool(running))
+            if leased is not None:
+                if running:
+                    log.info("island %d: its worker stopped renewing its lease; taking it over", leased)
+                running[leased] = IslandRun(campaign, evaluator, leased, worker, ttl, on_tell, stopping)
+                running[leased].start()
                 continue
-            beat = Heartbeat(archive, cid, island, worker, ttl)
-            beat.start()
-            try:
-                if island == 0 and archive.count(cid) == 0:  # island 0's holder seeds the campaign
-                    _seed_once(campaign, evaluator)
-                stored += _run_island(campaign, evaluator, island, beat, on_tell)
-            finally:
-                beat.stop.set()
-                beat.join()
-                if not beat.lost.is_set():
-                    archive.release_island(cid, island, worker)
+            time.sleep(tick)
     finally:
+        stopping.set()
+        for island_run in running.values():
+            island_run.join()
         evaluator.sandbox.close()
 
 
@@ -101,9 +147,9 @@ def _seed_once(campaign, evaluator) -> None:
     archive.log_event(cid, "seeded", {"objective": outcome.objective})
 
 
-def _run_island(campaign, evaluator, island: int, beat: Heartbeat, on_tell) -> int:
+def _run_island(campaign, evaluator, island: int, beat: Heartbeat, on_tell, stopping: threading.Event) -> int:
     while not campaign.archive.count(campaign.info.id):  # island 0's holder is seeding
-        if beat.lost.is_set():
+        if beat.lost.is_set() or stopping.is_set():
             return 0
         time.sleep(0.5)
     before = island_evaluations(
@@ -127,7 +173,11 @@ def _run_island(campaign, evaluator, island: int, beat: Heartbeat, on_tell) -> i
                 evaluator=evaluator,
                 on_tell=on_tell,
             )
-            return await loop.run(campaign.config.budget, islands=[island], keep_going=lambda: not beat.lost.is_set())
+            return await loop.run(
+                campaign.config.budget,
+                islands=[island],
+                keep_going=lambda: not (beat.lost.is_set() or stopping.is_set()),
+            )
         finally:
             await operator.close()
 

@@ -132,7 +132,8 @@ class FinetuneSchedule:
                 **dict(self.train_opts),
             )
         except DatasetTooSmall as e:
-            log.info("fine-tuning round skipped at %d proposals: %s", proposals_done, e)
+            # At the default log level: the user asked for these rounds and should know.
+            log.warning("fine-tuning round skipped at %d proposals: %s", proposals_done, e)
             return None
         if result is None:  # a dry run: nothing was trained
             return None

@@ -15,6 +15,8 @@ from evolve.errors import OperatorError
 from evolve.operators.llm.client import Completion, Message
 from evolve.operators.llm.clients_openai import _short
 
+ANTHROPIC_URL = "https://api.anthropic.com"
+
 
 class AnthropicClient:
     def __init__(
@@ -29,7 +31,8 @@ class AnthropicClient:
     ) -> None:
         self.spec = spec
         self.model = model
-        self.base_url = base_url
+        # An explicit base_url wins, then the SDK's own ANTHROPIC_BASE_URL (proxies, gateways).
+        self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
         self.api_key_env = api_key_env
         self.timeout = timeout
         self.max_retries = max_retries
@@ -71,6 +74,10 @@ class AnthropicClient:
             raise OperatorError(f"{self.spec}: {where} answered HTTP {e.status_code}: {_short(e)}") from None
         except anthropic.AnthropicError as e:
             raise OperatorError(f"{self.spec}: cannot use {where}: {_short(e)}") from None
+
+    @property
+    def address(self) -> str:
+        return self.base_url or ANTHROPIC_URL
 
     async def complete(
         self, messages: list[Message], *, max_tokens: int, temperature: float, seed: int | None = None

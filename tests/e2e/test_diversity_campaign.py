@@ -1,5 +1,7 @@
 """Quality-diversity policies inside real campaigns: MAP-Elites, novelty, near-duplicates."""
 
+import re
+
 import pytest
 
 import evolve
@@ -53,3 +55,13 @@ def test_near_duplicates_by_embedding_are_not_evaluated(tmp_path, monkeypatch):
     assert dups, "children of a one-line program embed alike and should be caught at 0.8"
     for d in dups:
         assert d.duplicate_of is not None and d.eval_time is None
+    # The reason says what happened: identical code, or only similar (and how similar).
+    codes = {p.id: p.code_hash for p in c.archive.programs(c.info.id)}
+    near = [d for d in dups if codes[d.duplicate_of] != d.code_hash]
+    assert near, "some children are only similar, not identical"
+    for d in near:
+        m = re.fullmatch(r"near-duplicate \(similarity (0\.\d{4}|1\.0000)\) of program (\d+)", d.reason or "")
+        assert m and int(m.group(2)) == d.duplicate_of and float(m.group(1)) >= 0.8, d.reason
+    for d in dups:
+        if codes[d.duplicate_of] == d.code_hash:
+            assert d.reason == "identical to an archived program"
