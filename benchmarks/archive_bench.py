@@ -11,7 +11,8 @@ child with a parent, metrics and one LLM call: what the campaign loop does) and
 ``add_programs`` in batches (group commit); ``sample_parents`` for every strategy (k = 2,
 half of the calls with a ``max_born_at`` that hides the newest 1000 programs), the first
 call per island apart (``cold_ms``, the slowest: in-process indexes built from the stored
-rows, as after a resume); the near-duplicate lookup over stored code embeddings (synthetic vectors,
+rows, as after a resume), and the recall at k = 10 of island 0's novelty graph against an
+exact scan; the near-duplicate lookup over stored code embeddings (synthetic vectors,
 ``--embed-dim``); ``find_by_hash``, ``best``; the export of the campaign; and the
 database size per program. One JSON document on stdout (progress on stderr).
 
@@ -38,6 +39,8 @@ import numpy as np
 from benchmarks.archive_synthetic import campaign_records, code_of
 from evolve.archive import SELECTION_POLICIES, Archive, NewProgram, code_hash
 from evolve.archive.policies.embeddings import EmbeddingDeduper
+from evolve.archive.policies.novelty_index import IslandNovelty
+from evolve.archive.policies.state import policy_state
 from evolve.archive.transfer import export_records, import_records, write_records
 from evolve.operators.base import LLMCall
 
@@ -120,6 +123,8 @@ def measure_sampling(arc: Archive, cid: int, total: int, islands: int, samples: 
             lat.append(time.perf_counter() - t)
             assert len(picks) == 2, (strategy, len(picks))
         out[f"sample_{strategy}"] = {**ms(lat), "cold_ms": round(cold * 1e3, 1)}
+    novelty = policy_state(arc, ("novelty", cid, 0, None), IslandNovelty)
+    out["novelty_index"] = {"rows_in_graph": novelty.indexed, "recall_at_10": round(novelty.recall(10), 4)}
     return out
 
 

@@ -122,7 +122,8 @@ class EmbeddingDeduper:
         if rows:
             new = np.stack([np.frombuffer(r.vector, dtype=np.float32, count=r.dim) for r in rows])
             if known.index is None:
-                known.index = VectorIndex(new.shape[1], "ip")
+                # A wide search (cheap) for recall; the default build keeps a cold start short.
+                known.index = VectorIndex(new.shape[1], "ip", ef_search=128)
             known.index.add(new)
             known.ids.extend(int(r.program_id) for r in rows)
             known.last = known.ids[-1]

@@ -158,6 +158,19 @@ class IslandNovelty:
     def _vectors(self, rows: slice | np.ndarray) -> np.ndarray:
         return (self._filled(rows) / self._scale).astype(np.float32)
 
+    def recall(self, k: int = 10, queries: int = 200, seed: int = 0) -> float:
+        """Recall at ``k`` of the graph against an exact scan of the same rows, for
+        ``queries`` random rows (1.0 when nothing is in a graph yet): a health check."""
+        if self._index is None or self.indexed <= k:
+            return 1.0
+        rows = np.random.default_rng(seed).choice(self.indexed, min(queries, self.indexed), replace=False)
+        points = self._vectors(rows)
+        exact = VectorIndex(points.shape[1], "l2", exact=True)
+        exact.add(self._vectors(slice(0, self.indexed)))
+        _, got = self._index.search(points, k)
+        _, want = exact.search(points, k)
+        return float(np.mean([len(set(g) & set(w)) / k for g, w in zip(got, want)]))
+
     # -- asking -----------------------------------------------------------------------
 
     def novelty(self, program_ids: Sequence[int], k: int = 10, max_born_at: int | None = None) -> np.ndarray:

@@ -78,6 +78,7 @@ def test_island_novelty_equals_an_exact_scan_on_10k():
     # hiding the newest programs: neighbours come only from what is visible
     got, want = fast.novelty(pool, 10, max_born_at=9000), exact.novelty(pool, 10, max_born_at=9000)
     assert np.mean(np.isclose(got, want, rtol=1e-4)) >= 0.95
+    assert fast.recall(10) >= 0.95 and exact.recall(10) == 1.0
 
 
 def test_island_novelty_is_the_same_however_it_was_synced():
