@@ -14,14 +14,21 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from evolve import wiring
+from evolve.archive.campaign_store import CampaignStore
+from evolve.archive.db import safe_url
+from evolve.archive.records import CampaignInfo
+from evolve.archive.store import Archive
 from evolve.campaign import CampaignLoop, evaluations_done, seed_islands
 from evolve.config import Config, build_config, merge_for_resume
+from evolve.constants import DEFAULT_STORAGE, EVALUATED_STATUSES, EvalStatus
 from evolve.errors import CampaignNotFound, ConfigError, ProblemError
 from evolve.evaluate import Evaluator, Outcome, check_seed
 from evolve.problems.contract import Problem
+from evolve.run_lease import RunLease
+from evolve.stored_problem import StoredProblem, problem_summary
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +47,9 @@ class Trial:
 
 
 class Campaign:
-    def __init__(self, archive, info, config: Config, problem: Problem):
+    def __init__(self, archive: Archive, info: CampaignInfo, config: Config, problem: Problem):
         self.archive = archive
+        self.store: CampaignStore = archive.campaign_store(info.id)
         self.info = info
         self.config = config
         self.problem = problem
@@ -53,6 +61,7 @@ class Campaign:
 
     # -- running ------------------------------------------------------------------------
     def _open_evaluator(self) -> Evaluator:
+        _require_runnable(self.problem)
         sandbox = wiring.make_sandbox(self.config)
         state = {**self.info.state, "sandbox": getattr(sandbox, "describe", lambda: sandbox.name)()}
         self.info = self.archive.update_campaign(self.info.id, state=state)
@@ -68,8 +77,8 @@ class Campaign:
     def _ensure_seeded(self, evaluator: Evaluator) -> None:
         if self.archive.count(self.info.id) == 0:
             outcome = check_seed(evaluator)
-            seed_islands(self.archive, self.info.id, self.config.islands, outcome, self.problem.initial_program)
-            self.archive.log_event(self.info.id, "seeded", {"objective": outcome.objective})
+            seed_islands(self.store, self.config.islands, outcome, self.problem.initial_program)
+            self.store.log_event("seeded", {"objective": outcome.objective})
 
     def run(
         self, budget: int | None = None, on_tell: Callable | None = None, replay: dict | None = None, operator=None
@@ -79,15 +88,34 @@ class Campaign:
         ``operator`` replaces the configured one with any object implementing
         ``evolve.operators.base.Operator`` (your own mutation strategy)."""
         if budget is not None and budget != self.config.budget:
-            self.config = merge_for_resume(self.config.model_dump(mode="json"), {"budget": budget})
-            self.archive.update_campaign(self.info.id, config=self.config.model_dump(mode="json"))
-        evaluator = self._open_evaluator()
-        operator = operator or wiring.make_operator(self.config, replay=replay)
-        try:
-            return asyncio.run(self._run(operator, evaluator, on_tell))
-        finally:
-            evaluator.sandbox.close()  # first: evaluations still running end quickly
-            evaluator.close()
+            self.config.budget = budget  # validated on assignment
+            self.archive.update_campaign(self.info.id, config=self.config.stored())
+        done = self._already_done()
+        if done is not None:  # nothing left: no sandbox is chosen, no model is called
+            return done
+        with RunLease(self.archive, self.info, self.config.islands):  # one `evolve run` at a time
+            evaluator = self._open_evaluator()
+            operator = operator or wiring.make_operator(self.config, replay=replay)
+            try:
+                return asyncio.run(self._run(operator, evaluator, on_tell))
+            finally:
+                evaluator.sandbox.close()  # first: evaluations still running end quickly
+                evaluator.close()
+
+    def _already_done(self):
+        """The stats of a campaign whose budget is already stored (a resume with nothing
+        to do), else None."""
+        from evolve.campaign import Stats
+
+        cid = self.info.id
+        if not self.archive.count(cid):
+            return None
+        done = evaluations_done(self.store)
+        if done < self.config.budget:
+            return None
+        best = self.archive.best(cid, 1)
+        self.archive.update_campaign(cid, status="finished")
+        return Stats(evaluations=done, best=best[0].objective if best else None)
 
     async def _run(self, operator, evaluator, on_tell):
         retrain = None
@@ -97,11 +125,13 @@ class Campaign:
             retrain = Retrainer(self, evaluator)
             operator = retrain.current_operator() or operator
         await operator.start()  # an unreachable model or missing key stops here, before any work
+        endpoints = getattr(operator, "endpoints", None)
+        if endpoints is not None and endpoints():
+            self.info = self.archive.update_campaign(self.info.id, state={**self.info.state, "llm": endpoints()})
         try:
             await asyncio.to_thread(self._ensure_seeded, evaluator)
             loop = CampaignLoop(
-                archive=self.archive,
-                campaign=self.info,
+                store=self.store,
                 config=self.config,
                 problem=self.problem,
                 operator=operator,
@@ -123,6 +153,14 @@ class Campaign:
             await operator.close()
 
     # -- results ------------------------------------------------------------------------
+    def refresh(self) -> CampaignInfo:
+        """The campaign's stored record as it is now (status, state, config)."""
+        info = self.archive.get_campaign_by_id(self.info.id)
+        if info is None:
+            raise CampaignNotFound(f"campaign {self.name!r} is no longer in {self.archive.url}")
+        self.info = info
+        return info
+
     def best(self, k: int | None = None):
         """The best program (or the best ``k``) by objective."""
         top = self.archive.best(self.info.id, k or 1)
@@ -133,21 +171,24 @@ class Campaign:
     def status(self) -> dict[str, Any]:
         cid = self.info.id
         best = self.best()
+        info = self.refresh()
         return {
             "name": self.name,
             "problem": self.problem.name,
-            "status": self.archive.get_campaign(self.name).status,
+            "status": info.status,
             "budget": self.config.budget,
-            "evaluations": evaluations_done(self.archive, cid),
-            "by_status": self.archive.status_counts(cid),
+            "evaluations": evaluations_done(self.store),
+            "by_status": self.archive.status_counts(cid, proposals_only=True),
+            "seeds": self.archive.count(cid, operator="seed"),
             "best": best.objective if best else None,
             "objective": self.problem.objective,
             "direction": self.problem.direction,
             "spend": self.archive.spend(cid),
             "islands": self.island_view(),
             "cells": self.cell_view(),
-            "sandbox": self.archive.get_campaign(self.name).state.get("sandbox"),
+            "sandbox": info.state.get("sandbox"),
             **score_trust(self.problem),
+            "llm_endpoints": info.state.get("llm") or {},
         }
 
     def island_view(self) -> dict[int, dict[str, Any]]:
@@ -169,12 +210,11 @@ class Campaign:
         """MAP-Elites cells (filled, coverage, QD score, best per cell) when the campaign uses them."""
         if self.config.selection != "map_elites":
             return None
-        from evolve.archive.policies.map_elites import MapElites
-        from evolve.diversity import make_grid
+        from evolve.archive.policies.map_elites import MapElites, make_grid
 
-        grid = MapElites(self.archive, make_grid(self.config.map_elites))
-        cells = {f"{island}:{cell}": p.objective for (island, cell), p in grid.elites(self.info.id).items()}
-        return {**grid.stats(self.info.id), "cells": cells}
+        grid = MapElites(self.store, make_grid(self.config.map_elites))
+        cells = {f"{island}:{cell}": p.objective for (island, cell), p in grid.elites().items()}
+        return {**grid.stats(), "cells": cells}
 
     def diverse_elites(self, k: int):
         """Up to ``k`` programs from different MAP-Elites cells (or code-shape cells), best first."""
@@ -199,10 +239,10 @@ class Campaign:
     # -- ask / tell ---------------------------------------------------------------------
     def ask(self) -> Trial:
         """Propose the next child without evaluating it."""
+        _require_runnable(self.problem)
         operator = wiring.make_operator(self.config)
         loop = CampaignLoop(
-            archive=self.archive,
-            campaign=self.info,
+            store=self.store,
             config=self.config,
             problem=self.problem,
             operator=operator,
@@ -232,7 +272,9 @@ class Campaign:
         """Store the user's evaluation of an asked trial (metrics must hold the objective)."""
         if trial.seq not in self._pending:
             raise ConfigError(f"trial {trial.seq} was not asked by this campaign object or was told already")
-        outcome = Outcome(status=status, reason=reason)
+        if status not in EVALUATED_STATUSES:
+            raise ConfigError(f"tell() status must be one of {', '.join(EVALUATED_STATUSES)}, not {status!r}")
+        outcome = Outcome(status=cast(EvalStatus, status), reason=reason)
         if status == "ok":
             if not metrics or self.problem.objective not in metrics:
                 raise ConfigError(f"tell() needs metrics with the objective {self.problem.objective!r}")
@@ -240,8 +282,7 @@ class Campaign:
             outcome.objective = outcome.metrics[self.problem.objective]
             outcome.fitness = self.problem.fitness(outcome.objective)
         loop = CampaignLoop(
-            archive=self.archive,
-            campaign=self.info,
+            store=self.store,
             config=self.config,
             problem=self.problem,
             operator=wiring.make_operator(self.config),
@@ -253,7 +294,7 @@ class Campaign:
             request=trial._request,
             proposal=trial._proposal,
             proposal_time=0.0,
-            status=status,
+            status=outcome.status,
             reason=reason,
             outcome=outcome,
             publish=True,
@@ -265,8 +306,7 @@ class Campaign:
             return
         objective = float(metrics[self.problem.objective])
         seed_islands(
-            self.archive,
-            self.info.id,
+            self.store,
             self.config.islands,
             Outcome("ok", metrics=dict(metrics), objective=objective, fitness=self.problem.fitness(objective)),
             self.problem.initial_program,
@@ -283,6 +323,11 @@ def score_trust(problem: Problem) -> dict[str, str | None]:
     return {"scores": "verified by the problem's trusted scorer", "scores_hint": None}
 
 
+def _require_runnable(problem) -> None:
+    if isinstance(problem, StoredProblem):
+        raise ProblemError(problem.unavailable())
+
+
 async def _propose(operator, request):
     await operator.start()
     try:
@@ -291,9 +336,7 @@ async def _propose(operator, request):
         await operator.close()
 
 
-def _open(storage: str):
-    from evolve.archive import Archive
-
+def _open(storage: str) -> Archive:
     return Archive(storage)
 
 
@@ -332,31 +375,44 @@ def create_campaign(
     if existing is not None:
         if existing.problem != prob.name:
             raise ConfigError(
-                f"campaign {cname!r} in {first.storage} evolves {existing.problem!r}, "
+                f"campaign {cname!r} in {safe_url(first.storage)} evolves {existing.problem!r}, "
                 f"not {prob.name!r}: pass --name to start a new campaign"
             )
         cfg = merge_for_resume(existing.config, given)
-        if cfg.model_dump(mode="json") != existing.config:
-            archive.update_campaign(existing.id, config=cfg.model_dump(mode="json"))
-        info = archive.get_campaign(cname)
+        info = existing
+        if cfg.stored() != existing.config:
+            info = archive.update_campaign(existing.id, config=cfg.stored())
         log.info("resuming campaign %r", cname)
     else:
         cfg = build_config(given)
-        info = archive.create_campaign(cname, prob.name, cfg.model_dump(mode="json"))
+        if cfg.operator_kind == "llm" and cfg.llm is not None:
+            cfg.llm.check_prices()  # refuse a cost cap that cannot work before storing anything
+        info = archive.create_campaign(cname, prob.name, cfg.stored())
+        info = archive.update_campaign(info.id, state={**info.state, "problem": problem_summary(prob)})
     return Campaign(archive, info, cfg, prob)
 
 
-def load_campaign(name: str, storage: str = "sqlite:///evolve.db", problem: Problem | None = None) -> Campaign:
+def load_campaign(name: str, storage: str = DEFAULT_STORAGE, problem: Problem | None = None) -> Campaign:
     """Open an existing campaign (its problem is loaded from the stored spec unless given)."""
     archive = _open(storage)
     info = archive.get_campaign(name)
     if info is None:
         known = ", ".join(c.name for c in archive.list_campaigns()) or "none"
-        raise CampaignNotFound(f"no campaign named {name!r} in {storage} (campaigns there: {known})")
-    cfg = build_config(info.config)
+        raise CampaignNotFound(f"no campaign named {name!r} in {safe_url(storage)} (campaigns there: {known})")
+    cfg = build_config({**info.config, "storage": storage})  # the stored URL has no password
     if problem is None:
-        try:
-            problem = _load(cfg.problem, cfg.case_set)
-        except ProblemError as e:
-            raise ProblemError(f"cannot load the problem of campaign {name!r}: {e}") from None
+        problem = _stored_or_loaded(name, info, cfg)
     return Campaign(archive, info, cfg, problem)
+
+
+def _stored_or_loaded(name: str, info, cfg: Config):
+    """The campaign's problem, loaded from its spec; where it cannot be loaded (an
+    in-memory ``evolve.Problem``, a folder moved away) what the archive recorded of it,
+    which is enough to inspect the campaign (status, best, export) but not to evaluate."""
+    summary = info.state.get("problem")
+    if summary and summary.get("source") is None:
+        return StoredProblem.from_archive(info, "it was created from an evolve.Problem object")
+    try:
+        return _load(cfg.problem, cfg.case_set)
+    except ProblemError as e:
+        return StoredProblem.from_archive(info, f"its problem cannot be loaded ({e})")

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from evolve.archive.db import safe_url
+from evolve.archive.selection import SELECTION_POLICIES
+from evolve.cli_support import llm_overrides, run_app, run_settings
+from evolve.constants import DEFAULT_STORAGE
 from evolve.errors import EvolveError
+from evolve.operators.registry import OPERATORS
+from evolve.sandbox.select import choices as sandbox_choices
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evolve: LLM-driven evolutionary program search.")
 sandbox_app = typer.Typer(help="Sandbox backends.")
@@ -24,7 +30,6 @@ app.add_typer(config_app, name="config")
 console = Console()
 err = Console(stderr=True)
 STATE = {"debug": False}
-DEFAULT_STORAGE = "sqlite:///evolve.db"
 
 
 @app.callback()
@@ -39,8 +44,10 @@ def _main(
 
 @app.command()
 def run(
-    problem: str = typer.Argument(
-        ..., help="Built-in name (see `evolve problems`), a directory with problem.py, or a .py file."
+    problem: str | None = typer.Argument(
+        None,
+        help="Built-in name (see `evolve problems`), a directory with problem.py, or a .py file "
+        "(optional when the config file names the problem).",
     ),
     budget: int | None = typer.Option(None, help="Child evaluations to run (default 200)."),
     max_proposals: int | None = typer.Option(None, help="Stop after this many proposals, evaluated or not."),
@@ -54,14 +61,29 @@ def run(
     name: str | None = typer.Option(None, help="Campaign name (default: the problem's name)."),
     config: Path | None = typer.Option(None, help="TOML or YAML config file; flags override it."),
     case_set: str | None = typer.Option(None, help="Named case set of the problem."),
-    sandbox: str | None = typer.Option(None, help="auto, process or docker."),
+    sandbox: str | None = typer.Option(None, help=f"Sandbox backend: {', '.join(sandbox_choices())} (default auto)."),
+    isolation: str | None = typer.Option(None, help="Process sandbox walls: auto, bwrap, namespaces or none."),
+    unsafe_no_isolation: bool = typer.Option(
+        False,
+        "--unsafe-no-isolation",
+        help="Where no isolation works, run candidates anyway: they can read your files and reach the network.",
+    ),
     executor: str | None = typer.Option(None, help="local (default) or ray: run evaluations on a Ray cluster."),
     ray_address: str | None = typer.Option(None, help="Ray cluster address for --executor ray (default: local Ray)."),
-    selection: str | None = typer.Option(None, help="tournament, fitness_proportional, dgm, uniform, best."),
+    selection: str | None = typer.Option(
+        None, help=f"Parent selection policy: {SELECTION_POLICIES.choices()} (default tournament)."
+    ),
+    operator: str | None = typer.Option(
+        None, help=f"Operator: {OPERATORS.choices()} (default: llm with --model, else gp)."
+    ),
     model: list[str] = typer.Option(
         [], help="LLM operator model spec (repeat for an ensemble), e.g. openai:gpt-4o-mini."
     ),
     max_cost: float | None = typer.Option(None, help="Stop new LLM proposals once this many dollars are spent."),
+    price_in: float | None = typer.Option(
+        None, help="USD per million input tokens of --model (default: known prices)."
+    ),
+    price_out: float | None = typer.Option(None, help="USD per million output tokens of --model."),
     replay: str | None = typer.Option(None, help="Re-run CAMPAIGN from its recorded LLM responses (no API calls)."),
     finetune_every: int | None = typer.Option(
         None, help="Fine-tune the operator model every N proposals (SOAR cycle)."
@@ -74,7 +96,6 @@ def run(
     from evolve.api import create_campaign
     from evolve.config import read_config_file
 
-    settings: dict[str, Any] = read_config_file(config) if config else {}
     flags = dict(
         budget=budget,
         max_proposals=max_proposals,
@@ -85,33 +106,31 @@ def run(
         storage=storage,
         case_set=case_set,
         sandbox=sandbox,
+        isolation=isolation,
+        unsafe_no_isolation=unsafe_no_isolation or None,
         executor=executor,
         ray_address=ray_address,
         selection=selection,
+        operator=operator,
         finetune_every=finetune_every,
         finetune_method=finetune_method,
         finetune_base=finetune_base,
     )
-    settings.update({k: v for k, v in flags.items() if v is not None})
-    if model or max_cost is not None:
-        llm = dict(settings.get("llm") or {})
-        if model:
-            llm["models"] = [{"spec": m} for m in model]
-        if max_cost is not None:
-            llm["max_cost"] = max_cost
-        settings["llm"] = llm
+    problem, settings = run_settings(problem, config, flags, read_config_file)
+    llm_overrides(settings, model, max_cost, price_in, price_out)
     settings.setdefault("storage", DEFAULT_STORAGE)
     replay_calls = None
     if replay:  # same settings as the recorded campaign, its replies instead of model calls
         original, replay_calls = _load_replay(replay, settings["storage"])
-        settings = {**original, **{k: v for k, v in settings.items() if k in ("storage", "budget", "progress")}}
+        keep = ("storage", "budget", "progress", "sandbox", "isolation", "unsafe_no_isolation")
+        settings = {**original, **{k: v for k, v in settings.items() if k in keep}}
         name = name or f"{replay}-replay"
     campaign = create_campaign(problem, name=name or settings.pop("name", None), **settings)
     done = campaign.status()["evaluations"]
     cfg = campaign.config
     console.print(
-        f"campaign [bold]{campaign.name}[/] · {campaign.problem.name} · budget {cfg.budget} "
-        f"· {cfg.islands} islands · {cfg.workers or 'auto'} workers · operator {cfg.operator_kind} · {cfg.storage}"
+        f"campaign [bold]{escape(campaign.name)}[/] · {escape(campaign.problem.name)} · budget {cfg.budget} "
+        f"· {cfg.islands} islands · {cfg.workers or 'auto'} workers · operator {cfg.operator_kind} · {escape(safe_url(cfg.storage))}"
         + (f" · resuming at {done}" if done else "")
     )
     from evolve.progress import RunDisplay
@@ -121,14 +140,15 @@ def run(
         with display:
             stats = campaign.run(on_tell=display.on_tell, replay=replay_calls)
     except KeyboardInterrupt:
-        err.print(f"stopped; run the same command again to resume campaign {campaign.name!r}")
+        err.print(f"stopped; run the same command again to resume campaign {escape(repr(campaign.name))}")
         raise typer.Exit(130) from None
     _print_best(campaign)
     if campaign.problem.untrusted_scores:
         console.print(f"note: {campaign.problem.untrusted_scores}", highlight=False)
     console.print(
-        f"sandbox: {campaign.archive.get_campaign(campaign.name).state.get('sandbox')}"
-        + (f" · stopped early: {stats.stopped_by}" if stats.stopped_by else "")
+        f"sandbox: {campaign.refresh().state.get('sandbox')}"
+        + (f" · stopped early: {stats.stopped_by}" if stats.stopped_by else ""),
+        markup=False,
     )
 
 
@@ -139,7 +159,7 @@ def _load_replay(name: str, storage: str) -> tuple[dict, dict]:
     archive = Archive(storage)
     info = archive.get_campaign(name)
     if info is None:
-        raise EvolveError(f"no campaign named {name!r} to replay in {storage}")
+        raise EvolveError(f"no campaign named {name!r} to replay in {safe_url(storage)}")
     calls: dict[int, list] = {}
     for call in archive.llm_calls(campaign_id=info.id):
         if call.seq is not None:  # calls outside any proposal are not replayed
@@ -156,7 +176,7 @@ def _print_best(campaign) -> None:
     seed = campaign.archive.programs(campaign.info.id, limit=1)
     seed_obj = seed[0].objective if seed else None
     console.print(
-        f"best {campaign.problem.objective}: [bold green]{best.objective:.6g}[/] (program {best.id}, "
+        f"best {escape(campaign.problem.objective)}: [bold green]{best.objective:.6g}[/] (program {best.id}, "
         f"island {best.island}, generation {best.generation}; seed {seed_obj if seed_obj is None else f'{seed_obj:.6g}'})"
     )
 
@@ -178,6 +198,9 @@ def worker(
     config: Path | None = typer.Option(None, help="With --problem: TOML or YAML config file."),
     worker_name: str | None = typer.Option(None, help="This worker's name (default host:pid)."),
     ttl: float = typer.Option(30.0, help="Seconds before a silent worker's island is taken over."),
+    unsafe_no_isolation: bool = typer.Option(
+        False, "--unsafe-no-isolation", help="Where no isolation works, run candidates anyway (see `evolve run`)."
+    ),
 ) -> None:
     """Join a campaign as one of many workers: lease islands, evolve them, hand them back."""
     from evolve.api import create_campaign, load_campaign
@@ -194,6 +217,8 @@ def worker(
         campaign = load_campaign(name, storage)
         if workers:
             campaign.config = campaign.config.model_copy(update={"workers": workers})
+    if unsafe_no_isolation:
+        campaign.config = campaign.config.model_copy(update={"unsafe_no_isolation": True})
     n = run_worker(campaign, worker_name, ttl=ttl)
     console.print(f"worker done: stored {n} evaluations")
     _print_best(campaign)
@@ -210,10 +235,13 @@ def status(
     if as_json:
         console.print_json(json.dumps(st, default=str))
         return
-    table = Table(title=f"campaign {st['name']} ({st['problem']}, {st['status']})", show_header=False)
+    table = Table(title=escape(f"campaign {st['name']} ({st['problem']}, {st['status']})"), show_header=False)
     table.add_row("evaluations", f"{st['evaluations']} / {st['budget']}")
-    table.add_row(f"best {st['objective']} ({st['direction']})", str(st["best"]))
-    table.add_row("by status", ", ".join(f"{k} {v}" for k, v in sorted(st["by_status"].items())))
+    table.add_row(escape(f"best {st['objective']} ({st['direction']})"), str(st["best"]))
+    table.add_row(
+        "by status",
+        ", ".join(f"{k} {v}" for k, v in sorted(st["by_status"].items())) + f" (+ {st['seeds']} seed copies)",
+    )
     for i, isl in st["islands"].items():
         best_ = "-" if isl["best"] is None else f"{isl['best']:.6g}"
         table.add_row(
@@ -232,8 +260,10 @@ def status(
         f"${sp.get('cost', 0):.4f} over {sp.get('calls', 0)} calls "
         f"({sp.get('input_tokens', 0)} in / {sp.get('output_tokens', 0)} out tokens)",
     )
-    table.add_row("sandbox", str(st.get("sandbox")))
-    table.add_row("scores", st["scores"] + (f" · {st['scores_hint']}" if st.get("scores_hint") else ""))
+    for spec, address in (st.get("llm_endpoints") or {}).items():
+        table.add_row(escape(f"model {spec}"), escape(str(address)))
+    table.add_row("sandbox", escape(str(st.get("sandbox"))))
+    table.add_row("scores", escape(st["scores"] + (f" · {st['scores_hint']}" if st.get("scores_hint") else "")))
     console.print(table)
 
 
@@ -246,7 +276,7 @@ def best(
     """Print the best program(s): code and metrics."""
     campaign = _campaign(name, storage)
     for program in campaign.best(k):
-        console.rule(f"program {program.id} · {campaign.problem.objective} {program.objective:.6g}")
+        console.rule(escape(f"program {program.id} · {campaign.problem.objective} {program.objective:.6g}"))
         console.print(json.dumps(program.metrics, sort_keys=True))
         console.print(program.code, markup=False, highlight=False)
 
@@ -262,11 +292,11 @@ def export(
     """Write the best programs as runnable .py files plus JSON metrics and lineage."""
     campaign = _campaign(name, storage)
     for path in campaign.export(str(out), top, diverse=diverse):
-        console.print(str(path))
+        console.print(str(path), markup=False, highlight=False)
     if campaign.problem.untrusted_scores:
         from evolve.problems.peers.load import HINT
 
-        err.print(f"note: {campaign.problem.untrusted_scores}; {HINT}", highlight=False, soft_wrap=True)
+        err.print(f"note: {campaign.problem.untrusted_scores}; {HINT}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -274,10 +304,14 @@ def score(
     file: Path,
     problem: str,
     case_set: str | None = typer.Option(None, help="Named case set."),
-    sandbox: str = typer.Option("auto", help="auto, process or docker."),
+    sandbox: str = typer.Option("auto", help=f"Sandbox backend: {', '.join(sandbox_choices())}."),
+    isolation: str = typer.Option("auto", help="Process sandbox walls: auto, bwrap, namespaces or none."),
+    unsafe_no_isolation: bool = typer.Option(
+        False, "--unsafe-no-isolation", help="Where no isolation works, run the program anyway (see `evolve run`)."
+    ),
 ) -> None:
     """Re-score a program file independently, in the sandbox, with the problem's trusted scorer."""
-    from evolve.config import Config
+    from evolve.config import build_config
     from evolve.evaluate import Evaluator
     from evolve.problems.loader import load_problem
     from evolve.wiring import make_sandbox
@@ -285,7 +319,8 @@ def score(
     if not file.is_file():
         raise EvolveError(f"no such file: {file}")
     prob = load_problem(problem, case_set=case_set)
-    with make_sandbox(Config(problem=problem, sandbox=sandbox, storage="sqlite://")) as sb:
+    options = dict(sandbox=sandbox, isolation=isolation, unsafe_no_isolation=unsafe_no_isolation)
+    with make_sandbox(build_config({"problem": problem, "storage": "sqlite://", **options})) as sb:
         outcome = Evaluator(prob, sb).evaluate(file.read_text())
     console.print_json(
         json.dumps(
@@ -310,16 +345,30 @@ def finetune(
     dump_dataset: Path | None = typer.Option(None, help="Write the dataset as JSONL here first."),
     dry_run: bool = typer.Option(False, help="Only build (and dump) the dataset."),
     min_examples: int = typer.Option(8, help="Refuse to train on fewer examples."),
-    max_steps: int | None = typer.Option(None, help="Training steps (default: one epoch)."),
+    steps: int | None = typer.Option(
+        None, "--steps", "--max-steps", min=1, help="Training steps (default: one epoch)."
+    ),
+    num_generations: int | None = typer.Option(
+        None, min=1, help="GRPO: completions per prompt (default from the model size and device)."
+    ),
+    max_completion_length: int | None = typer.Option(
+        None, min=1, help="GRPO: tokens per completion (default from the model size and device)."
+    ),
     storage: str | None = typer.Option(None, help="Archive URL."),
 ) -> None:
     """Fine-tune the operator model on a campaign's discoveries (LoRA adapter + merged model)."""
+    if method != "grpo" and (num_generations or max_completion_length):
+        raise EvolveError("--num-generations and --max-completion-length are GRPO options: add --method grpo")
     from evolve.finetune import run_finetune, sandbox_evaluator
 
     campaign = _campaign(name, storage)
     opts: dict[str, Any] = {"dry_run": dry_run}
-    if max_steps:
-        opts["max_steps"] = max_steps
+    if steps:
+        opts["max_steps"] = steps
+    if num_generations:
+        opts["num_generations"] = num_generations
+    if max_completion_length:
+        opts["max_completion_length"] = max_completion_length
     sandbox_ = None
     evaluate = None
     if method == "grpo" and not dry_run:
@@ -348,7 +397,10 @@ def finetune(
     console.print(
         f"{method}: {result.num_examples} examples · adapter {result.adapter_dir} · merged {result.merged_dir}"
     )
-    console.print(f"use it: evolve run {campaign.problem.source or campaign.problem.name} --model {result.model_spec}")
+    console.print(
+        f"use it: evolve run {campaign.problem.source or campaign.problem.name} --model {result.model_spec}",
+        markup=False,
+    )
 
 
 @app.command()
@@ -358,8 +410,19 @@ def problems() -> None:
 
     anchors = builtin_anchors()
     for pname, summary in builtin_problems().items():
-        console.print(f"[bold]{pname}[/]  {summary}", highlight=False)
-        console.print(f"    anchor: {anchors[pname]}", highlight=False)
+        console.print(f"[bold]{escape(pname)}[/]  {escape(summary)}", highlight=False)
+        console.print(f"    anchor: {escape(anchors[pname])}", highlight=False)
+
+
+@app.command()
+def plugins() -> None:
+    """List the registered selection policies, operators, sandbox backends and problems."""
+    from evolve.plugins import REGISTRIES
+
+    for kind, registry in REGISTRIES.items():
+        console.rule(f"{kind} ({registry.kind})")
+        for pname, summary in registry.summaries().items():
+            console.print(f"[bold]{pname}[/]  {summary}", highlight=False)
 
 
 @app.command()
@@ -408,15 +471,10 @@ def plot(
 @sandbox_app.command("check")
 def sandbox_check() -> None:
     """Tell which sandbox backends work on this machine, and why not."""
-    try:
-        from evolve.sandbox.check import check_backends
-    except ImportError:
-        from evolve.sandbox import isolation
+    from evolve.sandbox.check import check_backends
 
-        console.print(f"process: ok ({isolation.detect()} isolation)")
-        return
     for backend, ok, detail in check_backends():
-        console.print(f"{backend}: {'[green]ok[/]' if ok else '[red]unavailable[/]'} {detail}")
+        console.print(f"{escape(backend)}: {'[green]ok[/]' if ok else '[red]unavailable[/]'} {escape(detail)}")
 
 
 @config_app.command("import")
@@ -444,7 +502,7 @@ def db_upgrade(storage: str = typer.Argument(DEFAULT_STORAGE, help="Archive URL.
     """Create or migrate the archive schema to the latest version."""
     from evolve.archive import upgrade
 
-    console.print(f"archive at revision {upgrade(storage)}")
+    console.print(f"archive at revision {upgrade(storage)}", markup=False)
 
 
 @db_app.command("export")
@@ -478,27 +536,5 @@ def db_import(
     console.print(f"imported campaign {info.name if info else name!r}: {n} programs")
 
 
-def main() -> None:
-    try:
-        code = app(standalone_mode=False)  # click hands back typer.Exit codes in this mode
-        if isinstance(code, int) and code:
-            sys.exit(code)
-    except EvolveError as e:
-        if STATE["debug"]:
-            raise
-        err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except typer.Abort:
-        sys.exit(1)
-    except Exception as e:  # click usage errors
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise
+def main(argv: list[str] | None = None) -> None:
+    run_app(app, err, lambda: STATE["debug"], argv)

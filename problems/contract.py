@@ -10,6 +10,7 @@ number from the raw outputs and verifies them strictly.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -150,13 +151,24 @@ class Problem:
             )
         clean: Metrics = {}
         for key, value in metrics.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            # Any real number: int, float, numpy's float32/int64/... (registered as numbers.Real).
+            if isinstance(value, (bool, numpy_bool())) or not isinstance(value, numbers.Real):
                 raise ProblemError(
-                    f"problem {self.name!r}: score() returned {key}={value!r}; every metric must be a number"
+                    f"problem {self.name!r}: score() returned {key}={value!r}; every metric must be a real number"
                 )
             clean[str(key)] = float(value)
         if self.objective not in clean:
             raise ProblemError(f"problem {self.name!r}: score() did not return the objective {self.objective!r}")
-        if not math.isfinite(clean[self.objective]):
-            raise InvalidOutput(f"objective {self.objective} is {clean[self.objective]}")
+        for key, value in clean.items():
+            if not math.isfinite(value):
+                raise InvalidOutput(f"{'objective' if key == self.objective else 'metric'} {key} is {value}")
         return clean
+
+
+def numpy_bool() -> tuple[type, ...]:
+    """numpy's bool type, if numpy is installed (a truth value is not a metric)."""
+    try:
+        import numpy as np
+    except ImportError:
+        return ()
+    return (np.bool_,)

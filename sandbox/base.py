@@ -11,11 +11,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from evolve.constants import EvalStatus as Status
 from evolve.sandbox.capacity import Bounds, local_bounds
-
-Status = Literal["ok", "error", "timeout", "invalid"]
 
 WALL_FACTOR = 5.0
 """The wall-clock backstop of a load or a case, as a multiple of its CPU time limit."""

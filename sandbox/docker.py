@@ -32,6 +32,7 @@ from evolve.sandbox.base import EvalJob, EvalResult, Sandbox
 from evolve.sandbox.capacity import Bounds, cores, local_bounds
 from evolve.sandbox.channel import MAX_LINE, CaseClock, ProtocolChannel, run_job
 from evolve.sandbox.docker_cleanup import LABEL, remove_stale
+from evolve.sandbox.docker_client import connect
 from evolve.sandbox.docker_pool import WarmPool
 from evolve.sandbox.docker_transport import AttachTransport, DirectTransport, HostSocket
 from evolve.sandbox.process import CLEAN_ENV
@@ -45,22 +46,6 @@ WORKER_GRACE = 2.0
 SILENT_WORKER = 10.0
 """The engine gives up on a worker silent for this many times its own backstop, plus
 ``WORKER_GRACE`` seconds (the worker's backstop does not count time waiting for a CPU)."""
-
-
-def connect(timeout: float = 5.0):
-    """A docker client whose daemon answers, or SandboxError saying what to do."""
-    try:
-        import docker
-    except ImportError:
-        raise SandboxError("the Docker sandbox needs the docker package: pip install 'evolve-search[docker]'") from None
-    try:
-        client = docker.from_env(timeout=timeout)
-        client.ping()
-    except Exception as e:
-        raise SandboxError(
-            f"no Docker daemon answers ({str(e)[:160]}); start dockerd (see DEVELOPERS.md) or use --sandbox process"
-        ) from None
-    return client
 
 
 class _Container:

@@ -7,7 +7,8 @@ single job: the worker forks the candidate's process and relays the runner proto
 handing fed conversations (``Channel.feed``) to the candidate on its side, out of the
 candidate's reach. The engine measures the candidate's CPU time in /proc, and kills the
 whole process group on timeout and after every evaluation, so nothing it started
-survives (bwrap and unshare also put it in a PID namespace that dies with it).
+survives (bwrap and confine.py also put it in a PID namespace that dies with it). As
+root, every level runs the candidate under an unprivileged uid claimed machine-wide.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ import subprocess
 import tempfile
 import time
 
+from evolve.errors import SandboxError
 from evolve.sandbox import isolation, seccomp
 from evolve.sandbox.base import EvalJob, EvalResult, Sandbox
 from evolve.sandbox.channel import MAX_LINE, CaseClock, ProtocolChannel, load_allowance, run_job
 from evolve.sandbox.usage import tree_usage
+from evolve.sandbox.confine import EXIT_SETUP_FAILED
 from evolve.sandbox.worker_link import WorkerLink, local_boot_command
 
 log = logging.getLogger(__name__)
@@ -88,10 +91,17 @@ class ProcessSandbox(Sandbox):
 
     name = "process"
 
-    def __init__(self, isolation_level: str = "auto", hide: list[str] | tuple[str, ...] = ()):
-        self.level = isolation.detect(isolation_level)
+    def __init__(
+        self, isolation_level: str = "auto", hide: list[str] | tuple[str, ...] = (), unsafe_no_isolation: bool = False
+    ):
+        self.level = isolation.detect(isolation_level, allow_unsafe=unsafe_no_isolation)
         self.hide = [str(p) for p in hide]
-        self.drop_uid = self.level == "bwrap" and os.geteuid() == 0
+        self.drop_uid = os.geteuid() == 0  # never root, at every level, opt-in or not
+        if self.drop_uid and self.level == "none" and not isolation.uid_can_run_python():
+            raise SandboxError(
+                f"isolation 'none' cannot drop root here: other users cannot run {sys.executable} "
+                "(install bubblewrap, or use --sandbox docker)"
+            )
 
     def describe(self) -> str:
         return f"process ({self.level} isolation{', own uid' if self.drop_uid else ''})"
@@ -99,17 +109,24 @@ class ProcessSandbox(Sandbox):
     def _command(self, workdir: str, uid: int | None, seccomp_fd: int | None) -> list[str]:
         runner = local_boot_command(workdir, {"single": True, "env": CLEAN_ENV, "max_line": MAX_LINE})
         if self.level == "bwrap":
-            return isolation.bwrap_prefix(self.hide, workdir, uid, seccomp_fd) + runner
-        if self.level == "unshare":
-            return isolation.unshare_prefix() + runner
-        return runner
+            return isolation.bwrap_prefix(self.hide, workdir, uid, fd) + runner
+        assert fd is not None
+        return isolation.confine_prefix(fd) + runner
+
+    def _setup_fd(self, workdir: str, uid: int | None) -> int | None:
+        """The descriptor the isolation reads: bwrap's seccomp filter, or confine.py's spec."""
+        if self.level == "bwrap":
+            return seccomp.filter_fd()
+        spec = isolation.confine_spec(self.level, workdir, self.hide, uid, seccomp.program())
+        return isolation.spec_fd(spec)
 
     def evaluate(self, job: EvalJob) -> EvalResult:
         uid, uid_lock = _claim_uid() if self.drop_uid else (None, None)
         workdir = tempfile.mkdtemp(prefix="evolve-sb-")
         proc = None
-        seccomp_fd = seccomp.filter_fd() if self.level == "bwrap" else None
+        seccomp_fd = None
         try:
+            seccomp_fd = self._setup_fd(workdir, uid)
             if uid is not None:
                 os.chown(workdir, uid, uid)
             # The kernel's own cap on the runner's CPU time, a safety net under the per-case clock.
@@ -153,7 +170,7 @@ class ProcessSandbox(Sandbox):
             if proc is not None:
                 _kill(proc)
             shutil.rmtree(workdir, ignore_errors=True)
-            if uid is not None:
+            if uid is not None and uid_lock is not None:
                 _kill_uid(uid)
             if uid_lock is not None:
                 os.close(uid_lock)  # releases the flock: the uid is free again
@@ -161,7 +178,8 @@ class ProcessSandbox(Sandbox):
     def _exit_reason(self, proc: subprocess.Popen, workdir: str, event: dict | None) -> str | None:
         """Why the candidate's process ended: the worker's report of it, or else how the
         sandbox process itself ended."""
-        if event is not None and event.get("w") == "exit":
+        reported = event is not None and event.get("w") == "exit"
+        if reported:
             code = event.get("code", 0)
         else:
             try:
@@ -170,7 +188,9 @@ class ProcessSandbox(Sandbox):
                 return None
         if code < 0:
             reason = "the candidate " + _signal_reason(-code)
-        elif code > 128:  # bwrap and unshare report a signal as 128 + signum
+        elif code == EXIT_SETUP_FAILED and self.level != "bwrap" and not reported:
+            reason = f"the sandbox could not be set up ({self.level} isolation)"
+        elif code > 128:  # bwrap and confine.py report a signal as 128 + signum
             reason = "the candidate " + _signal_reason(code - 128)
         else:
             reason = f"the candidate exited with code {code} before finishing"

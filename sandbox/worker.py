@@ -82,7 +82,7 @@ class _Lines:
         self.buf += data
 
     def take(self):
-        lines = []
+        lines: list[bytes] = []
         while True:
             i = self.buf.find(b"\n")
             if i < 0:
@@ -99,7 +99,8 @@ class _Output:
     reading the host while the host is busy writing to it, or both would wait forever."""
 
     def __init__(self, fd):
-        self.fd, self.chunks, self.size = fd, collections.deque(), 0
+        self.fd, self.size = fd, 0
+        self.chunks: collections.deque[memoryview] = collections.deque()
 
     def put(self, data):
         self.chunks.append(memoryview(data))

@@ -215,38 +215,23 @@ class IslandClusters:
         while len(chosen) < k and any(m is None or m for m in left):
             round_ = [i for i, m in enumerate(left) if m is None or m]
             while round_ and len(chosen) < k:
-                i = round_.pop(_pick(rng, _softmax_array(scores[round_] / max(temp, 1e-12))))
+                i = round_.pop(_pick_array(rng, _softmax_array(scores[round_] / max(temp, 1e-12))))
                 cluster, members = clusters[i], left[i]
                 if members is None:
                     members = left[i] = cluster.visible(max_born_at).tolist()
                 lengths = cluster.length[members]
                 lo, hi = float(lengths.min()), float(lengths.max())
-                j = _pick(rng, _softmax_array(-(lengths - lo) / (hi + 1e-6)))
+                j = _pick_array(rng, _softmax_array(-(lengths - lo) / (hi + 1e-6)))
                 chosen.append(int(cluster.ids[members.pop(j)]))
         return chosen
 
 
-def _softmax_array(values: np.ndarray) -> list[float]:
+def _softmax_array(values: np.ndarray) -> np.ndarray:
     w = np.exp(values - values.max())
-    return (w / w.sum()).tolist()
+    return w / w.sum()
 
 
-def choose_funsearch(
-    archive,
-    conn,
-    campaign_id: int,
-    island: int,
-    k: int,
-    rng: random.Random,
-    max_born_at: int | None,
-    opts: Mapping[str, Any],
-    island_size: int,
-) -> list[int]:
-    from evolve.archive.policies.state import policy_state
-
-    signature = opts["signature"] or case_signature
-    clusters = policy_state(archive, ("funsearch", campaign_id, island, signature), lambda: IslandClusters(signature))
-    with clusters.lock:
-        clusters.sync_from(conn, campaign_id, island)
-        t = temperature(island_size, float(opts["t_init"]), int(opts["period"]))
-        return clusters.choose(k, rng, max_born_at, int(opts["pool"]), t)
+def _pick_array(rng: random.Random, probs: np.ndarray) -> int:
+    """``_pick`` for an array: the first index whose running sum exceeds one draw."""
+    i = int(np.searchsorted(np.cumsum(probs), rng.random(), side="right"))
+    return min(i, len(probs) - 1)

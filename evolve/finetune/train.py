@@ -16,13 +16,14 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from evolve.finetune.data import METHODS, FinetuneDataset
 from evolve.finetune.records import FinetuneError
 from evolve.finetune.reward import RewardFn
 
 if TYPE_CHECKING:  # the [finetune] extra is optional
+    from torch.nn import Module as TorchModule
     from transformers import Trainer
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,8 @@ def finetune(
     gradient_checkpointing: bool | None = None,
     beta: float | None = None,
     reward_fn: RewardFn | None = None,
-    num_generations: int = 4,
-    max_completion_length: int = 1024,
+    num_generations: int | None = None,
+    max_completion_length: int | None = None,
     temperature: float = 1.0,
     seed: int = 0,
     logging_steps: int = 1,
@@ -116,7 +117,9 @@ def finetune(
     ``max_steps`` (when given) overrides ``epochs``. ``lr`` defaults per method (2e-4 for
     LoRA SFT, 5e-6 for DPO/GRPO, 10x lower without LoRA). ``beta``: DPO's preference
     strength (default 0.1) or GRPO's KL weight (default 0: no reference model). GRPO
-    needs ``reward_fn`` (see ``evolve.finetune.reward.make_reward_fn``).
+    needs ``reward_fn`` (see ``evolve.finetune.reward.make_reward_fn``); its
+    ``num_generations`` and ``max_completion_length`` default from the model's size and the
+    device (``evolve.finetune.sizing``).
     """
     if method not in METHODS:
         raise FinetuneError(f"unknown fine-tuning method {method!r}: choose one of {', '.join(METHODS)}")
@@ -132,6 +135,12 @@ def finetune(
         raise FinetuneError(f"the {method} dataset is empty: nothing to train on")
 
     device = pick_device(device)
+    if method == "grpo":  # what is not given follows the model's size and the device
+        from evolve.finetune.sizing import grpo_defaults
+
+        sized = grpo_defaults(base, device)
+        num_generations = num_generations or sized["num_generations"]
+        max_completion_length = max_completion_length or sized["max_completion_length"]
     on_cuda = device.startswith("cuda")
     bf16 = on_cuda and torch.cuda.is_bf16_supported()
     dtype = torch.bfloat16 if bf16 else torch.float32
@@ -151,7 +160,8 @@ def finetune(
 
     def load_model():
         model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True, dtype=dtype)
-        return model.to(device)
+        # PreTrainedModel.to, typed through nn.Module (transformers' wrapper hides its signature)
+        return cast("TorchModule", model).to(device)
 
     peft_config = None
     if lora:
@@ -210,6 +220,7 @@ def finetune(
     else:
         from trl import GRPOConfig, GRPOTrainer
 
+        assert num_generations is not None and max_completion_length is not None  # sized on entry
         # trl splits each generation batch into groups of num_generations completions.
         gen_batch = math.ceil(batch_size * grad_accum / num_generations) * num_generations
         common["per_device_train_batch_size"] = gen_batch // grad_accum if gen_batch % grad_accum == 0 else gen_batch

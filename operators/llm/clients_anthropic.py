@@ -21,6 +21,8 @@ from evolve.operators.llm.http import CountingKeys, release, shared_clients
 
 ANTHROPIC_URL = "https://api.anthropic.com"
 
+ANTHROPIC_URL = "https://api.anthropic.com"
+
 
 class AnthropicClient:
     def __init__(
@@ -36,7 +38,8 @@ class AnthropicClient:
     ) -> None:
         self.spec = spec
         self.model = model
-        self.base_url = base_url
+        # An explicit base_url wins, then the SDK's own ANTHROPIC_BASE_URL (proxies, gateways).
+        self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
         self.api_key_env = api_key_env
         self.timeout = timeout
         self.max_retries = max_retries
@@ -90,6 +93,10 @@ class AnthropicClient:
             raise OperatorError(f"{self.spec}: {where} answered HTTP {e.status_code}: {_short(e)}") from None
         except anthropic.AnthropicError as e:
             raise OperatorError(f"{self.spec}: cannot use {where}: {_short(e)}") from None
+
+    @property
+    def address(self) -> str:
+        return self.base_url or ANTHROPIC_URL
 
     async def complete(
         self, messages: list[Message], *, max_tokens: int, temperature: float, seed: int | None = None

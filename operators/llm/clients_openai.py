@@ -40,7 +40,8 @@ class OpenAIClient:
     ) -> None:
         self.spec = spec
         self.model = model
-        self.base_url = (base_url or OPENAI_URL).rstrip("/")
+        # An explicit base_url wins, then the SDK's own OPENAI_BASE_URL (proxies, gateways).
+        self.base_url = (base_url or (None if compat else os.environ.get("OPENAI_BASE_URL")) or OPENAI_URL).rstrip("/")
         self.api_key_env = api_key_env
         self.timeout = timeout
         self.max_retries = max_retries
@@ -53,6 +54,10 @@ class OpenAIClient:
         self._sdk: Any = None
         self._http: Any = None  # the endpoint's shared pools
         self._turns: Any = None  # one SDK client per pool, used in turn
+
+    @property
+    def address(self) -> str:
+        return self.base_url
 
     def _key(self) -> str:
         env = self.api_key_env or "OPENAI_API_KEY"

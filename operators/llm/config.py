@@ -36,9 +36,9 @@ class ModelSpec(BaseModel):
     """e.g. 'openai:gpt-4o-mini'; see operators.llm.specs for every form."""
     weight: float = Field(1.0, ge=0.0)
     """Relative chance of being picked (weighted ensemble) or prior (bandit)."""
-    price_in_per_mtok: float = Field(0.0, ge=0.0)
-    """USD per million input tokens (0 for local models)."""
-    price_out_per_mtok: float = Field(0.0, ge=0.0)
+    price_in_per_mtok: float | None = Field(None, ge=0.0)
+    """USD per million input tokens; default: the price table (operators/llm/prices.py), 0 for local models."""
+    price_out_per_mtok: float | None = Field(None, ge=0.0)
     api_key_env: str | None = None
     """Environment variable with the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)."""
     base_url: str | None = None
@@ -60,7 +60,15 @@ class ModelSpec(BaseModel):
         return value.strip()
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
-        return (input_tokens * self.price_in_per_mtok + output_tokens * self.price_out_per_mtok) / 1e6
+        from evolve.operators.llm.prices import call_cost
+
+        return call_cost(self.spec, self.price_in_per_mtok, self.price_out_per_mtok, input_tokens, output_tokens)
+
+    @property
+    def price_known(self) -> bool:
+        from evolve.operators.llm.prices import price_known
+
+        return self.price_in_per_mtok is not None or self.price_out_per_mtok is not None or price_known(self.spec)
 
 
 class LLMConfig(BaseModel):
@@ -100,6 +108,18 @@ class LLMConfig(BaseModel):
         if mix.get("diff", 0) + mix.get("rewrite", 0) <= 0:
             raise ValueError("mix needs a positive weight for diff or rewrite (mutation is the fallback)")
         return mix
+
+    def check_prices(self) -> None:
+        """A cost cap needs every model's price, or it could never stop the campaign."""
+        if self.max_cost is None:
+            return
+        unknown = [m.spec for m in self.models if m.weight > 0 and not m.price_known]
+        if unknown:
+            raise OperatorError(
+                f"--max-cost {self.max_cost:g} cannot be kept: the price of {', '.join(unknown)} is unknown; "
+                "give it with --price-in/--price-out (USD per million tokens) or price_in_per_mtok/"
+                "price_out_per_mtok in [[llm.models]]"
+            )
 
     @model_validator(mode="after")
     def _some_weight(self) -> LLMConfig:

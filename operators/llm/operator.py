@@ -61,6 +61,8 @@ class LLMOperator:
         self.names = _unique_names([m.spec for m in config.models])
         """What Proposal.model and LLMCall.model say for each configured model."""
         self.replay = replay
+        if replay is None:
+            config.check_prices()  # recorded calls carry their own costs
         if replay is not None:
             self.clients: list[LLMClient | None] = [None] * len(config.models)
         elif clients is not None:
@@ -99,6 +101,11 @@ class LLMOperator:
         live = [c for c in self.clients if c is not None]
         await asyncio.gather(*(c.start() for c in live))
         log.info("llm operator ready: %s", ", ".join(self.names) if live else "replay")
+
+    def endpoints(self) -> dict[str, str]:
+        """The address each model is reached at (shown by `evolve status`)."""
+        found = {name: getattr(client, "address", None) for name, client in zip(self.names, self.clients)}
+        return {name: address for name, address in found.items() if address}  # API clients only
 
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in self.clients if c is not None), return_exceptions=True)

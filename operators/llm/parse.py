@@ -37,16 +37,10 @@ def without_code(text: str) -> str:
 
 
 def extract_thought(text: str, limit: int = 300) -> str | None:
-    """The EoH one-line idea: a 'THOUGHT: ...' line, else the first line of prose."""
-    prose = without_code(text)
-    m = _THOUGHT.search(prose)
-    if m:
-        return _clip(m.group(1), limit)
-    for line in prose.splitlines():
-        line = line.strip().strip("*_#> ")
-        if line and not line.startswith(("<<<<<<<", "=======", ">>>>>>>")):
-            return _clip(line, limit)
-    return None
+    """The EoH one-line idea: a 'THOUGHT: ...' (or 'IDEA: ...') line outside code, else
+    None. Guessing from other prose stored noise (diff markers, tags, stray words)."""
+    m = _THOUGHT.search(without_code(text))
+    return _clip(m.group(1), limit) if m else None
 
 
 def _clip(text: str, limit: int) -> str:

@@ -50,6 +50,7 @@ def test_finetune_cli_all_methods_then_search_with_the_result(tmp_path, monkeypa
             "1",
             "--dump-dataset",
             str(tmp_path / f"{method}.jsonl"),
+            *(["--num-generations", "2", "--max-completion-length", "32"] if method == "grpo" else []),
             cwd=tmp_path,
             timeout=600,
         )

@@ -107,7 +107,7 @@ def test_score_returning_non_numbers_is_caught_at_start(tmp_path):
         'def score(outputs, cases):\n    return {"v": "high"}\n'
     )
     proc = evolve_cli("run", str(d), "--storage", f"sqlite:///{tmp_path}/n.db", cwd=tmp_path, check=False)
-    assert proc.returncode == 2 and "must be a number" in proc.stderr
+    assert proc.returncode == 2 and "must be a real number" in proc.stderr
 
 
 def test_ctrl_c_stops_cleanly_and_resumes(tmp_path, quadratic):

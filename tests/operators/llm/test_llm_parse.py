@@ -70,6 +70,8 @@ def test_thought_extraction():
         == "use best fit with a penalty."
     )
     assert extract_thought("Thought - try a heap\n") == "try a heap"
-    assert extract_thought("We sort items first.\n<<<<<<< SEARCH\n") == "We sort items first."
+    # No THOUGHT line: nothing is stored rather than a guess (diff markers, tags...).
+    assert extract_thought("We sort items first.\n<<<<<<< SEARCH\n") is None
+    assert extract_thought("<NAME>\n<<<<<<< SEARCH\n    return 1\n=======\n    return 2\n>>>>>>> REPLACE\n") is None
     assert extract_thought("```python\n# THOUGHT: not this\n```") is None
     assert len(extract_thought("THOUGHT: " + "x" * 1000)) == 300

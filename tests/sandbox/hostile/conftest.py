@@ -12,26 +12,24 @@ import socket
 import subprocess
 import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 from hostile_problem import SECRET
 
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+from tests.needs import unavailable
 
 
 def _docker_sandbox(hide):
     from evolve.errors import SandboxError
 
     try:
-        from evolve.sandbox.docker import DockerSandbox, connect
+        from evolve.sandbox.docker import DockerSandbox
+        from evolve.sandbox.docker_client import connect
 
         connect()
     except (SandboxError, ImportError) as e:
-        if _ci():
-            pytest.fail(f"CI=true but the Docker backend is unavailable: {e}")
-        pytest.skip(f"no Docker daemon: {e}")
+        unavailable("the Docker backend", str(e))
     return DockerSandbox(pool_size=1, memory_mb=512, tmpfs_mb=64, pids_limit=64, hide=hide)
 
 
@@ -116,16 +114,49 @@ def host_service():
         service.close()
 
 
-@pytest.fixture(scope="module", params=["process", pytest.param("docker", marks=pytest.mark.docker)])
+# Every isolation level the CLI accepts, the fallbacks included:
+# - process: ``--isolation auto`` as the machine offers it (bubblewrap where installed);
+# - process-nobwrap: auto on a machine without bubblewrap (PATH without bwrap), which
+#   must fall back to the namespaces level with the same guarantees;
+# - process-namespaces: ``--isolation namespaces`` asked for by name;
+# - docker.
+# tests/sandbox/hostile/test_unprivileged_engine.py runs the same suite with the engine
+# as an ordinary user (user namespaces). ``--isolation none`` is not attacked here: it is
+# the explicit opt-in to no isolation (tests/sandbox/test_isolation_levels.py checks that
+# it is refused without the opt-in and never runs a candidate as root).
+VARIANTS = ["process", "process-nobwrap", "process-namespaces"]
+
+
+def _process_sandbox(variant: str, hide):
+    from evolve.sandbox.process import ProcessSandbox
+
+    if variant == "process":
+        return ProcessSandbox(hide=hide)
+    if variant == "process-nobwrap":
+        empty = tempfile.mkdtemp(prefix="no-bwrap-")
+        path = os.environ.get("PATH", "")
+        os.environ["PATH"] = empty  # what a machine without bubblewrap looks like to the engine
+        try:
+            sb = ProcessSandbox(hide=hide)
+        finally:
+            os.environ["PATH"] = path
+            os.rmdir(empty)
+        assert sb.level == "namespaces", sb.describe()
+        return sb
+    assert variant == "process-namespaces", variant
+    return ProcessSandbox(isolation_level="namespaces", hide=hide)
+
+
+@pytest.fixture(scope="module", params=[*VARIANTS, pytest.param("docker", marks=pytest.mark.docker)])
 def sandbox(request, planted):
     # What the engine hides (evolve/wiring.py): its working directory, where the archive
     # lives here. The copies under /tmp test what is protected without being asked.
-    hide = [os.getcwd()]
-    if request.param == "docker":
-        sb = _docker_sandbox(hide)
-    else:
-        from evolve.sandbox.process import ProcessSandbox
-
-        sb = ProcessSandbox(hide=hide)
+    # The repository too: an engine run from elsewhere (test_unprivileged_engine.py) still
+    # keeps its own source out of reach, as a user's project directory would be.
+    hide = sorted({os.getcwd(), str(Path(__file__).resolve().parents[3])})
+    sb = _docker_sandbox(hide) if request.param == "docker" else _process_sandbox(request.param, hide)
+    sb.variant = request.param
+    # A candidate running as root could kill every process on the machine: never attack that.
+    assert request.param == "docker" or os.geteuid() != 0 or sb.drop_uid, sb.describe()
     with sb:
         yield sb

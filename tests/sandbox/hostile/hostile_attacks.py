@@ -468,4 +468,91 @@ return _greedy(weights, values, capacity)
         ),
         "honest",
     ),
+    Attack(
+        "finds_the_docker_socket",
+        # The Docker API is full control of the host: look wherever a socket may be.
+        "import glob, socket\n"
+        + _main(
+            """
+paths = ['/var/run/docker.sock', '/run/docker.sock', '/run/user/0/docker.sock', '__DOCKER_SOCK__']
+paths += glob.glob('/run/*/docker.sock') + glob.glob('/home/*/.docker/run/docker.sock')
+paths += glob.glob('/run/containerd/*.sock') + glob.glob('/run/podman/*.sock')
+try:
+    for line in open('/proc/net/unix').read().splitlines()[1:200]:
+        if line.split()[-1].endswith('.sock'):
+            paths.append(line.split()[-1])
+except OSError:
+    pass
+for path in dict.fromkeys(paths):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(1)
+    try:
+        s.connect(path)
+        s.sendall(b'GET /version HTTP/1.0\\r\\n\\r\\n')
+        print('CONNECTED', path, s.recv(60))
+    except OSError as e:
+        print('blocked', path, type(e).__name__)
+    finally:
+        s.close()
+for host, port in (('127.0.0.1', 2375), ('127.0.0.1', 2376), ('172.17.0.1', 2375)):
+    try:
+        socket.create_connection((host, port), timeout=0.5).close()
+        print('CONNECTED docker tcp', host, port)
+    except OSError:
+        pass
+print('ATTACK-DONE')
+return _greedy(weights, values, capacity)
+"""
+        ),
+        "honest",
+    ),
+    Attack(
+        "hunts_databases_near_it",
+        # Archives are SQLite files beside the engine, or a PostgreSQL server on this host.
+        "import glob, json, socket, time\n"
+        + _main(
+            """
+end = time.time() + 3
+here = _os.getcwd()
+places = [here] + [_os.path.dirname(here.rstrip('/'))] + json.loads('__DIRS__')
+parent = here
+while parent != '/':
+    parent = _os.path.dirname(parent)
+    places.append(parent)
+places += ['/srv', '/data', '/opt', '/var/lib', '/work', '/root', '/home', '/tmp', '/var/tmp', '/mnt']
+seen = 0
+for place in dict.fromkeys(places):
+    for pattern in ('*.db', '*.sqlite*', '*.db-wal', '*/*.db', '*/*.sqlite*', '.*/*.db', '*/*/*.db'):
+        for path in glob.glob(_os.path.join(place, pattern))[:200]:
+            if time.time() > end or seen > 2000:
+                break
+            seen += 1
+            try:
+                data = open(path, 'rb').read(1 << 16)
+            except OSError:
+                continue
+            if b'sk-hostile' in data:
+                print('READ', path)
+for sock in glob.glob('/run/postgresql/.s.PGSQL.*') + glob.glob('/var/run/postgresql/.s.PGSQL.*') + glob.glob('/tmp/.s.PGSQL.*'):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(sock)
+        print('CONNECTED postgres', sock)
+    except OSError:
+        pass
+    finally:
+        s.close()
+for port in json.loads('__PGPORTS__'):
+    try:
+        socket.create_connection(('127.0.0.1', port), timeout=0.5).close()
+        print('CONNECTED postgres port', port)
+    except OSError:
+        pass
+print('databases looked at:', seen)
+print('ATTACK-DONE')
+return _greedy(weights, values, capacity)
+"""
+        ),
+        "honest",
+    ),
 ]

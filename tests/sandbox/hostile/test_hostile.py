@@ -47,11 +47,31 @@ def wait_no_survivors(mark: str, seconds: float = 3.0) -> list[str]:
         time.sleep(0.05)
 
 
+def _postgres_ports() -> list[int]:
+    """Ports a PostgreSQL archive may listen on here: the default and the test server's."""
+    ports = {5432}
+    url = os.environ.get("EVOLVE_TEST_POSTGRES_URL", "")
+    if url:
+        from sqlalchemy.engine import make_url
+
+        ports.add(make_url(url).port or 5432)
+    return sorted(ports)
+
+
+def _docker_socket() -> str:
+    host = os.environ.get("DOCKER_HOST", "")
+    return host[len("unix://") :] if host.startswith("unix://") else "/var/run/docker.sock"
+
+
 def render(attack: Attack, mark: str, planted: dict, port: int) -> str:
     files = [p for k, p in planted.items() if not k.startswith("drop@")]
     drops = [p for k, p in planted.items() if k.startswith("drop@")]
+    dirs = sorted({os.path.dirname(p) for p in files})
     return (
         attack.code.replace("__FILES__", json.dumps(files))
+        .replace("__DIRS__", json.dumps(dirs))
+        .replace("__PGPORTS__", json.dumps(_postgres_ports()))
+        .replace("__DOCKER_SOCK__", _docker_socket())
         .replace("__DROPS__", json.dumps(drops))
         .replace("__PORT__", str(port))
         .replace("__MARK__", mark)
@@ -60,8 +80,8 @@ def render(attack: Attack, mark: str, planted: dict, port: int) -> str:
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
 def test_attack_is_contained(sandbox, attack, planted, secret_process, host_service, request):
-    if sandbox.name in attack.xfail:
-        request.applymarker(pytest.mark.xfail(reason=attack.xfail[sandbox.name], strict=True))
+    if sandbox.variant in attack.xfail:
+        request.applymarker(pytest.mark.xfail(reason=attack.xfail[sandbox.variant], strict=True))
     mark = "hx" + uuid.uuid4().hex[:12]
     before = len(host_service.received)
     result = sandbox.evaluate(job(render(attack, mark, planted, host_service.port), mark))
