@@ -22,6 +22,7 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -29,8 +30,8 @@ from evolve.errors import SandboxError
 from evolve.sandbox import isolation, seccomp
 from evolve.sandbox.base import EvalJob, EvalResult, Sandbox
 from evolve.sandbox.channel import MAX_LINE, CaseClock, ProtocolChannel, load_allowance, run_job
-from evolve.sandbox.usage import tree_usage
 from evolve.sandbox.confine import EXIT_SETUP_FAILED
+from evolve.sandbox.usage import tree_usage
 from evolve.sandbox.worker_link import WorkerLink, local_boot_command
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class ProcessSandbox(Sandbox):
     def describe(self) -> str:
         return f"process ({self.level} isolation{', own uid' if self.drop_uid else ''})"
 
-    def _command(self, workdir: str, uid: int | None, seccomp_fd: int | None) -> list[str]:
+    def _command(self, workdir: str, uid: int | None, fd: int | None) -> list[str]:
         runner = local_boot_command(workdir, {"single": True, "env": CLEAN_ENV, "max_line": MAX_LINE})
         if self.level == "bwrap":
             return isolation.bwrap_prefix(self.hide, workdir, uid, fd) + runner
@@ -179,7 +180,7 @@ class ProcessSandbox(Sandbox):
         """Why the candidate's process ended: the worker's report of it, or else how the
         sandbox process itself ended."""
         reported = event is not None and event.get("w") == "exit"
-        if reported:
+        if event is not None and reported:
             code = event.get("code", 0)
         else:
             try:
