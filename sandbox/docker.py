@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
 _OWNER = f"{socket.gethostname()}:{os.getpid()}"
 HEADROOM_MB = 64  # the worker itself, on top of the candidate's memory limit
+MASK = "ro,size=4k,mode=0755,noexec,nosuid,nodev"  # an empty tmpfs over what a candidate must not read
 _BOOT = (
     "import sys,types\n"
     "r=types.ModuleType('runner');r.__file__='runner.py';sys.modules['runner']=r\n"
@@ -219,7 +220,10 @@ class DockerSandbox(Sandbox):
             working_dir="/tmp",
             network_mode="none",
             read_only=True,
-            tmpfs={"/tmp": f"size={self.tmpfs_mb}m,mode=1777,noexec,nosuid,nodev"},
+            tmpfs={
+                "/tmp": f"size={self.tmpfs_mb}m,mode=1777,noexec,nosuid,nodev",
+                **dict.fromkeys(rt.hidden_dirs, MASK),
+            },
             shm_size="16m",
             mem_limit=mem,
             memswap_limit=mem,
@@ -232,7 +236,10 @@ class DockerSandbox(Sandbox):
                 docker.types.Ulimit(name="nofile", soft=256, hard=256),
             ],
             volumes=rt.binds,
-            mounts=mounts,
+            mounts=[
+                *mounts,
+                *(docker.types.Mount(f, "/dev/null", type="bind", read_only=True) for f in rt.hidden_files),
+            ],
             stdin_open=True,  # docker-py also sets StdinOnce: our socket closing ends the worker
             auto_remove=True,
             log_config=docker.types.LogConfig(type="json-file", config={"max-size": "1m"}),
