@@ -5,8 +5,9 @@ root, sees no home directory, no other user's files in /tmp, no Docker socket, n
 archive and no network.
 
 - ``bwrap``: bubblewrap gives the candidate private network, PID, IPC and UTS namespaces,
-  a read-only view of the filesystem with /root, /home, /tmp, /run and the engine's own
-  directories replaced by empty tmpfs (only the Python installation is mounted back),
+  a read-only view of the filesystem with /root, /home, /tmp, /run, the engine's own
+  directories and Evolve's installation (answer keys, scorers: ``package_paths.py``)
+  replaced by empty tmpfs (only the Python installation is mounted back, without Evolve),
   and dies with the engine. A seccomp filter (``seccomp.py``) forbids new user
   namespaces. As root it also drops to an unprivileged uid per slot.
 - ``namespaces``: the same walls without bubblewrap, set up by ``confine.py`` with
