@@ -53,6 +53,42 @@ def safe_url(url: str) -> str:
         return "<unparseable URL>"
 
 
+def database_error_reason(e: BaseException) -> str | None:
+    """What the driver said, when ``e`` is an operational database error a user causes
+    (read-only file, unreachable server, full disk); None for anything else."""
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(e, OperationalError):
+        return None
+    return str(getattr(e, "orig", None) or e)
+
+
+def without_credentials(url: str) -> str:
+    """The URL as it may be stored or shown: any password removed."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - not a URL (a bare path): nothing to remove
+        return url
+    if parsed.password is None and "password" not in parsed.query:
+        return url
+    # URL.set() takes None as "unchanged"; the URL is a named tuple, so replace the field.
+    parsed = parsed._replace(password=None).difference_update_query(["password"])
+    return parsed.render_as_string(hide_password=False)
+
+
+def sqlite_directory(url: str) -> Path | None:
+    """The directory of the SQLite file ``url`` names (None: another database, or memory)."""
+    try:
+        parsed = make_url(normalize_url(url))
+    except (ArgumentError, StorageError):
+        return None
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or database.startswith("file::memory:"):
+        return None
+    database = database.removeprefix("file:").split("?")[0]
+    return Path(database).expanduser().resolve().parent
+
+
 def make_engine(url: str) -> Engine:
     """An engine with the settings the archive relies on (no migrations run)."""
     url = normalize_url(url)

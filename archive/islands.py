@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import insert, select
 
 from evolve.archive.base import ArchiveBase
@@ -33,7 +36,7 @@ class IslandsMixin(ArchiveBase):
             )
             return {int(i): int(n) for i, n in rows}
 
-    def set_island_state(self, campaign_id: int, island: int, state: dict) -> None:
+    def set_island_state(self, campaign_id: int, island: int, state: Mapping[str, Any]) -> None:
         state = clean_json(dict(state))
         now = utcnow()
         self._write(
@@ -48,7 +51,7 @@ class IslandsMixin(ArchiveBase):
             )
         )
 
-    def log_event(self, campaign_id: int, kind: str, data: dict | None = None) -> int:
+    def log_event(self, campaign_id: int, kind: str, data: Mapping[str, Any] | None = None) -> int:
         values = dict(campaign_id=campaign_id, kind=kind, data=clean_json(dict(data or {})), created_at=utcnow())
         return self._write(lambda c: c.execute(insert(Event).values(**values).returning(Event.id)).scalar_one())
 

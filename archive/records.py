@@ -8,10 +8,6 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-STATUSES = ("ok", "error", "timeout", "invalid", "rejected", "duplicate")
-"""Every program status: the sandbox's four, ``rejected`` (the operator produced no
-code) and ``duplicate`` (same code hash as an evaluated program; not run again)."""
-
 # PostgreSQL's JSONB has no NaN or infinity; metrics may hold them (not the objective).
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 

@@ -1,44 +1,28 @@
 """Parent sampling inside one island, in SQL-sized steps at any archive size.
 
-Every strategy sees the island's ok programs visible at ``max_born_at`` (``born_at <=
-max_born_at``; all of them when None), returns up to ``k`` distinct programs, and is
-deterministic given the rng state and the archive contents (queries order by id,
-randomness only comes from ``rng``). None of them reads the whole island into Python:
+``Archive.sample_parents`` hands a selection policy (``evolve.archive.selection``) an
+``ArchiveIslandView``: the island's ok programs visible at ``max_born_at`` (``born_at <=
+max_born_at``; all of them when None), inside one read snapshot. None of the view's
+methods reads the whole island into Python:
 
-``uniform``
+``top(n)``
+    The ``n`` fittest visible programs (an index scan; ties: the older, then lower id).
+``draw(rng, m, exclude)``
     Each ok program has a dense position on its island (``ok_pos``); a draw is one
-    random integer and an index lookup. Positions that are invisible or already chosen
-    are redrawn; after many misses the remaining visible programs are listed instead.
-``tournament`` (option ``size``, default 4)
-    Per parent: draw ``min(size, available)`` distinct contestants uniformly among the
-    programs not chosen yet, keep the fittest (ties: lowest id). The worst program of
-    the island can never win against anyone, so it is never returned while there is a
-    better one left.
-``fitness_proportional`` (options ``pool`` = 256, ``pressure`` = 1.5)
-    Rank-based, so it is blind to the scale and sign of the objective and to outliers:
-    linear ranking (Baker 1985) over the island's ``pool`` fittest programs, the best
-    weighted ``pressure``, the last ``2 - pressure``, linearly in between; programs with
-    equal fitness share the mean of their weights. Beyond the pool weights are zero.
-``dgm`` (options ``pool`` = 256, ``top_m`` = 10, ``lam`` = 10, ``scale`` = auto)
-    Darwin-Gödel Machine: weight = sigmoid(lam * (fitness - mid) / scale) / (1 +
-    n_children), ``mid`` = median fitness of the top ``top_m``, ``scale`` = fitness
-    range of the pool (1 when flat), which makes DGM's lam = 10 (fitness in [0, 1])
-    mean the same on any objective. Candidates are the pool's fittest programs; far
-    below the midpoint the sigmoid is ~0 anyway.
-``best``
-    The ``k`` fittest (no randomness).
-``novelty`` (options ``pool`` = 256, ``k_nn`` = 10, ``keys`` = all shared)
-    Among the pool's fittest programs, weight = novelty of the program's descriptor:
-    mean distance to its ``k_nn`` nearest visible programs of the whole island, through
-    an in-process vector index kept in sync with the stored rows
-    (``evolve.archive.policies.novelty_index``; programs without a descriptor use the
-    built-in code descriptors): diverse elites get picked.
-``funsearch`` (options ``pool`` = 2048, ``t_init`` = 0.1, ``period`` = 30000, ``signature``)
-    FunSearch signature clusters with Boltzmann sampling and short programs preferred,
-    among the ``pool`` best clusters, kept incrementally per island
+    random integer and an index lookup. Positions that are invisible or excluded are
+    redrawn; after many misses the remaining visible programs are listed instead.
+``details(ids)``
+    Metrics, descriptor and code length of a few programs.
+``novelty(ids, k_nn, keys)``
+    Each program's mean distance to its ``k_nn`` nearest visible programs of the whole
+    island, through an in-process vector index kept in sync with the stored rows
+    (``evolve.archive.policies.novelty_index``).
+``clusters(signature)``
+    The island's FunSearch signature clusters, kept incrementally
     (``evolve.archive.policies.clusters``).
 
-Weighted picks of several parents are sequential draws without replacement.
+The built-in policies (``evolve.archive.policies.selection``) are deterministic given the
+rng state and the archive contents; the weight functions they share are here.
 """
 
 from __future__ import annotations
@@ -46,49 +30,25 @@ from __future__ import annotations
 import math
 import random
 import statistics
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
 
 from evolve.archive import statements as S
 from evolve.archive.base import ArchiveBase
-from evolve.archive.records import ProgramRecord, program_from_row
+from evolve.archive.campaign_store import CampaignStore
+from evolve.archive.policies.state import policy_state
+from evolve.archive.records import ProgramRecord, program_from_row, restore_floats
+from evolve.archive.selection import Candidate, Details, SelectionPolicy, Signature, make_policy
 
-STRATEGIES = ("tournament", "fitness_proportional", "dgm", "uniform", "best", "novelty", "funsearch")
-_OPTIONS: dict[str, dict[str, Any]] = {
-    "tournament": {"size": 4},
-    "fitness_proportional": {"pool": 256, "pressure": 1.5},
-    "dgm": {"pool": 256, "top_m": 10, "lam": 10.0, "scale": None},
-    "uniform": {},
-    "best": {},
-    "novelty": {"pool": 256, "k_nn": 10, "keys": None},
-    "funsearch": {"pool": 2048, "t_init": 0.1, "period": 30_000, "signature": None},
-}
+if TYPE_CHECKING:
+    from evolve.archive.policies.clusters import IslandClusters
 
 
-@dataclass(frozen=True)
-class Candidate:
-    id: int
-    fitness: float
-    n_children: int
-    born_at: int
-    pos: int
-
-
-def _candidate(row) -> Candidate:
+def _candidate(row: Any) -> Candidate:
     return Candidate(int(row[0]), float(row[1]), int(row[2]), int(row[3]), int(row[4]))
-
-
-def resolve_options(strategy: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
-    if strategy not in _OPTIONS:
-        raise ValueError(f"unknown sampling strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
-    opts = dict(_OPTIONS[strategy])
-    for key, value in (options or {}).items():
-        if key not in opts:
-            known = ", ".join(opts) or "none"
-            raise ValueError(f"sampling strategy {strategy!r} has no option {key!r} (known: {known})")
-        opts[key] = value
-    return opts
 
 
 class IslandDraws:
@@ -210,71 +170,126 @@ def dgm_weights(pool: Sequence[Candidate], top_m: int, lam: float, scale: float 
     return out
 
 
+class ArchiveIslandView:
+    """``evolve.archive.selection.IslandView`` over one read connection (one snapshot)."""
+
+    def __init__(
+        self,
+        archive: object,
+        conn: Connection,
+        store: CampaignStore,
+        campaign_id: int,
+        island: int,
+        max_born_at: int | None,
+    ):
+        # ``archive`` keys the in-process indexes (novelty, clusters) kept between samples.
+        self._archive, self._conn, self._store = archive, conn, store
+        self._campaign_id, self._island, self._max_born_at = campaign_id, island, max_born_at
+        self._draws: IslandDraws | None = None
+
+    @property
+    def campaign_id(self) -> int:
+        return self._campaign_id
+
+    @property
+    def island(self) -> int:
+        return self._island
+
+    @property
+    def max_born_at(self) -> int | None:
+        return self._max_born_at
+
+    @property
+    def store(self) -> CampaignStore:
+        return self._store
+
+    def _island_draws(self) -> IslandDraws:
+        if self._draws is None:  # one per view: its probe cache serves every draw
+            self._draws = IslandDraws(self._conn, self._campaign_id, self._island, self._max_born_at)
+        return self._draws
+
+    def size(self) -> int:
+        return self._island_draws().n
+
+    def top(self, n: int) -> list[Candidate]:
+        return top_pool(self._conn, self._campaign_id, self._island, self._max_born_at, n)
+
+    def draw(self, rng: random.Random, m: int, exclude: set[int]) -> list[Candidate]:
+        return self._island_draws().draw(rng, m, exclude)
+
+    def novelty(self, ids: Sequence[int], k_nn: int, keys: Sequence[str] | None = None) -> list[float]:
+        from evolve.archive.policies.novelty_index import IslandNovelty
+
+        key_tuple = None if keys is None else tuple(keys)
+        index = policy_state(
+            self._archive, ("novelty", self._campaign_id, self._island, key_tuple), lambda: IslandNovelty(key_tuple)
+        )
+        with index.lock:
+            index.sync_from(self._conn, self._campaign_id, self._island)
+            return [float(x) for x in index.novelty(list(ids), k_nn, self._max_born_at)]
+
+    @contextmanager
+    def clusters(self, signature: Signature) -> Iterator[IslandClusters]:
+        from evolve.archive.policies.clusters import IslandClusters
+
+        key = ("funsearch", self._campaign_id, self._island, signature)
+        index = policy_state(self._archive, key, lambda: IslandClusters(signature))
+        with index.lock:
+            index.sync_from(self._conn, self._campaign_id, self._island)
+            yield index
+
+    def details(self, ids: Sequence[int], *, code: bool = False) -> dict[int, Details]:
+        if not ids:
+            return {}
+        stmt = S.DETAILS_WITH_CODE_BY_ID if code else S.DETAILS_BY_ID
+        out = {}
+        for r in self._conn.execute(stmt, {"ids": sorted(set(ids))}):
+            m = r._mapping
+            out[int(m["id"])] = Details(
+                id=int(m["id"]),
+                metrics=restore_floats(m["metrics"]),
+                descriptor=dict(m["descriptor"]) if m["descriptor"] is not None else None,
+                code_length=int(m["code_length"] or 0),
+                code=m["code"] if code else None,
+            )
+        return out
+
+
 class SamplingMixin(ArchiveBase):
+    def campaign_store(self, campaign_id: int) -> CampaignStore:
+        raise NotImplementedError  # Archive binds itself (evolve.archive.store)
+
     def sample_parents(
         self,
         campaign_id: int,
         island: int,
         k: int,
-        strategy: str = "tournament",
+        policy: str | SelectionPolicy = "tournament",
         rng: random.Random | None = None,
         max_born_at: int | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> list[ProgramRecord]:
-        """Up to ``k`` distinct ok programs of ``island`` chosen by ``strategy`` (see
-        ``evolve.archive.sampling``); deterministic given ``rng``'s state and the archive."""
-        opts = resolve_options(strategy, options)
+        """Up to ``k`` distinct ok programs of ``island`` chosen by ``policy`` (a registered
+        name, built with ``options``, or a policy object); deterministic given ``rng``'s
+        state and the archive."""
+        if isinstance(policy, str):
+            chosen_policy = make_policy(policy, options)
+        elif options:
+            raise ValueError("options go with a policy name; a policy object carries its own")
+        else:
+            chosen_policy = policy
         rng = rng if rng is not None else random.Random()
         if k <= 0:
             return []
+        store = self.campaign_store(campaign_id)
         with self._read() as conn, conn.begin():  # one snapshot for all the probes
-            ids = _choose(self, conn, campaign_id, island, k, strategy, rng, max_born_at, opts)
+            view = ArchiveIslandView(self, conn, store, campaign_id, island, max_born_at)
+            ids = list(dict.fromkeys(int(i) for i in chosen_policy.select(view, k, rng)))[:k]
             if not ids:
                 return []
-            found = {r.id: program_from_row(r) for r in conn.execute(S.PROGRAMS_BY_ID, {"ids": sorted(set(ids))})}
+            found = {
+                r.id: program_from_row(r)
+                for r in conn.execute(S.PROGRAMS_BY_ID, {"ids": sorted(set(ids))})
+                if r.campaign_id == campaign_id and r.status == "ok"
+            }
         return [found[i] for i in ids if i in found]
-
-
-def _choose(archive, conn, campaign_id, island, k, strategy, rng, max_born_at, opts) -> list[int]:
-    if strategy == "best":
-        return [c.id for c in top_pool(conn, campaign_id, island, max_born_at, k)]
-    if strategy == "uniform":
-        return [c.id for c in IslandDraws(conn, campaign_id, island, max_born_at).draw(rng, k, set())]
-    if strategy == "tournament":
-        size = int(opts["size"])
-        if size < 1:
-            raise ValueError(f"tournament size must be at least 1, not {size}")
-        draws = IslandDraws(conn, campaign_id, island, max_born_at)
-        chosen: list[int] = []
-        for _ in range(k):
-            contestants = draws.draw(rng, size, set(chosen))
-            if not contestants:
-                break
-            chosen.append(max(contestants, key=lambda c: (c.fitness, -c.id)).id)
-        return chosen
-    if strategy == "funsearch":
-        from evolve.archive.policies.clusters import choose_funsearch
-
-        size = IslandDraws(conn, campaign_id, island, max_born_at).n
-        return choose_funsearch(archive, conn, campaign_id, island, k, rng, max_born_at, opts, size)
-    pool = top_pool(conn, campaign_id, island, max_born_at, int(opts["pool"]))
-    if not pool:
-        return []
-    if strategy == "novelty":
-        weights = _novelty_weights(archive, conn, campaign_id, island, pool, max_born_at, opts)
-    elif strategy == "fitness_proportional":
-        weights = linear_rank_weights([c.fitness for c in pool], float(opts["pressure"]))
-    else:
-        weights = dgm_weights(pool, int(opts["top_m"]), float(opts["lam"]), opts["scale"])
-    return [c.id for c in weighted_without_replacement(rng, pool, weights, k)]
-
-
-def _novelty_weights(archive, conn, campaign_id, island, pool, max_born_at, opts) -> list[float]:
-    from evolve.archive.policies.novelty_index import IslandNovelty
-    from evolve.archive.policies.state import policy_state
-
-    keys = None if opts["keys"] is None else tuple(opts["keys"])
-    index = policy_state(archive, ("novelty", campaign_id, island, keys), lambda: IslandNovelty(keys))
-    with index.lock:
-        index.sync_from(conn, campaign_id, island)
-        return [float(x) for x in index.novelty([c.id for c in pool], int(opts["k_nn"]), max_born_at)]

@@ -13,6 +13,7 @@ from sqlalchemy import BigInteger, Double, bindparam, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from evolve.archive.models import CAMPAIGNS, ISLANDS, LLM_CALLS, PROGRAM_PARENTS, PROGRAMS
+from evolve.constants import NOT_EVALUATED_STATUSES
 
 P = PROGRAMS
 I = ISLANDS  # noqa: E741
@@ -65,14 +66,17 @@ TOP_VISIBLE = (
 ALL_VISIBLE = select(*LIGHT).where(*_OK_ON_ISLAND, P.c.born_at <= bindparam("mb")).order_by(P.c.ok_pos)
 ALL_OK = select(*LIGHT).where(*_OK_ON_ISLAND).order_by(P.c.ok_pos)
 PROGRAMS_BY_ID = select(P).where(P.c.id.in_(bindparam("ids", expanding=True)))
-DESCRIPTORS_BY_ID = select(P.c.id, P.c.descriptor, P.c.code).where(P.c.id.in_(bindparam("ids", expanding=True)))
+_IDS = P.c.id.in_(bindparam("ids", expanding=True))
+_DETAILS = (P.c.id, P.c.metrics, P.c.descriptor, func.length(P.c.code).label("code_length"))
+DETAILS_BY_ID = select(*_DETAILS).where(_IDS)
+DETAILS_WITH_CODE_BY_ID = select(*_DETAILS, P.c.code).where(_IDS)
 PROGRAM_BY_ID = select(P).where(P.c.id == bindparam("id"))
 BY_HASH = (
     select(P)
     .where(
         P.c.campaign_id == bindparam("cid"),
         P.c.code_hash == bindparam("h"),
-        P.c.status.not_in(("rejected", "duplicate")),
+        P.c.status.not_in(NOT_EVALUATED_STATUSES),
     )
     .order_by(P.c.id)
     .limit(1)

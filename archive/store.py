@@ -11,21 +11,26 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from evolve.archive import db
 from evolve.archive import statements as S
+from evolve.archive.admin import AdminMixin
 from evolve.archive.base import ArchiveBase
-from evolve.archive.batch import NEW_PROGRAM_KEYS, BatchMixin, program_values, record_of
+from evolve.archive.batch import BatchMixin
 from evolve.archive.bulk import BulkMixin
+from evolve.archive.campaign_store import ArchiveCampaignStore
+from evolve.archive.elite_cells import EliteCellsMixin
+from evolve.archive.embedding_rows import EmbeddingRowsMixin
 from evolve.archive.islands import IslandsMixin
 from evolve.archive.leases import LeaseMixin
 from evolve.archive.lineage import LineageMixin
 from evolve.archive.models import Campaign, LLMCallRow, Program, utcnow
+from evolve.archive.new_program import CallRecord, NewProgram, record_of, row_values
 from evolve.archive.publish import PublishMixin
 from evolve.archive.records import (
     CampaignInfo,
@@ -96,7 +101,19 @@ def _statuses(statuses: str | Iterable[str] | None) -> list[str] | None:
     return [statuses] if isinstance(statuses, str) else list(statuses)
 
 
-class Archive(BatchMixin, SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, IslandsMixin, PublishMixin, ArchiveBase):
+class Archive(
+    AdminMixin,
+    BatchMixin,
+    SamplingMixin,
+    LineageMixin,
+    LeaseMixin,
+    BulkMixin,
+    IslandsMixin,
+    PublishMixin,
+    EliteCellsMixin,
+    EmbeddingRowsMixin,
+    ArchiveBase,
+):
     """Everything persistent about campaigns; see the package docstring for the model."""
 
     def __enter__(self) -> Archive:
@@ -174,67 +191,34 @@ class Archive(BatchMixin, SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, Is
 
     # -- adding programs ----------------------------------------------------------
 
-    def add_program(
-        self,
-        campaign_id: int,
-        *,
-        code: str | None,
-        island: int,
-        status: str,
-        seq: int | None = None,
-        born_at: int | None = None,
-        generation: int = 0,
-        parent_ids: Iterable[int] = (),
-        operator: str = "",
-        model: str | None = None,
-        reason: str | None = None,
-        metrics: Mapping[str, float] | None = None,
-        objective: float | None = None,
-        fitness: float | None = None,
-        descriptor: Mapping[str, Any] | None = None,
-        feedback: str | None = None,
-        thought: str | None = None,
-        stdout: str | None = None,
-        eval_time: float | None = None,
-        proposal_time: float | None = None,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        cost: float = 0.0,
-        duplicate_of: int | None = None,
-        llm_calls: Iterable[Any] = (),
-        code_hash: str | None = None,
-        publish: bool = True,
-    ) -> ProgramRecord:
+    def add_program(self, campaign_id: int, program: NewProgram) -> ProgramRecord:
         """Store one program, its LLM calls and its parents' child counts atomically.
 
-        ``code`` may be None for a rejected proposal (stored as "").
-        ``born_at`` (default 0: visible from the start) is the visibility point that
-        sampling's ``max_born_at`` compares against. When the token/cost totals are all
-        left at zero they are summed from ``llm_calls``. ``code_hash`` may be passed
-        when the caller already computed ``archive.code_hash(code)`` (for its dedup
-        lookup); it is trusted. Raises ``SeqConflict`` (and stores nothing) when ``seq``
-        is already used in this campaign.
-
-        ``publish=False`` stores the program durably but keeps it out of parent sampling
-        (no sampling position, parents' child counts unchanged) until ``publish`` is
-        called: the campaign loop publishes programs in proposal order, so what a
-        proposal samples never depends on which evaluation finished first.
+        Raises ``SeqConflict`` (and stores nothing) when ``program.seq`` is already used
+        in this campaign. A program with ``publish=False`` is stored durably but kept out
+        of parent sampling until ``publish`` (see ``NewProgram.publish``).
         """
-        # Every parameter but campaign_id and publish is a field of the new program.
-        fields = {k: v for k, v in locals().items() if k in NEW_PROGRAM_KEYS and k != "publish"}
-        values, calls = program_values(campaign_id, fields)
+        values = row_values(campaign_id, program)
+        calls = list(program.llm_calls)
+        publish = program.publish
 
-        def tx(conn) -> int:
+        def tx(conn: Connection) -> int:
             return self._insert_program(conn, values, calls, publish)
 
         try:
             pid = self._write(tx)
         except IntegrityError:
-            self._explain_integrity(campaign_id, seq)
+            self._explain_integrity(campaign_id, program.seq)
             raise
         return record_of(values, pid)
 
-    def _insert_program(self, conn, values: dict, calls: list, publish: bool = True) -> int:
+    def campaign_store(self, campaign_id: int) -> ArchiveCampaignStore:
+        """This archive as one campaign sees it (what the campaign loop holds)."""
+        return ArchiveCampaignStore(self, campaign_id)
+
+    def _insert_program(
+        self, conn: Connection, values: dict[str, Any], calls: list[CallRecord], publish: bool = True
+    ) -> int:
         if values["status"] == "ok" and publish:
             values["ok_pos"] = self._next_positions(conn, values["campaign_id"], values["island"], 1)
         pid = conn.execute(S.INSERT_PROGRAM, values).scalar_one()
@@ -276,7 +260,7 @@ class Archive(BatchMixin, SamplingMixin, LineageMixin, LeaseMixin, BulkMixin, Is
                 raise ValueError(f"no campaign with id {campaign_id}") from None
 
     def add_llm_calls(
-        self, campaign_id: int, calls: Iterable[Any], *, program_id: int | None = None, seq: int | None = None
+        self, campaign_id: int, calls: Iterable[CallRecord], *, program_id: int | None = None, seq: int | None = None
     ) -> list[int]:
         """Record calls that produced no program (reflection, failed proposals)."""
         calls = list(calls)

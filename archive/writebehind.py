@@ -1,7 +1,7 @@
 """A write-behind queue with group commit, for callers that store many programs.
 
     with WriteBehind(archive) as writes:
-        fut = writes.submit(campaign_id, dict(code=..., island=0, status="ok", fitness=1.0, seq=7))
+        fut = writes.submit(campaign_id, NewProgram(code=..., island=0, status="ok", fitness=1.0, seq=7))
         ...
         record = fut.result()      # committed: now it may be reported as stored
         writes.flush()             # or: everything submitted so far is committed
@@ -25,21 +25,24 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Mapping
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING
 
+from evolve.archive.new_program import NewProgram
 from evolve.archive.records import ProgramRecord
+
+if TYPE_CHECKING:
+    from evolve.archive.store import Archive
 
 log = logging.getLogger(__name__)
 
 
 class WriteBehind:
-    def __init__(self, archive, *, max_batch: int = 256):
+    def __init__(self, archive: Archive, *, max_batch: int = 256):
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, not {max_batch}")
         self.archive, self.max_batch = archive, max_batch
-        self._queue: deque[tuple[int, int, Mapping[str, Any], Future]] = deque()
+        self._queue: deque[tuple[int, int, NewProgram, Future[ProgramRecord]]] = deque()
         self._cond = threading.Condition()
         self._submitted = 0  # tickets handed out
         self._done = 0  # tickets whose futures are resolved (stored or failed)
@@ -48,9 +51,8 @@ class WriteBehind:
         self._thread = threading.Thread(target=self._run, name="evolve-archive-writes", daemon=True)
         self._thread.start()
 
-    def submit(self, campaign_id: int, program: Mapping[str, Any] | Any) -> Future[ProgramRecord]:
-        """Queue one new program (``add_program``'s fields); its future gives the
-        stored record once committed."""
+    def submit(self, campaign_id: int, program: NewProgram) -> Future[ProgramRecord]:
+        """Queue one new program; its future gives the stored record once committed."""
         fut: Future[ProgramRecord] = Future()
         with self._cond:
             if self._closed:
@@ -116,7 +118,7 @@ class WriteBehind:
                 self._done += len(batch)
                 self._cond.notify_all()
 
-    def _commit(self, batch: list[tuple[int, int, Mapping[str, Any], Future]]) -> None:
+    def _commit(self, batch: list[tuple[int, int, NewProgram, Future[ProgramRecord]]]) -> None:
         cid = batch[0][1]
         try:
             records = self.archive.add_programs(cid, [p for _, _, p, _ in batch])
@@ -129,6 +131,7 @@ class WriteBehind:
                 self._commit([item])
             return
         for (_, _, _, fut), rec in zip(batch, records):
+            assert rec is not None  # without skip_stored_seqs every program is stored
             fut.set_result(rec)
 
     def _fail(self, fut: Future, error: BaseException) -> None:

@@ -35,11 +35,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import insert, text
 
 from benchmarks.archive_synthetic import campaign_records, code_of
-from evolve.archive import STRATEGIES, Archive, code_hash
-from evolve.archive.models import ProgramEmbedding
+from evolve.archive import SELECTION_POLICIES, Archive, NewProgram, code_hash
 from evolve.archive.policies.embeddings import EmbeddingDeduper
 from evolve.archive.policies.novelty_index import IslandNovelty
 from evolve.archive.policies.state import policy_state
@@ -66,7 +64,7 @@ def _timed(fn) -> float:
     return time.perf_counter() - t
 
 
-def _child(seq: int, size: int, islands: int, rng: random.Random) -> dict:
+def _child(seq: int, size: int, islands: int, rng: random.Random) -> NewProgram:
     fit = rng.gauss(0.0, 1.0)
     call = LLMCall(
         model="bench",
@@ -78,7 +76,7 @@ def _child(seq: int, size: int, islands: int, rng: random.Random) -> dict:
         latency=1.0,
     )
     code = code_of(seq, rng.random(), rng.random())
-    return dict(
+    return NewProgram(
         code=code,
         code_hash=code_hash(code),  # the loop hashes every child for dedup before storing it
         island=seq % islands,
@@ -99,7 +97,7 @@ def measure_adds(arc: Archive, cid: int, size: int, islands: int, adds: int, bat
     times, cpu0, t_all = [], time.process_time(), time.perf_counter()
     for j in range(adds):
         kw = _child(size + j, size, islands, rng)
-        times.append(_timed(lambda kw=kw: arc.add_program(cid, **kw)))
+        times.append(_timed(lambda p=kw: arc.add_program(cid, p)))
     wall = time.perf_counter() - t_all
     cpu = (time.process_time() - cpu0) / adds  # this process only: the client side on PostgreSQL
     out["add_program"] = {"n": adds, "per_s": round(adds / wall, 1), **ms(times), "cpu_ms": round(cpu * 1e3, 3)}
@@ -114,7 +112,7 @@ def measure_adds(arc: Archive, cid: int, size: int, islands: int, adds: int, bat
 
 def measure_sampling(arc: Archive, cid: int, total: int, islands: int, samples: int, rng) -> dict:
     out = {}
-    for strategy in STRATEGIES:
+    for strategy in (n for n in SELECTION_POLICIES.names() if n != "map_elites"):  # map_elites needs a campaign
         # The first call per island builds its in-process structures from the stored rows.
         cold = max(_timed(lambda s=strategy, i=i: arc.sample_parents(cid, i, 2, s, rng)) for i in range(islands))
         lat = []
@@ -138,28 +136,25 @@ def load_embeddings(arc: Archive, cid: int, dim: int, seed: int) -> tuple[np.nda
     vecs = (centres[rng.integers(0, 2000, len(ids))] + rng.normal(0, 0.3, (len(ids), dim))).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     t = time.perf_counter()
-    table = ProgramEmbedding.__table__
     for lo in range(0, len(ids), 5000):
-        rows = [
-            dict(program_id=pid, campaign_id=cid, model="bench", dim=dim, vector=vecs[i].tobytes())
-            for i, pid in enumerate(ids[lo : lo + 5000], lo)
-        ]
-        arc._write(lambda c, rows=rows: c.execute(insert(table), rows))
+        arc.add_embeddings(
+            cid, "bench", ((pid, dim, vecs[i].tobytes()) for i, pid in enumerate(ids[lo : lo + 5000], lo))
+        )
     return vecs, ids, time.perf_counter() - t
 
 
 def measure_near_duplicates(arc: Archive, cid: int, dim: int, samples: int, seed: int) -> dict:
     vecs, ids, load_s = load_embeddings(arc, cid, dim, seed)
-    dedup = EmbeddingDeduper(arc, threshold=0.98, model="bench", encoder=lambda texts: None)
+    dedup = EmbeddingDeduper(arc.campaign_store(cid), threshold=0.98, model="bench", encoder=lambda texts: None)
     rng = np.random.default_rng(seed + 1)
-    cold = _timed(lambda: dedup.check(cid, "", vector=vecs[0]))
+    cold = _timed(lambda: dedup.check("", vector=vecs[0]))
     lat, hits = [], 0
     for j in range(samples):
         i = int(rng.integers(len(ids)))
         near = vecs[i] + rng.normal(0, 0.002, dim).astype(np.float32) if j % 2 == 0 else rng.normal(0, 1, dim)
         near = (near / np.linalg.norm(near)).astype(np.float32)
         t = time.perf_counter()
-        hit = dedup.check(cid, "", vector=near)
+        hit = dedup.check("", vector=near)
         lat.append(time.perf_counter() - t)
         hits += j % 2 == 0 and hit is not None and hit.program_id == ids[i]
     return {
@@ -174,30 +169,11 @@ def measure_near_duplicates(arc: Archive, cid: int, dim: int, samples: int, seed
     }
 
 
-def db_bytes(arc: Archive, sqlite_path: Path | None) -> int:
-    if sqlite_path is not None:
-        return sum(p.stat().st_size for p in sqlite_path.parent.glob(sqlite_path.name + "*"))
-    with arc._engine.connect() as conn:
-        return int(
-            conn.execute(
-                text(
-                    "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
-                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'm')"
-                )
-            ).scalar_one()
-        )
-
-
 def run_backend(name: str, url: str, sqlite_path: Path | None, sizes: list[int], args) -> dict:
     rng = random.Random(0)
     arc = Archive(url)
     results, stored = [], 0
-    settings = {}
-    if arc.dialect == "postgresql":
-        with arc._engine.connect() as conn:
-            for key in ("fsync", "synchronous_commit", "shared_buffers", "server_version"):
-                settings[key] = conn.exec_driver_sql(f"SHOW {key}").scalar_one()
+    settings = arc.server_settings(("fsync", "synchronous_commit", "shared_buffers", "server_version"))
     for size in sizes:
         res: dict = {"programs": size}
         cname = f"bench-{size}"
@@ -206,7 +182,7 @@ def run_backend(name: str, url: str, sqlite_path: Path | None, sizes: list[int],
         fill = time.perf_counter() - t
         res["bulk_import"] = {"rows": size, "seconds": round(fill, 1), "rows_per_s": round(size / max(fill, 1e-9))}
         stored += size
-        res["db_bytes_per_program"] = round(db_bytes(arc, sqlite_path) / stored)
+        res["db_bytes_per_program"] = round(arc.storage_bytes() / stored)
         res.update(measure_adds(arc, cid, size, args.islands, args.adds, args.batch, rng))
         stored += 2 * args.adds
         res.update(measure_sampling(arc, cid, size + 2 * args.adds, args.islands, args.samples, rng))

@@ -38,7 +38,7 @@ import time
 
 import httpx
 
-from evolve.archive import Archive
+from evolve.archive import Archive, NewProgram
 from evolve.archive.views import ArchiveReader
 from evolve.dashboard.data import Dashboard
 from evolve.dashboard.server import build_app
@@ -56,7 +56,7 @@ OPERATORS = ["llm.diff", "llm.rewrite", "llm.crossover.e1", "gp.mutate"]
 MODELS = ["openai:gpt-4o-mini", "anthropic:claude-sonnet-4-5", None]
 
 
-def synthetic(i: int, rng: random.Random, islands: int) -> dict:
+def synthetic(i: int, rng: random.Random, islands: int) -> NewProgram:
     status = rng.choice(STATUSES)
     ok = status == "ok"
     fit = -50.0 + 45.0 * (1 - 1 / (1 + i / 5000)) + rng.gauss(0, 2.0) if ok else None
@@ -65,7 +65,7 @@ def synthetic(i: int, rng: random.Random, islands: int) -> dict:
     if i > 10 and rng.random() < 0.1:
         parents.append(rng.randrange(max(1, i - 400), i + 1))
     op = "llm.crossover.e1" if len(parents) == 2 else rng.choice(OPERATORS)
-    return dict(
+    return NewProgram(
         code=code,
         island=i % islands,
         status=status,
@@ -151,9 +151,7 @@ def grow(url: str, cid: int, n: int, start: int, islands: int):
     rng = random.Random(start)
     with Archive(url) as arc:
         for i in range(start, start + n):
-            row = synthetic(i, rng, islands)
-            row.pop("seq")
-            arc.add_program(cid, seq=i, **{k: v for k, v in row.items() if k not in ("stdout",)})
+            arc.add_program(cid, synthetic(i, rng, islands).with_changes(seq=i, stdout=None))
             yield
 
 

@@ -33,6 +33,7 @@ import time
 
 import evolve
 from evolve import campaign as campaign_module
+from evolve.archive.new_program import NewProgram
 from evolve.evaluate import Evaluator, Outcome
 from evolve.problems.contract import Problem
 from tests.llm_servers import ScriptedLLMServer
@@ -107,16 +108,16 @@ def prefill(campaign, size: int, islands: int) -> float:
         return 0.0
     started = time.perf_counter()
     rows = (
-        {
-            "code": f"# EVOLVE-BLOCK-START\nK = {-i - 1}\n# EVOLVE-BLOCK-END\n\n\ndef main():\n    return K\n",
-            "island": i % islands,
-            "status": "ok",
-            "objective": -float(i + 1),
-            "fitness": -float(i + 1),
-            "metrics": {"score": -float(i + 1)},
-            "born_at": -(10**9),
-            "operator": "prefill",
-        }
+        NewProgram(
+            code=f"# EVOLVE-BLOCK-START\nK = {-i - 1}\n# EVOLVE-BLOCK-END\n\n\ndef main():\n    return K\n",
+            island=i % islands,
+            status="ok",
+            objective=-float(i + 1),
+            fitness=-float(i + 1),
+            metrics={"score": -float(i + 1)},
+            born_at=-(10**9),
+            operator="prefill",
+        )
         for i in range(size)
     )
     campaign.archive.add_programs_bulk(campaign.info.id, rows)

@@ -19,7 +19,8 @@ import time
 
 from evolve.evaluate import Evaluator
 from evolve.problems import load_problem
-from evolve.problems.loader import BUILTINS, builtin_anchors
+from evolve.problems.loader import builtin_anchors
+from evolve.problems.registry import PROBLEMS
 from evolve.sandbox.process import ProcessSandbox
 
 
@@ -47,7 +48,7 @@ def measure(name: str, repeat: int, sandbox: ProcessSandbox) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--problems", nargs="*", default=list(BUILTINS))
+    parser.add_argument("--problems", nargs="*", default=list(PROBLEMS.names()))
     args = parser.parse_args()
     with ProcessSandbox() as sandbox:
         results = {name: measure(name, args.repeat, sandbox) for name in args.problems}

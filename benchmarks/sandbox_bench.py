@@ -139,7 +139,7 @@ def docker_pool(n: int) -> dict:
 
 def docker_run(n: int) -> dict:
     """A fresh container per candidate: what the warm pool saves."""
-    from evolve.sandbox.docker import connect
+    from evolve.sandbox.docker_client import connect
     from evolve.sandbox.docker_image import resolve
 
     client = connect()

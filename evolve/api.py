@@ -14,12 +14,16 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from evolve import wiring
+from evolve.archive.campaign_store import CampaignStore
 from evolve.archive.db import safe_url
+from evolve.archive.records import CampaignInfo
+from evolve.archive.store import Archive
 from evolve.campaign import CampaignLoop, evaluations_done, seed_islands
 from evolve.config import Config, build_config, merge_for_resume
+from evolve.constants import DEFAULT_STORAGE, EVALUATED_STATUSES, EvalStatus
 from evolve.errors import CampaignNotFound, ConfigError, ProblemError
 from evolve.evaluate import Evaluator, Outcome, check_seed
 from evolve.problems.contract import Problem
@@ -43,8 +47,9 @@ class Trial:
 
 
 class Campaign:
-    def __init__(self, archive, info, config: Config, problem: Problem):
+    def __init__(self, archive: Archive, info: CampaignInfo, config: Config, problem: Problem):
         self.archive = archive
+        self.store: CampaignStore = archive.campaign_store(info.id)
         self.info = info
         self.config = config
         self.problem = problem
@@ -65,8 +70,8 @@ class Campaign:
     def _ensure_seeded(self, evaluator: Evaluator) -> None:
         if self.archive.count(self.info.id) == 0:
             outcome = check_seed(evaluator)
-            seed_islands(self.archive, self.info.id, self.config.islands, outcome, self.problem.initial_program)
-            self.archive.log_event(self.info.id, "seeded", {"objective": outcome.objective})
+            seed_islands(self.store, self.config.islands, outcome, self.problem.initial_program)
+            self.store.log_event("seeded", {"objective": outcome.objective})
 
     def run(
         self, budget: int | None = None, on_tell: Callable | None = None, replay: dict | None = None, operator=None
@@ -97,7 +102,7 @@ class Campaign:
         cid = self.info.id
         if not self.archive.count(cid):
             return None
-        done = evaluations_done(self.archive, cid)
+        done = evaluations_done(self.store)
         if done < self.config.budget:
             return None
         best = self.archive.best(cid, 1)
@@ -118,8 +123,7 @@ class Campaign:
         try:
             await asyncio.to_thread(self._ensure_seeded, evaluator)
             loop = CampaignLoop(
-                archive=self.archive,
-                campaign=self.info,
+                store=self.store,
                 config=self.config,
                 problem=self.problem,
                 operator=operator,
@@ -141,6 +145,14 @@ class Campaign:
             await operator.close()
 
     # -- results ------------------------------------------------------------------------
+    def refresh(self) -> CampaignInfo:
+        """The campaign's stored record as it is now (status, state, config)."""
+        info = self.archive.get_campaign_by_id(self.info.id)
+        if info is None:
+            raise CampaignNotFound(f"campaign {self.name!r} is no longer in {self.archive.url}")
+        self.info = info
+        return info
+
     def best(self, k: int | None = None):
         """The best program (or the best ``k``) by objective."""
         top = self.archive.best(self.info.id, k or 1)
@@ -151,12 +163,13 @@ class Campaign:
     def status(self) -> dict[str, Any]:
         cid = self.info.id
         best = self.best()
+        info = self.refresh()
         return {
             "name": self.name,
             "problem": self.problem.name,
-            "status": self.archive.get_campaign(self.name).status,
+            "status": info.status,
             "budget": self.config.budget,
-            "evaluations": evaluations_done(self.archive, cid),
+            "evaluations": evaluations_done(self.store),
             "by_status": self.archive.status_counts(cid, proposals_only=True),
             "seeds": self.archive.count(cid, operator="seed"),
             "best": best.objective if best else None,
@@ -165,9 +178,9 @@ class Campaign:
             "spend": self.archive.spend(cid),
             "islands": self.island_view(),
             "cells": self.cell_view(),
-            "sandbox": self.archive.get_campaign(self.name).state.get("sandbox"),
+            "sandbox": info.state.get("sandbox"),
             **score_trust(self.problem),
-            "llm_endpoints": self.archive.get_campaign(self.name).state.get("llm") or {},
+            "llm_endpoints": info.state.get("llm") or {},
         }
 
     def island_view(self) -> dict[int, dict[str, Any]]:
@@ -189,12 +202,11 @@ class Campaign:
         """MAP-Elites cells (filled, coverage, QD score, best per cell) when the campaign uses them."""
         if self.config.selection != "map_elites":
             return None
-        from evolve.archive.policies.map_elites import MapElites
-        from evolve.diversity import make_grid
+        from evolve.archive.policies.map_elites import MapElites, make_grid
 
-        grid = MapElites(self.archive, make_grid(self.config.map_elites))
-        cells = {f"{island}:{cell}": p.objective for (island, cell), p in grid.elites(self.info.id).items()}
-        return {**grid.stats(self.info.id), "cells": cells}
+        grid = MapElites(self.store, make_grid(self.config.map_elites))
+        cells = {f"{island}:{cell}": p.objective for (island, cell), p in grid.elites().items()}
+        return {**grid.stats(), "cells": cells}
 
     def diverse_elites(self, k: int):
         """Up to ``k`` programs from different MAP-Elites cells (or code-shape cells), best first."""
@@ -222,8 +234,7 @@ class Campaign:
         _require_runnable(self.problem)
         operator = wiring.make_operator(self.config)
         loop = CampaignLoop(
-            archive=self.archive,
-            campaign=self.info,
+            store=self.store,
             config=self.config,
             problem=self.problem,
             operator=operator,
@@ -253,7 +264,9 @@ class Campaign:
         """Store the user's evaluation of an asked trial (metrics must hold the objective)."""
         if trial.seq not in self._pending:
             raise ConfigError(f"trial {trial.seq} was not asked by this campaign object or was told already")
-        outcome = Outcome(status=status, reason=reason)
+        if status not in EVALUATED_STATUSES:
+            raise ConfigError(f"tell() status must be one of {', '.join(EVALUATED_STATUSES)}, not {status!r}")
+        outcome = Outcome(status=cast(EvalStatus, status), reason=reason)
         if status == "ok":
             if not metrics or self.problem.objective not in metrics:
                 raise ConfigError(f"tell() needs metrics with the objective {self.problem.objective!r}")
@@ -261,8 +274,7 @@ class Campaign:
             outcome.objective = outcome.metrics[self.problem.objective]
             outcome.fitness = self.problem.fitness(outcome.objective)
         loop = CampaignLoop(
-            archive=self.archive,
-            campaign=self.info,
+            store=self.store,
             config=self.config,
             problem=self.problem,
             operator=wiring.make_operator(self.config),
@@ -274,7 +286,7 @@ class Campaign:
             request=trial._request,
             proposal=trial._proposal,
             proposal_time=0.0,
-            status=status,
+            status=outcome.status,
             reason=reason,
             outcome=outcome,
             publish=True,
@@ -286,8 +298,7 @@ class Campaign:
             return
         objective = float(metrics[self.problem.objective])
         seed_islands(
-            self.archive,
-            self.info.id,
+            self.store,
             self.config.islands,
             Outcome("ok", metrics=dict(metrics), objective=objective, fitness=self.problem.fitness(objective)),
             self.problem.initial_program,
@@ -317,9 +328,7 @@ async def _propose(operator, request):
         await operator.close()
 
 
-def _open(storage: str):
-    from evolve.archive import Archive
-
+def _open(storage: str) -> Archive:
     return Archive(storage)
 
 
@@ -362,9 +371,9 @@ def create_campaign(
                 f"not {prob.name!r}: pass --name to start a new campaign"
             )
         cfg = merge_for_resume(existing.config, given)
+        info = existing
         if cfg.stored() != existing.config:
-            archive.update_campaign(existing.id, config=cfg.stored())
-        info = archive.get_campaign(cname)
+            info = archive.update_campaign(existing.id, config=cfg.stored())
         log.info("resuming campaign %r", cname)
     else:
         cfg = build_config(given)
@@ -375,7 +384,7 @@ def create_campaign(
     return Campaign(archive, info, cfg, prob)
 
 
-def load_campaign(name: str, storage: str = "sqlite:///evolve.db", problem: Problem | None = None) -> Campaign:
+def load_campaign(name: str, storage: str = DEFAULT_STORAGE, problem: Problem | None = None) -> Campaign:
     """Open an existing campaign (its problem is loaded from the stored spec unless given)."""
     archive = _open(storage)
     info = archive.get_campaign(name)

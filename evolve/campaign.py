@@ -4,7 +4,7 @@
           ──▶ operator.propose            (LLM call or GP mutation; async)
           ──▶ dedup by normalised code    (an identical child is never evaluated twice)
           ──▶ evaluator.evaluate          (sandbox + trusted score; in the worker pool)
-          ──▶ archive.add_program         (committed at once: the database is the checkpoint)
+          ──▶ store.add_program           (committed at once: the database is the checkpoint)
 
 Determinism: proposal n draws its randomness from (seed, n) and sees only programs born
 at or before n - window, and it is issued only once every proposal up to n - window is
@@ -26,19 +26,33 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from evolve import islands as island_policy
+from evolve import wiring
+from evolve.archive.campaign_store import CampaignStore
 from evolve.archive.dedup import code_hash
+from evolve.archive.new_program import NewProgram
+from evolve.archive.records import ProgramRecord
+from evolve.archive.selection import SelectionPolicy
 from evolve.archive.store import SeqConflict
 from evolve.config import Config
-from evolve.diversity import Diversity
+from evolve.constants import EVALUATED_STATUSES, NOT_EVALUATED_STATUSES, ProgramStatus
+from evolve.diversity import NearDuplicates
 from evolve.evaluate import Evaluator, Outcome
-from evolve.operators.base import Operator, Parent, ProblemBrief, Proposal, ProposalRequest
+from evolve.operators.base import (
+    ChoosesCrossoverRate,
+    LearningOperator,
+    Operator,
+    Parent,
+    ProblemBrief,
+    Proposal,
+    ProposalRequest,
+)
 from evolve.problems.contract import Problem
 
 log = logging.getLogger(__name__)
 
-EVALUATED = ("ok", "error", "timeout", "invalid")
 SEED_BORN_AT = -(10**9)  # seeds are visible to every proposal
 MAX_PROPOSALS_PER_EVALUATION = 50  # stop an operator that only repeats itself
+NOT_EVALUATED = Outcome(status="error")  # what a rejected or duplicate proposal stores: no results
 
 
 @dataclass
@@ -53,18 +67,18 @@ class Stats:
     stopped_by: str | None = None
 
 
-def evaluations_done(archive, campaign_id: int, done_seqs: set[int] | None = None) -> int:
+def evaluations_done(store: CampaignStore, done_seqs: set[int] | None = None) -> int:
     """Stored child evaluations: proposals that were neither rejected nor duplicates."""
-    done = archive.done_seqs(campaign_id) if done_seqs is None else done_seqs
-    return len(done) - archive.count(campaign_id, statuses=("rejected", "duplicate"))
+    done = store.done_seqs() if done_seqs is None else done_seqs
+    return len(done) - store.count(statuses=NOT_EVALUATED_STATUSES)
 
 
-def island_evaluations(archive, campaign_id: int, island: int, islands: int, done_seqs: set[int]) -> int:
+def island_evaluations(store: CampaignStore, island: int, islands: int, done_seqs: set[int]) -> int:
     proposals = sum(1 for s in done_seqs if s % islands == island)
-    return proposals - archive.count(campaign_id, statuses=("rejected", "duplicate"), island=island)
+    return proposals - store.count(statuses=NOT_EVALUATED_STATUSES, island=island)
 
 
-def to_parent(record) -> Parent:
+def to_parent(record: ProgramRecord) -> Parent:
     return Parent(
         id=record.id,
         code=record.code,
@@ -89,25 +103,26 @@ def brief(problem: Problem) -> ProblemBrief:
     )
 
 
-def seed_islands(archive, campaign_id: int, islands: int, outcome: Outcome, code: str) -> None:
+def seed_islands(store: CampaignStore, islands: int, outcome: Outcome, code: str) -> None:
     """Store the evaluated seed on island 0 and a copy of it on every other island."""
     first = None
     for island in range(islands):
-        rec = archive.add_program(
-            campaign_id,
-            code=code,
-            island=island,
-            status="ok",
-            born_at=SEED_BORN_AT,
-            operator="seed",
-            metrics=outcome.metrics,
-            objective=outcome.objective,
-            fitness=outcome.fitness,
-            descriptor=outcome.descriptor,
-            feedback=outcome.feedback,
-            stdout=outcome.stdout,
-            eval_time=outcome.eval_time if first is None else None,
-            duplicate_of=first,
+        rec = store.add_program(
+            NewProgram(
+                code=code,
+                island=island,
+                status="ok",
+                born_at=SEED_BORN_AT,
+                operator="seed",
+                metrics=outcome.metrics,
+                objective=outcome.objective,
+                fitness=outcome.fitness,
+                descriptor=outcome.descriptor,
+                feedback=outcome.feedback,
+                stdout=outcome.stdout,
+                eval_time=outcome.eval_time if first is None else None,
+                duplicate_of=first,
+            )
         )
         first = first or rec.id
 
@@ -116,8 +131,7 @@ class CampaignLoop:
     def __init__(
         self,
         *,
-        archive,
-        campaign,
+        store: CampaignStore,
         config: Config,
         problem: Problem,
         operator: Operator,
@@ -125,8 +139,7 @@ class CampaignLoop:
         on_tell: Callable | None = None,
         retrain=None,
     ):
-        self.archive = archive
-        self.cid = campaign.id
+        self.store = store
         self.config = config
         self.problem = problem
         self.brief = brief(problem)
@@ -141,8 +154,12 @@ class CampaignLoop:
         self._ids: dict[int, asyncio.Future] = {}  # in-flight seq -> stored program id
         self._db = ThreadPoolExecutor(1, thread_name_prefix="evolve-archive")
         self._island_state: dict[int, dict] = {}
-        self.diversity = Diversity(archive, campaign.id, config, self.window)
-        self._unpublished: list = []  # stored, not yet sampleable (see _publish); archive thread only
+        self.selection: SelectionPolicy = wiring.make_selection(config)
+        # A resumed campaign's policy hears about its newest programs again (observing is idempotent).
+        for p in sorted(store.programs(status="ok", order="-id", limit=2 * self.window), key=lambda p: p.born_at):
+            self.selection.observe(p)
+        self.near_duplicates = NearDuplicates(store, config)
+        self._unpublished: list[ProgramRecord] = []  # stored, not yet sampleable (see _publish); archive thread only
         self._floors: dict[int, int] = {}
         self._policy_done: set[tuple[int, int]] = set()  # (island, seq) generation boundaries handled
 
@@ -155,19 +172,19 @@ class CampaignLoop:
         ``islands`` limits the loop to some islands (a worker's leased ones); proposal n
         belongs to island n % K, so workers on different islands never share a seq.
         ``keep_going`` is polled between proposals (a worker's lease heartbeat)."""
-        a, cid, k = self.archive, self.cid, self.config.islands
+        a, k = self.store, self.config.islands
         owned = sorted(set(range(k) if islands is None else islands))
-        done = a.done_seqs(cid)
+        done = a.done_seqs()
         quota = {i: budget // k + (i < budget % k) for i in owned}
-        evaluated = {i: island_evaluations(a, cid, i, k, done) for i in owned}
+        evaluated = {i: island_evaluations(a, i, k, done) for i in owned}
         self.stats.evaluations = sum(evaluated.values())
-        best = a.best(cid, 1)
+        best = a.best(1)
         self.stats.best = best[0].objective if best else None
-        self._floors = {i: st["floor"] for i in range(k) if "floor" in (st := a.get_island_state(cid, i))}
-        self._policy_done = {(e.data["island"], e.data["at"]) for e in a.events(cid, kind="islands")}
-        self._unpublished = [p for p in a.unpublished(cid) if p.seq is None or p.seq % k in owned]
+        self._floors = {i: st["floor"] for i in range(k) if "floor" in (st := a.get_island_state(i))}
+        self._policy_done = {(e.data["island"], e.data["at"]) for e in a.events(kind="islands")}
+        self._unpublished = [p for p in a.unpublished() if p.seq is None or p.seq % k in owned]
         max_cost = getattr(self.config.llm, "max_cost", None) if self.config.llm else None
-        self.stats.cost = a.spend(cid)["cost"]
+        self.stats.cost = a.spend()["cost"]
         proposals_left = budget * MAX_PROPOSALS_PER_EVALUATION
         if self.config.max_proposals is not None:
             proposals_left = min(proposals_left, self.config.max_proposals - len(done))
@@ -299,9 +316,9 @@ class CampaignLoop:
                     return await asyncio.shield(self._ids[earlier]), same
             except (asyncio.CancelledError, KeyError):
                 continue
-        found = await self._in_db(self.archive.find_by_hash, self.cid, h)
-        if found is None and self.diversity.deduper is not None:  # optional: near-identical by embedding
-            near = await self._in_db(self.diversity.near_duplicate, code)
+        found = await self._in_db(self.store.find_by_hash, h)
+        if found is None and self.near_duplicates.enabled:  # optional: near-identical by embedding
+            near = await self._in_db(self.near_duplicates.near_duplicate, code)
             if near is not None:
                 return (
                     near.program_id,
@@ -329,7 +346,7 @@ class CampaignLoop:
         ready = [p for p in self._unpublished if p.born_at <= visible]
         if ready:
             self._unpublished = [p for p in self._unpublished if p.born_at > visible]
-            self.archive.publish(sorted(ready, key=lambda p: (p.born_at, p.id)))
+            self.store.publish(sorted(ready, key=lambda p: (p.born_at, p.id)))
 
     def _request(self, seq: int) -> ProposalRequest:
         cfg = self.config
@@ -338,32 +355,22 @@ class CampaignLoop:
         island = seq % cfg.islands
         rng = random.Random(f"{cfg.seed}:{seq}")
         view = dict(max_born_at=seq - self.window)
-        rate = getattr(self.operator, "crossover_rate", None)
-        crossover = self.operator.crossover_arity >= 2 and rng.random() < (cfg.crossover_rate if rate is None else rate)
+        op = self.operator
+        rate = op.crossover_rate if isinstance(op, ChoosesCrossoverRate) else cfg.crossover_rate
+        crossover = op.crossover_arity >= 2 and rng.random() < rate
         k = 2 if crossover else 1
-        if self.diversity.grid is not None:
-            parents = self.diversity.sample(island, k, rng, view["max_born_at"])
-        else:
-            parents = self.archive.sample_parents(
-                self.cid,
-                island,
-                k,
-                cfg.selection,
-                rng,
-                options={"size": cfg.tournament_size} if cfg.selection == "tournament" else None,
-                **view,
-            )
+        parents = self.store.sample_parents(island, k, self.selection, rng, max_born_at=view["max_born_at"])
         if island in self._floors:  # the island was reset: programs from before are out of play
             view["min_born_at"] = self._floors[island]
             parents = [p for p in parents if p.born_at >= view["min_born_at"]]
             if len(parents) < k:
-                pool = self.archive.elites(self.cid, island, 4 * k, **view)
+                pool = self.store.elites(island, 4 * k, **view)
                 parents += rng.sample(pool, min(k - len(parents), len(pool)))
         if not parents:  # an island of failures only: fall back to its best-known program
-            parents = self.archive.elites(self.cid, island, 1, **view) or self.archive.best(self.cid, 1)
+            parents = self.store.elites(island, 1, **view) or self.store.best(1)
         ids = {p.id for p in parents}
         inspirations = [
-            p for p in self.archive.elites(self.cid, island, cfg.inspirations + len(parents), **view) if p.id not in ids
+            p for p in self.store.elites(island, cfg.inspirations + len(parents), **view) if p.id not in ids
         ][: cfg.inspirations]
         state = self._state(island)
         return ProposalRequest(
@@ -390,25 +397,25 @@ class CampaignLoop:
         data: dict = {"island": island, "at": seq, "generation": generation}
         if cfg.migration_interval and generation % cfg.migration_interval == 0:
             data["migrated"] = island_policy.pull_migrants(
-                self.archive, self.cid, island, cfg.islands, cfg.migration_size, visible, self._floors
+                self.store, island, cfg.islands, cfg.migration_size, visible, self._floors
             )
         if cfg.reset_interval and generation % cfg.reset_interval == 0:
             rng = random.Random(f"{cfg.seed}:reset:{seq}")
-            if island_policy.reset_if_weak(self.archive, self.cid, island, cfg.islands, visible, self._floors, rng):
+            if island_policy.reset_if_weak(self.store, island, cfg.islands, visible, self._floors, rng):
                 data["reset"] = True
                 self._set_state(island, floor=self._floors[island])
-        self.archive.log_event(self.cid, "islands", data)
+        self.store.log_event("islands", data)
         self._policy_done.add((island, seq))
 
     def _state(self, island: int) -> dict:
         if island not in self._island_state:  # this loop is the island's only writer
-            self._island_state[island] = self.archive.get_island_state(self.cid, island)
+            self._island_state[island] = self.store.get_island_state(island)
         return self._island_state[island]
 
     def _set_state(self, island: int, **changes) -> None:
         state = {**self._state(island), **changes}
         self._island_state[island] = state
-        self.archive.set_island_state(self.cid, island, state)
+        self.store.set_island_state(island, state)
 
     # -- storing ----------------------------------------------------------------------
     def _store(
@@ -418,16 +425,15 @@ class CampaignLoop:
         request: ProposalRequest,
         proposal: Proposal,
         proposal_time: float,
-        status: str,
+        status: ProgramStatus,
         reason: str | None = None,
         outcome: Outcome | None = None,
         duplicate_of: int | None = None,
         code_hash: str | None = None,
         publish: bool = False,
     ):
-        o = outcome or Outcome(status=status, reason=reason)
-        record = self.archive.add_program(
-            self.cid,
+        o = outcome if outcome is not None else NOT_EVALUATED
+        new = NewProgram(
             code=proposal.code or "",
             island=request.island,
             status=status,
@@ -438,7 +444,7 @@ class CampaignLoop:
             operator=proposal.operator,
             model=proposal.model,
             reason=o.reason or reason,
-            metrics=o.metrics or None,
+            metrics=o.metrics,
             objective=o.objective,
             fitness=o.fitness,
             descriptor=o.descriptor,
@@ -455,12 +461,14 @@ class CampaignLoop:
             code_hash=code_hash,
             publish=publish,
         )
+        record = self.store.add_program(new)
         if not publish:
             self._unpublished.append(record)
-        self.diversity.stored(record)
+        self.selection.observe(record)
+        self.near_duplicates.stored(record)
         if proposal.reflection is not None:
             self._set_state(request.island, reflection=proposal.reflection)
-        if status in EVALUATED and status != "ok":
+        if status in EVALUATED_STATUSES and status != "ok":
             self.stats.failures += 1
         if record.objective is not None and self.problem.better(record.objective, self.stats.best):
             self.stats.best = record.objective
@@ -469,7 +477,6 @@ class CampaignLoop:
         return record
 
     def _learn(self, proposal: Proposal, request: ProposalRequest, outcome: Outcome) -> None:
-        report = getattr(self.operator, "report", None)
-        if report is not None:
+        if isinstance(self.operator, LearningOperator):
             parent = request.parents[0]
-            report(proposal, self.problem.fitness(parent.objective), outcome.fitness, outcome.status)
+            self.operator.report(proposal, self.problem.fitness(parent.objective), outcome.fitness, outcome.status)

@@ -13,9 +13,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from evolve.archive.db import safe_url
+from evolve.archive.selection import SELECTION_POLICIES
 from evolve.cli_support import llm_overrides, run_app, run_settings
-from evolve.config import SELECTIONS
+from evolve.constants import DEFAULT_STORAGE
 from evolve.errors import EvolveError
+from evolve.operators.registry import OPERATORS
+from evolve.sandbox.select import choices as sandbox_choices
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evolve: LLM-driven evolutionary program search.")
 sandbox_app = typer.Typer(help="Sandbox backends.")
@@ -27,7 +30,6 @@ app.add_typer(config_app, name="config")
 console = Console()
 err = Console(stderr=True)
 STATE = {"debug": False}
-DEFAULT_STORAGE = "sqlite:///evolve.db"
 
 
 @app.callback()
@@ -57,7 +59,7 @@ def run(
     name: str | None = typer.Option(None, help="Campaign name (default: the problem's name)."),
     config: Path | None = typer.Option(None, help="TOML or YAML config file; flags override it."),
     case_set: str | None = typer.Option(None, help="Named case set of the problem."),
-    sandbox: str | None = typer.Option(None, help="auto, process or docker."),
+    sandbox: str | None = typer.Option(None, help=f"Sandbox backend: {', '.join(sandbox_choices())} (default auto)."),
     isolation: str | None = typer.Option(None, help="Process sandbox walls: auto, bwrap, namespaces or none."),
     unsafe_no_isolation: bool = typer.Option(
         False,
@@ -66,7 +68,12 @@ def run(
     ),
     executor: str | None = typer.Option(None, help="local (default) or ray: run evaluations on a Ray cluster."),
     ray_address: str | None = typer.Option(None, help="Ray cluster address for --executor ray (default: local Ray)."),
-    selection: str | None = typer.Option(None, help=f"Parent selection: {', '.join(SELECTIONS)}."),
+    selection: str | None = typer.Option(
+        None, help=f"Parent selection policy: {SELECTION_POLICIES.choices()} (default tournament)."
+    ),
+    operator: str | None = typer.Option(
+        None, help=f"Operator: {OPERATORS.choices()} (default: llm with --model, else gp)."
+    ),
     model: list[str] = typer.Option(
         [], help="LLM operator model spec (repeat for an ensemble), e.g. openai:gpt-4o-mini."
     ),
@@ -102,6 +109,7 @@ def run(
         executor=executor,
         ray_address=ray_address,
         selection=selection,
+        operator=operator,
         finetune_every=finetune_every,
         finetune_method=finetune_method,
         finetune_base=finetune_base,
@@ -136,7 +144,7 @@ def run(
     if campaign.problem.untrusted_scores:
         console.print(f"note: {campaign.problem.untrusted_scores}", highlight=False)
     console.print(
-        f"sandbox: {campaign.archive.get_campaign(campaign.name).state.get('sandbox')}"
+        f"sandbox: {campaign.refresh().state.get('sandbox')}"
         + (f" · stopped early: {stats.stopped_by}" if stats.stopped_by else ""),
         markup=False,
     )
@@ -294,7 +302,7 @@ def score(
     file: Path,
     problem: str,
     case_set: str | None = typer.Option(None, help="Named case set."),
-    sandbox: str = typer.Option("auto", help="auto, process or docker."),
+    sandbox: str = typer.Option("auto", help=f"Sandbox backend: {', '.join(sandbox_choices())}."),
     isolation: str = typer.Option("auto", help="Process sandbox walls: auto, bwrap, namespaces or none."),
     unsafe_no_isolation: bool = typer.Option(
         False, "--unsafe-no-isolation", help="Where no isolation works, run the program anyway (see `evolve run`)."
@@ -405,6 +413,17 @@ def problems() -> None:
 
 
 @app.command()
+def plugins() -> None:
+    """List the registered selection policies, operators, sandbox backends and problems."""
+    from evolve.plugins import REGISTRIES
+
+    for kind, registry in REGISTRIES.items():
+        console.rule(f"{kind} ({registry.kind})")
+        for pname, summary in registry.summaries().items():
+            console.print(f"[bold]{pname}[/]  {summary}", highlight=False)
+
+
+@app.command()
 def dashboard(
     name: str | None = typer.Argument(None, help="Campaign to open first (default: the list of campaigns)."),
     storage: str | None = typer.Option(None, help=f"Archive URL (default {DEFAULT_STORAGE})."),
@@ -450,13 +469,8 @@ def plot(
 @sandbox_app.command("check")
 def sandbox_check() -> None:
     """Tell which sandbox backends work on this machine, and why not."""
-    try:
-        from evolve.sandbox.check import check_backends
-    except ImportError:
-        from evolve.sandbox import isolation
+    from evolve.sandbox.check import check_backends
 
-        console.print(escape(f"process: ok ({isolation.detect()} isolation)"))
-        return
     for backend, ok, detail in check_backends():
         console.print(f"{escape(backend)}: {'[green]ok[/]' if ok else '[red]unavailable[/]'} {escape(detail)}")
 

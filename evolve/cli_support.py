@@ -38,14 +38,10 @@ def _usage_message(e: typer.TyperException) -> str:
 
 def _storage_message(e: Exception) -> str | None:
     """Database errors a user causes (read-only file, unreachable server, full disk)."""
-    try:
-        from sqlalchemy.exc import OperationalError
-    except ImportError:  # pragma: no cover - sqlalchemy is a core dependency
-        return None
-    if not isinstance(e, OperationalError):
-        return None
-    reason = one_line(getattr(e, "orig", None) or e)
-    return f"the archive database cannot be used: {reason}"
+    from evolve.archive.db import database_error_reason  # telling database errors apart is the archive's
+
+    reason = database_error_reason(e)
+    return None if reason is None else f"the archive database cannot be used: {one_line(reason)}"
 
 
 def run_app(app: Callable[..., Any], err: Console, debug: Callable[[], bool], argv: list[str] | None = None) -> None:

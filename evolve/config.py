@@ -12,9 +12,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from evolve.diversity import GridConfig
+from evolve.archive.policies.grid_config import GridConfig
+from evolve.archive.selection import SELECTION_POLICIES, check_options
+from evolve.constants import DEFAULT_STORAGE
 from evolve.errors import ConfigError
 from evolve.operators.llm.config import LLMConfig  # the LLM operator's settings live with it
+from evolve.operators.registry import OPERATORS
+from evolve.sandbox.select import choices as sandbox_choices
 
 # Settings a resumed campaign may change; everything else must match the stored config.
 RESUMABLE_CHANGES = {
@@ -31,17 +35,13 @@ RESUMABLE_CHANGES = {
 }
 
 
-# Parent selection policies (CLI help and the README list them from here).
-SELECTIONS = ("tournament", "fitness_proportional", "dgm", "novelty", "funsearch", "map_elites", "uniform", "best")
-
-
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     problem: str = Field("bin_packing", description="built-in name, directory with problem.py, or a .py file")
     case_set: str | None = Field(None, description="named case set of the problem (default: its main one)")
     name: str | None = Field(None, description="campaign name (default: the problem's name)")
-    storage: str = Field("sqlite:///evolve.db", description="SQLAlchemy URL of the archive")
+    storage: str = Field(DEFAULT_STORAGE, description="SQLAlchemy URL of the archive")
 
     budget: int = Field(200, ge=0, description="child evaluations to run (the seed is not counted)")
     max_proposals: int | None = Field(None, ge=0, description="stop after this many proposals in all, evaluated or not")
@@ -59,9 +59,10 @@ class Config(BaseModel):
     )
 
     selection: str = Field(
-        "tournament",
-        description="parent selection: tournament, fitness_proportional, dgm, "
-        "novelty, funsearch, map_elites, uniform, best",
+        "tournament", description=f"parent selection policy, by name: {SELECTION_POLICIES.choices(' | ')}"
+    )
+    selection_options: dict[str, Any] = Field(
+        default_factory=dict, description="settings of the selection policy (checked against its Options)"
     )
     map_elites: GridConfig = Field(default_factory=GridConfig, description="the grid when selection is map_elites")
     near_duplicate_threshold: float | None = Field(
@@ -72,7 +73,7 @@ class Config(BaseModel):
         "off by default: similar code often behaves differently (benchmarks/near_duplicates.py), 0.999 if you must",
     )
     embedding_model: str | None = Field(None, description="sentence-transformers model for near-duplicates")
-    tournament_size: int = Field(4, ge=1)
+    tournament_size: int = Field(4, ge=1, description="contestants per tournament (selection_options.size)")
     crossover_rate: float = Field(0.2, ge=0, le=1)
     parsimony: float = Field(
         1e-9,
@@ -82,7 +83,13 @@ class Config(BaseModel):
     )
     inspirations: int = Field(2, ge=0, description="elite programs shown to LLM operators besides the parents")
 
-    operator: Literal["gp", "llm"] | None = Field(None, description="default: llm when models are configured, else gp")
+    operator: str | None = Field(
+        None, description=f"{OPERATORS.choices(' | ')} (default: llm when models are configured, else gp)"
+    )
+    operator_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="settings of the operator (checked against its Options; llm: the [llm] section)",
+    )
     llm: LLMConfig | None = None
 
     finetune_every: int = Field(0, ge=0, description="fine-tune the operator model every N proposals (0: never)")
@@ -91,7 +98,10 @@ class Config(BaseModel):
     finetune_out: str | None = Field(None, description="where rounds are written (default: finetune/<campaign>)")
     finetune_steps: int | None = Field(None, ge=1, description="training steps per round (default: one epoch)")
 
-    sandbox: Literal["auto", "process", "docker"] = "auto"
+    sandbox: str = Field("auto", description=f"sandbox backend: {' | '.join(sandbox_choices())}")
+    sandbox_options: dict[str, Any] = Field(
+        default_factory=dict, description="further settings of the sandbox backend (checked against its Options)"
+    )
     executor: Literal["local", "ray"] = Field("local", description="where evaluations run: here, or on a Ray cluster")
     ray_address: str | None = Field(None, description="Ray cluster address (default: start a local Ray instance)")
     isolation: Literal["auto", "bwrap", "namespaces", "unshare", "none"] = Field(
@@ -108,14 +118,32 @@ class Config(BaseModel):
 
     @model_validator(mode="after")
     def _operator_choice(self) -> Config:
+        if self.operator is not None and self.operator not in OPERATORS:
+            raise ValueError(f"unknown operator {self.operator!r}; choose one of {OPERATORS.choices()}")
         if self.operator == "llm" and self.llm is None:
             raise ValueError("operator 'llm' needs an [llm] section with at least one model")
+        if self.operator_kind == "llm" and self.operator_options:
+            raise ValueError("the llm operator's settings go in the [llm] section, not operator_options")
+        try:
+            OPERATORS.check_options(self.operator_kind, self.operator_settings())
+        except ConfigError as e:
+            raise ValueError(f"operator_options: {e}") from None
         return self
 
     @model_validator(mode="after")
     def _selection_known(self) -> Config:
-        if self.selection not in SELECTIONS:
-            raise ValueError(f"unknown selection {self.selection!r}; choose one of {', '.join(SELECTIONS)}")
+        if self.selection not in SELECTION_POLICIES:
+            raise ValueError(f"unknown selection {self.selection!r}; choose one of {SELECTION_POLICIES.choices()}")
+        try:
+            check_options(self.selection, self.policy_options())
+        except ConfigError as e:
+            raise ValueError(f"selection_options: {e}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _sandbox_known(self) -> Config:
+        if self.sandbox not in sandbox_choices():
+            raise ValueError(f"unknown sandbox {self.sandbox!r}; choose one of {', '.join(sandbox_choices())}")
         return self
 
     @model_validator(mode="after")
@@ -125,6 +153,20 @@ class Config(BaseModel):
         if self.finetune_every and self.operator_kind != "llm":
             raise ValueError("finetune_every needs an LLM operator (--model ...) whose model is then replaced")
         return self
+
+    def policy_options(self) -> dict[str, Any]:
+        """The selection policy's options: ``selection_options`` over the dedicated
+        settings (``tournament_size``, the ``map_elites`` grid)."""
+        base: dict[str, Any] = {}
+        if self.selection == "tournament":
+            base["size"] = self.tournament_size
+        elif self.selection == "map_elites":
+            base = self.map_elites.model_dump()
+        return {**base, **self.selection_options}
+
+    def operator_settings(self) -> Any:
+        """The operator's options: the ``[llm]`` section for llm, else ``operator_options``."""
+        return self.llm if self.operator_kind == "llm" else self.operator_options
 
     def stored(self) -> dict[str, Any]:
         """What is kept with the campaign: the settings, without credentials (the storage
@@ -149,9 +191,10 @@ class Config(BaseModel):
 
 def _format_error(e: ValidationError) -> str:
     first = e.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "config"
+    where = ".".join(str(p) for p in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")  # a check across settings says which
     more = f" (and {len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
-    return f"invalid config: {where}: {first['msg']}{more}"
+    return f"invalid config: {where + ': ' if where else ''}{message}{more}"
 
 
 def build_config(data: dict[str, Any]) -> Config:
@@ -201,14 +244,6 @@ def merge_for_resume(stored: dict[str, Any], given: dict[str, Any]) -> Config:
 
 def without_credentials(url: str) -> str:
     """The storage URL as it may be stored or shown: any password removed."""
-    try:
-        from sqlalchemy.engine import make_url
+    from evolve.archive.db import without_credentials as strip  # URL parsing is the archive's
 
-        parsed = make_url(url)
-    except Exception:  # noqa: BLE001 - not a URL (a bare path): nothing to remove
-        return url
-    if parsed.password is None and "password" not in parsed.query:
-        return url
-    # URL.set() takes None as "unchanged"; the URL is a named tuple, so replace the field.
-    parsed = parsed._replace(password=None).difference_update_query(["password"])
-    return parsed.render_as_string(hide_password=False)
+    return strip(url)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from evolve.constants import EvalStatus
 from evolve.errors import ProblemError
 from evolve.problems.contract import InvalidOutput, Problem
 from evolve.sandbox.base import EvalJob, Sandbox
@@ -22,7 +23,7 @@ T = TypeVar("T")
 
 @dataclass
 class Outcome:
-    status: str  # ok | error | timeout | invalid
+    status: EvalStatus
     reason: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     objective: float | None = None

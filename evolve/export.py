@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from evolve.archive.store import Archive
+
+if TYPE_CHECKING:
+    from evolve.api import Campaign
 
 
-def _lineage(archive, program_id: int) -> list[dict]:
+def _lineage(archive: Archive, program_id: int) -> list[dict]:
     return [
         {
             "id": p.id,
@@ -21,7 +27,7 @@ def _lineage(archive, program_id: int) -> list[dict]:
     ]
 
 
-def export_programs(campaign, out_dir: str, top: int = 5, diverse: bool = False) -> list[Path]:
+def export_programs(campaign: Campaign, out_dir: str, top: int = 5, diverse: bool = False) -> list[Path]:
     from evolve.api import score_trust
 
     out = Path(out_dir)

@@ -13,69 +13,79 @@ from __future__ import annotations
 import logging
 import random
 
+from evolve.archive.campaign_store import CampaignStore
+from evolve.archive.new_program import NewProgram
+from evolve.archive.records import ProgramRecord
+
 log = logging.getLogger(__name__)
 
 
-def _view(visible: int, floor: int | None) -> dict:
-    return {"max_born_at": visible, **({"min_born_at": floor} if floor is not None else {})}
+def _elites(store: CampaignStore, island: int, k: int, visible: int, floor: int | None) -> list[ProgramRecord]:
+    return store.elites(island, k, max_born_at=visible, min_born_at=floor)
 
 
-def _copy(archive, campaign_id: int, program, island: int, born_at: int, operator: str) -> None:
-    archive.add_program(
-        campaign_id,
-        code=program.code,
-        island=island,
-        status="ok",
-        born_at=born_at,
-        generation=program.generation,
-        parent_ids=[program.id],
-        operator=operator,
-        model=program.model,
-        metrics=program.metrics,
-        objective=program.objective,
-        fitness=program.fitness,
-        descriptor=program.descriptor,
-        feedback=program.feedback,
-        thought=program.thought,
+def _copy(store: CampaignStore, program: ProgramRecord, island: int, born_at: int, operator: str) -> None:
+    store.add_program(
+        NewProgram(
+            code=program.code,
+            island=island,
+            status="ok",
+            born_at=born_at,
+            generation=program.generation,
+            parent_ids=[program.id],
+            operator=operator,
+            model=program.model,
+            metrics=program.metrics,
+            objective=program.objective,
+            fitness=program.fitness,
+            descriptor=program.descriptor,
+            feedback=program.feedback,
+            thought=program.thought,
+        )
     )
 
 
 def pull_migrants(
-    archive, campaign_id: int, island: int, islands: int, size: int, visible: int, floors: dict[int, int]
+    store: CampaignStore, island: int, islands: int, size: int, visible: int, floors: dict[int, int]
 ) -> int:
     """Ring migration into ``island``: copy the best ``size`` programs of the previous
     island that this island does not hold yet. Returns how many moved."""
     if islands < 2:
         return 0
     src = (island - 1) % islands
-    held = {p.code_hash for p in archive.elites(campaign_id, island, 50, **_view(visible, floors.get(island)))}
+    held = {p.code_hash for p in _elites(store, island, 50, visible, floors.get(island))}
     moved = 0
-    for program in archive.elites(campaign_id, src, size, **_view(visible, floors.get(src))):
+    for program in _elites(store, src, size, visible, floors.get(src)):
         if program.code_hash not in held:
-            _copy(archive, campaign_id, program, island, visible, "migration")
+            _copy(store, program, island, visible, "migration")
             moved += 1
     return moved
 
 
 def reset_if_weak(
-    archive, campaign_id: int, island: int, islands: int, visible: int, floors: dict[int, int], rng: random.Random
+    store: CampaignStore, island: int, islands: int, visible: int, floors: dict[int, int], rng: random.Random
 ) -> bool:
     """FunSearch reset: if ``island``'s best is in the weaker half of all islands, restart
     it from the best program of a random island in the stronger half."""
     if islands < 2:
         return False
 
-    def best_of(i):
-        top = archive.elites(campaign_id, i, 1, **_view(visible, floors.get(i)))
+    def best_of(i: int) -> ProgramRecord | None:
+        top = _elites(store, i, 1, visible, floors.get(i))
         return top[0] if top and top[0].fitness is not None else None
 
+    def fitness_of(i: int) -> float:
+        p = best[i]
+        return p.fitness if p is not None and p.fitness is not None else float("-inf")
+
     best = {i: best_of(i) for i in range(islands)}
-    order = sorted(range(islands), key=lambda i: (best[i].fitness if best[i] else float("-inf"), -i))
+    order = sorted(range(islands), key=lambda i: (fitness_of(i), -i))
     weak = order[: islands // 2]
     strong = [i for i in order[islands // 2 :] if best[i] is not None]
     if island not in weak or not strong:
         return False
     founder = best[rng.choice(strong)]
+    assert founder is not None  # strong islands have a best
     floors[island] = visible  # older programs of this island are no longer sampled
-    _copy(archive, campaign_id, founder, island, visible, "reset")
+    _copy(store, founder, island, visible, "reset")
     return True

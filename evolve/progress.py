@@ -7,6 +7,8 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from evolve.constants import EVALUATED_STATUSES
+
 
 class RunDisplay:
     def __init__(self, console: Console, budget: int, done: int, objective: str, enabled: bool = True):
@@ -42,6 +44,4 @@ class RunDisplay:
         )
         if stats.cost:
             info += f" | ${stats.cost:.4f}"
-        self.progress.update(
-            self.task, completed=stats.evaluations + (record.status in ("ok", "error", "timeout", "invalid")), info=info
-        )
+        self.progress.update(self.task, completed=stats.evaluations + (record.status in EVALUATED_STATUSES), info=info)

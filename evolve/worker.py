@@ -16,10 +16,15 @@ import os
 import socket
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from evolve import wiring
+from evolve.archive.store import Archive
 from evolve.campaign import CampaignLoop, island_evaluations, seed_islands
-from evolve.evaluate import check_seed
+from evolve.evaluate import Evaluator, check_seed
+
+if TYPE_CHECKING:
+    from evolve.api import Campaign
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +36,7 @@ def default_worker_name() -> str:
 class Heartbeat(threading.Thread):
     """Renews one island lease every ttl/3 seconds; ``lost`` is set if it fails."""
 
-    def __init__(self, archive, campaign_id: int, island: int, worker: str, ttl: float):
+    def __init__(self, archive: Archive, campaign_id: int, island: int, worker: str, ttl: float):
         super().__init__(daemon=True, name=f"evolve-lease-{island}")
         self.args = (campaign_id, island, worker, ttl)
         self.archive = archive
@@ -52,11 +57,8 @@ class Heartbeat(threading.Thread):
 def _island_finished(campaign, island: int, done: set[int]) -> bool:
     cfg = campaign.config
     quota = cfg.budget // cfg.islands + (island < cfg.budget % cfg.islands)
-    state = campaign.archive.get_island_state(campaign.info.id, island)
-    return (
-        state.get("exhausted", False)
-        or island_evaluations(campaign.archive, campaign.info.id, island, cfg.islands, done) >= quota
-    )
+    state = campaign.store.get_island_state(island)
+    return state.get("exhausted", False) or island_evaluations(campaign.store, island, cfg.islands, done) >= quota
 
 
 class IslandRun(threading.Thread):
@@ -88,7 +90,9 @@ class IslandRun(threading.Thread):
                 archive.release_island(cid, self.island, self.worker)
 
 
-def run_worker(campaign, worker: str | None = None, *, ttl: float = 30.0, poll: float = 1.0, on_tell=None) -> int:
+def run_worker(
+    campaign: Campaign, worker: str | None = None, *, ttl: float = 30.0, poll: float = 1.0, on_tell=None
+) -> int:
     """Work on the campaign until every island has its share of the budget.
     Returns the number of evaluations this worker stored.
 
@@ -137,36 +141,32 @@ def run_worker(campaign, worker: str | None = None, *, ttl: float = 30.0, poll: 
         evaluator.sandbox.close()
 
 
-def _seed_once(campaign, evaluator) -> None:
+def _seed_once(campaign: Campaign, evaluator: Evaluator) -> None:
     """Seed under the island lease; a worker that sees seeds already there does nothing."""
-    archive, cid = campaign.archive, campaign.info.id
-    if archive.events(cid, kind="seeded") or archive.count(cid):
+    store = campaign.store
+    if store.events(kind="seeded") or store.count():
         return
     outcome = check_seed(evaluator)
-    seed_islands(archive, cid, campaign.config.islands, outcome, campaign.problem.initial_program)
-    archive.log_event(cid, "seeded", {"objective": outcome.objective})
+    seed_islands(store, campaign.config.islands, outcome, campaign.problem.initial_program)
+    store.log_event("seeded", {"objective": outcome.objective})
 
 
-def _run_island(campaign, evaluator, island: int, beat: Heartbeat, on_tell, stopping: threading.Event) -> int:
-    while not campaign.archive.count(campaign.info.id):  # island 0's holder is seeding
+def _run_island(
+    campaign: Campaign, evaluator: Evaluator, island: int, beat: Heartbeat, on_tell, stopping: threading.Event
+) -> int:
+    store = campaign.store
+    while not store.count():  # island 0's holder is seeding
         if beat.lost.is_set() or stopping.is_set():
             return 0
         time.sleep(0.5)
-    before = island_evaluations(
-        campaign.archive,
-        campaign.info.id,
-        island,
-        campaign.config.islands,
-        campaign.archive.done_seqs(campaign.info.id),
-    )
+    before = island_evaluations(store, island, campaign.config.islands, store.done_seqs())
     operator = wiring.make_operator(campaign.config)
 
     async def go():
         await operator.start()
         try:
             loop = CampaignLoop(
-                archive=campaign.archive,
-                campaign=campaign.info,
+                store=store,
                 config=campaign.config,
                 problem=campaign.problem,
                 operator=operator,
@@ -184,7 +184,7 @@ def _run_island(campaign, evaluator, island: int, beat: Heartbeat, on_tell, stop
     stats = asyncio.run(go())
     if stats.stopped_by and not beat.lost.is_set() and "told to stop" not in stats.stopped_by:
         # the operator gave up on this island (only duplicates/rejects): don't lease it again
-        state = campaign.archive.get_island_state(campaign.info.id, island)
-        campaign.archive.set_island_state(campaign.info.id, island, {**state, "exhausted": True})
+        state = store.get_island_state(island)
+        store.set_island_state(island, {**state, "exhausted": True})
     log.info("island %d: %s", island, stats)
     return stats.evaluations - before

@@ -103,8 +103,19 @@ class Operator(Protocol):
     async def close(self) -> None: ...
 
 
+@runtime_checkable
+class ChoosesCrossoverRate(Operator, Protocol):
+    """Operators that decide how often a proposal is a crossover (the LLM operator's kind
+    mix) declare it with ``crossover_rate``; for others the campaign's setting applies."""
+
+    @property
+    def crossover_rate(self) -> float: ...
+
+
+@runtime_checkable
 class LearningOperator(Operator, Protocol):
-    """Optional: operators that adapt (bandit ensembles) hear how each proposal did."""
+    """Operators that adapt (bandit ensembles) declare it by implementing ``report``: the
+    loop then tells them how each evaluated proposal did."""
 
     def report(
         self, proposal: Proposal, parent_fitness: float | None, child_fitness: float | None, status: str

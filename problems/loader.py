@@ -27,7 +27,6 @@ Loading never runs the seed program; the campaign evaluates it through the sandb
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import os
 import sys
@@ -38,18 +37,10 @@ from typing import Any
 
 from evolve.errors import ProblemError
 from evolve.problems.contract import Problem
+from evolve.problems.registry import PROBLEMS, build_problem
 
 log = logging.getLogger(__name__)
 
-BUILTINS = (
-    "bin_packing",
-    "circle_packing",
-    "circle_packing_32",
-    "cap_set",
-    "autocorrelation_c1",
-    "tsp",
-    "symbolic_regression",
-)
 
 DEFAULT_HARNESS = """\
 ENTRY_POINT = {entry!r}
@@ -62,14 +53,14 @@ def run(program, case):
 
 
 def builtin_problems() -> dict[str, str]:
-    """Built-in problem names with a one-line summary each."""
-    return {name: importlib.import_module(f"evolve.problems.{name}.problem").SUMMARY for name in BUILTINS}
+    """Registered problem names (the built-ins first) with a one-line summary each."""
+    return PROBLEMS.summaries()
 
 
 def builtin_anchors() -> dict[str, str]:
-    """Built-in problem names with a one-line statement of the published figures to compare
-    against, and where they come from."""
-    return {name: importlib.import_module(f"evolve.problems.{name}.problem").ANCHOR for name in BUILTINS}
+    """Registered problem names with a one-line statement of the published figures to
+    compare against, and where they come from ("" when a problem states none)."""
+    return {name: str(getattr(PROBLEMS.get(name), "ANCHOR", "")) for name in PROBLEMS.names()}
 
 
 def load_problem(spec: str | Problem | os.PathLike, case_set: str | None = None) -> Problem:
@@ -90,9 +81,8 @@ def _from_name_or_path(spec: str) -> Problem:
     if not spec.strip():
         raise ProblemError("empty problem spec: give a built-in name, a directory or a problem.py file")
     name = spec.strip().replace("-", "_")
-    if name in BUILTINS and not os.path.exists(spec):
-        module = importlib.import_module(f"evolve.problems.{name}.problem")
-        return _check(module.make_problem(), f"built-in {name}")
+    if name in PROBLEMS and not os.path.exists(spec):
+        return _check(build_problem(name), f"built-in {name}")
     path = Path(spec).expanduser()
     if path.is_dir():
         file = path / "problem.py"
@@ -113,7 +103,7 @@ def _from_name_or_path(spec: str) -> Problem:
     elif os.sep in spec or spec.endswith(".py") or spec.startswith("."):
         raise ProblemError(f"problem path {spec} does not exist: check the path")
     else:
-        known = ", ".join(BUILTINS)
+        known = PROBLEMS.choices()
         raise ProblemError(f"unknown problem {spec!r}: give a directory, a problem.py file, or a built-in ({known})")
     module = _import_file(file.resolve())
     problem = _problem_of(module, file.resolve())

@@ -11,9 +11,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-Status = Literal["ok", "error", "timeout", "invalid"]
+from evolve.constants import EvalStatus as Status
 
 
 @dataclass

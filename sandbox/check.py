@@ -46,7 +46,8 @@ def check_process() -> tuple[str, bool, str]:
 def check_docker(image: str | None = None) -> tuple[str, bool, str]:
     name = "docker" if image is None else f"docker ({image})"
     try:
-        from evolve.sandbox.docker import DockerSandbox, connect
+        from evolve.sandbox.docker import DockerSandbox
+        from evolve.sandbox.docker_client import connect
 
         client = connect()
         version = client.version().get("Version", "?")

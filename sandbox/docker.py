@@ -31,6 +31,7 @@ from evolve.sandbox import docker_image, docker_transport
 from evolve.sandbox.base import EvalJob, EvalResult, Sandbox
 from evolve.sandbox.channel import MAX_LINE, ProtocolChannel, run_job
 from evolve.sandbox.docker_cleanup import LABEL, remove_stale
+from evolve.sandbox.docker_client import connect
 from evolve.sandbox.docker_transport import AttachTransport, DirectTransport, HostSocket
 from evolve.sandbox.process import CLEAN_ENV
 
@@ -53,22 +54,6 @@ def boot_command(python: str, config: dict) -> list[str]:
     no host path needs to be mounted for them (works with a remote daemon too)."""
     code = _BOOT.format(runner=(_HERE / "runner.py").read_text(), worker=(_HERE / "worker.py").read_text())
     return [python, "-I", "-c", code, json.dumps(config)]
-
-
-def connect(timeout: float = 5.0):
-    """A docker client whose daemon answers, or SandboxError saying what to do."""
-    try:
-        import docker
-    except ImportError:
-        raise SandboxError("the Docker sandbox needs the docker package: pip install 'evolve-search[docker]'") from None
-    try:
-        client = docker.from_env(timeout=timeout)
-        client.ping()
-    except Exception as e:
-        raise SandboxError(
-            f"no Docker daemon answers ({str(e)[:160]}); start dockerd (see DEVELOPERS.md) or use --sandbox process"
-        ) from None
-    return client
 
 
 class _Container:

@@ -175,7 +175,7 @@ def resolve(client, image: str | None, python: str | None = None, hide: tuple[st
 
 
 if __name__ == "__main__":  # .ci/docker.sh: import the offline image ahead of the tests
-    from evolve.sandbox.docker import connect
+    from evolve.sandbox.docker_client import connect
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     log.info("offline sandbox image ready: %s", ensure_host_runtime(connect()).image)

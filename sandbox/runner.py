@@ -89,9 +89,14 @@ def _load(code, harness):
     return program, run, wants_channel
 
 
+def _not_loaded(*args):
+    raise RuntimeError("no program loaded: the host sends 'load' before any case")
+
+
 def serve(rx, tx):
     """Answer the host's requests until it says end (or closes the pipe)."""
-    program = run = None
+    program: types.ModuleType | None = None
+    run = _not_loaded
     wants_channel = False
     channel = _Channel(rx, tx)
     while True:

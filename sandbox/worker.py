@@ -69,7 +69,7 @@ class _Lines:
         self.buf += data
 
     def take(self):
-        lines = []
+        lines: list[bytes] = []
         while True:
             i = self.buf.find(b"\n")
             if i < 0:
@@ -86,7 +86,8 @@ class _Output:
     reading the host while the host is busy writing to it, or both would wait forever."""
 
     def __init__(self, fd):
-        self.fd, self.chunks, self.size = fd, collections.deque(), 0
+        self.fd, self.size = fd, 0
+        self.chunks: collections.deque[memoryview] = collections.deque()
 
     def put(self, data):
         self.chunks.append(memoryview(data))
@@ -317,8 +318,9 @@ class Worker:
         child = _Lines(c2p_r, self.max_line)
         pidfd = os.pidfd_open(pid)
         to_child = bytearray()
-        deadline = None
-        alive, finishing = True, None
+        deadline: float | None = None
+        finishing: float | None = None
+        alive = True
         try:
             while True:
                 now = time.monotonic()

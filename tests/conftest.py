@@ -1,5 +1,6 @@
 """Shared pytest fixtures. Each section belongs to one package's tests; keep them
-self-contained."""
+self-contained. Whatever a test needs and may lack goes through ``tests.needs`` (skip
+outside CI, fail under CI=true)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,13 @@ import os
 
 import pytest
 
+from tests.needs import need, unavailable
+
 # --- PostgreSQL (archive) --------------------------------------------------------
 # ``postgres_url``: a server for the whole session. EVOLVE_TEST_POSTGRES_URL wins;
 # else a throwaway cluster is started (tests/pg_server.py). With neither the postgres
 # tests skip, except under CI=true where they fail: CI provides a server, so a skip
 # there would hide a broken setup.
-
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
 def _pg_server():
@@ -35,9 +34,7 @@ def postgres_url():
     try:
         server = pg_server.start()
     except pg_server.Unavailable as e:
-        if _ci():
-            pytest.fail(f"CI=true but no PostgreSQL: set {pg_server.ENV_URL} ({e})")
-        pytest.skip(f"no PostgreSQL server: {e}")
+        unavailable("PostgreSQL", f"set {pg_server.ENV_URL} ({e})")
     try:
         yield server.url
     finally:
@@ -81,11 +78,7 @@ def docker_problem() -> str | None:
 def _require_docker(request):
     if request.node.get_closest_marker("docker") is None:
         return
-    why = docker_problem()
-    if why is not None:
-        if _ci():
-            pytest.fail(f"CI=true but no Docker daemon answers: {why}")
-        pytest.skip(f"no Docker daemon: {why}")
+    need("a Docker daemon", docker_problem())
 
 
 # --- end Docker ---------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from evolve.config import SELECTIONS
+from evolve.archive.selection import SELECTION_POLICIES
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", ROOT / "DEVELOPERS.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -28,7 +28,7 @@ def test_every_selection_policy_is_listed():
     readme = (ROOT / "README.md").read_text()
     line = next(line for line in readme.splitlines() if line.startswith("selection ="))
     listed = [w.strip() for w in line.split("#", 1)[1].split("|")]
-    assert listed == list(SELECTIONS)
+    assert listed == list(SELECTION_POLICIES.names())
 
 
 def test_every_named_markdown_file_exists():

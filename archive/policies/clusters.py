@@ -235,24 +235,3 @@ def _pick_array(rng: random.Random, probs: np.ndarray) -> int:
     """``_pick`` for an array: the first index whose running sum exceeds one draw."""
     i = int(np.searchsorted(np.cumsum(probs), rng.random(), side="right"))
     return min(i, len(probs) - 1)
-
-
-def choose_funsearch(
-    archive,
-    conn,
-    campaign_id: int,
-    island: int,
-    k: int,
-    rng: random.Random,
-    max_born_at: int | None,
-    opts: Mapping[str, Any],
-    island_size: int,
-) -> list[int]:
-    from evolve.archive.policies.state import policy_state
-
-    signature = opts["signature"] or case_signature
-    clusters = policy_state(archive, ("funsearch", campaign_id, island, signature), lambda: IslandClusters(signature))
-    with clusters.lock:
-        clusters.sync_from(conn, campaign_id, island)
-        t = temperature(island_size, float(opts["t_init"]), int(opts["period"]))
-        return clusters.choose(k, rng, max_born_at, int(opts["pool"]), t)

@@ -24,24 +24,20 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import bindparam, insert, select
 
 from evolve.archive.dedup import normalize
-from evolve.archive.models import PROGRAM_EMBEDDINGS
 from evolve.archive.policies.vectors import VectorIndex
 from evolve.errors import ConfigError
 
+if TYPE_CHECKING:
+    from evolve.archive.campaign_store import CampaignStore
+
 log = logging.getLogger(__name__)
-_T = PROGRAM_EMBEDDINGS
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_THRESHOLD = 0.999
-_NEWER = (
-    select(_T.c.program_id, _T.c.dim, _T.c.vector)
-    .where(_T.c.campaign_id == bindparam("cid"), _T.c.model == bindparam("model"), _T.c.program_id > bindparam("after"))
-    .order_by(_T.c.program_id)
-)
 
 
 @dataclass
@@ -89,39 +85,40 @@ def load_encoder(model: str = DEFAULT_MODEL, device: str = "cpu") -> Callable[[S
 
 
 class EmbeddingDeduper:
-    """Reject programs too similar to one already in the campaign.
+    """Reject programs too similar to one already in the campaign (one store = one campaign).
 
     ``check`` answers before evaluation (the program need not be stored); ``add``
     records a stored program's embedding. Code is embedded in its normal form
-    (``evolve.archive.dedup.normalize``), so comments and formatting never count. ``encoder`` is any texts -> unit vectors
-    function (default: ``load_encoder(model)``, loaded on first use).
+    (``evolve.archive.dedup.normalize``), so comments and formatting never count.
+    ``encoder`` is any texts -> unit vectors function (default: ``load_encoder(model)``,
+    loaded on first use). Stored embeddings sit in a vector index, topped up with what
+    this process or other workers stored since.
     """
 
     def __init__(
         self,
-        archive,
+        store: CampaignStore,
         threshold: float = DEFAULT_THRESHOLD,
         model: str = DEFAULT_MODEL,
         encoder: Callable[[Sequence[str]], np.ndarray] | None = None,
     ):
         if not 0.0 < threshold <= 1.0:
             raise ConfigError(f"near-duplicate threshold must be in (0, 1], not {threshold}")
-        self.archive, self.threshold, self.model = archive, threshold, model
+        self.store, self.threshold, self.model = store, threshold, model
         self._encoder = encoder
         self._lock = threading.Lock()
-        self._cache: dict[int, _CampaignVectors] = {}
+        self._known = _CampaignVectors()
 
     def encode(self, codes: Sequence[str]) -> np.ndarray:
         if self._encoder is None:
             self._encoder = load_encoder(self.model)
         return self._encoder(codes)
 
-    def _index(self, campaign_id: int) -> _CampaignVectors:
+    def _index(self) -> _CampaignVectors:
         """The campaign's embeddings in a vector index, topped up with rows stored since
         (by this process or other workers)."""
-        known = self._cache.setdefault(campaign_id, _CampaignVectors())
-        with self.archive._read() as conn:
-            rows = conn.execute(_NEWER, {"cid": campaign_id, "model": self.model, "after": known.last}).all()
+        known = self._known
+        rows = self.store.embeddings_after(self.model, known.last)
         if rows:
             new = np.stack([np.frombuffer(r.vector, dtype=np.float32, count=r.dim) for r in rows])
             if known.index is None:
@@ -132,11 +129,11 @@ class EmbeddingDeduper:
             known.last = known.ids[-1]
         return known
 
-    def check(self, campaign_id: int, code: str, vector: np.ndarray | None = None) -> NearDuplicate | None:
+    def check(self, code: str, vector: np.ndarray | None = None) -> NearDuplicate | None:
         """The most similar stored program if its similarity reaches the threshold."""
         v = self.encode([normalize(code)])[0] if vector is None else vector
         with self._lock:
-            known = self._index(campaign_id)
+            known = self._index()
             if known.index is None:
                 return None
             sims, labels = known.index.search(np.asarray(v, np.float32)[None, :], 4)
@@ -146,10 +143,7 @@ class EmbeddingDeduper:
         sim = float(sims[0][best])
         return NearDuplicate(known.ids[int(labels[0][best])], sim) if sim >= self.threshold else None
 
-    def add(self, campaign_id: int, program_id: int, code: str, vector: np.ndarray | None = None) -> np.ndarray:
+    def add(self, program_id: int, code: str, vector: np.ndarray | None = None) -> np.ndarray:
         v = np.asarray(self.encode([normalize(code)])[0] if vector is None else vector, dtype=np.float32)
-        row = dict(
-            program_id=program_id, campaign_id=campaign_id, model=self.model, dim=int(v.shape[0]), vector=v.tobytes()
-        )
-        self.archive._write(lambda c: c.execute(insert(_T), row))
+        self.store.add_embedding(program_id, self.model, int(v.shape[0]), v.tobytes())
         return v

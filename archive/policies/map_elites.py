@@ -4,7 +4,8 @@ fittest program seen there (quality-diversity, as in ELM).
 A ``Grid`` maps a descriptor dict to a cell key, with fixed bins per dimension or with
 CVT centroids (k-means over the descriptor box, for many dimensions). ``MapElites``
 keeps the cells in the ``elite_cells`` table: ``offer`` is one atomic upsert that only
-replaces a cell's elite with a strictly fitter program, so concurrent workers agree.
+replaces a cell's elite with a strictly fitter program, so concurrent workers agree
+(the SQL is ``evolve.archive.elite_cells``).
 """
 
 from __future__ import annotations
@@ -12,17 +13,16 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import delete, func, select
 
-from evolve.archive.models import ELITE_CELLS, PROGRAMS, utcnow
 from evolve.archive.policies.descriptors import builtin_descriptors
-from evolve.archive.records import ProgramRecord, program_from_row
+from evolve.archive.policies.grid_config import GridConfig
+from evolve.archive.records import ProgramRecord
 
-_E = ELITE_CELLS
-_P = PROGRAMS
+if TYPE_CHECKING:
+    from evolve.archive.campaign_store import CampaignStore
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,12 @@ class Grid:
         return f"c{int(_nearest(x[None, :], centroids)[0])}"
 
 
+def make_grid(cfg: GridConfig) -> Grid:
+    if cfg.cvt_cells:
+        return Grid.cvt([d[0] for d in cfg.dims], [d[1] for d in cfg.dims], [d[2] for d in cfg.dims], cfg.cvt_cells)
+    return Grid.fixed(cfg.dims)
+
+
 def _nearest(points: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     d2 = (points**2).sum(1)[:, None] - 2 * points @ centroids.T + (centroids**2).sum(1)[None, :]
     return d2.argmin(axis=1)
@@ -129,16 +135,16 @@ def default_descriptor(program: ProgramRecord) -> dict[str, float]:
 
 
 class MapElites:
-    """The elites of one grid, per island, stored in the archive."""
+    """The elites of one grid, per island, for one campaign (stored in the archive)."""
 
     def __init__(
         self,
-        archive,
+        store: CampaignStore,
         grid: Grid,
         name: str = "default",
         descriptor: Callable[[ProgramRecord], Mapping[str, float]] = default_descriptor,
     ):
-        self.archive, self.grid, self.name, self.descriptor = archive, grid, name, descriptor
+        self.store, self.grid, self.name, self.descriptor = store, grid, name, descriptor
 
     def cell_of(self, program: ProgramRecord) -> str:
         return self.grid.cell(self.descriptor(program))
@@ -148,76 +154,35 @@ class MapElites:
         (ties keep the incumbent). Returns whether the program became an elite."""
         if program.status != "ok" or program.fitness is None:
             return False
-        cell = self.cell_of(program)
-        values = dict(
-            campaign_id=program.campaign_id,
-            grid=self.name,
-            island=program.island,
-            cell=cell,
-            program_id=program.id,
-            fitness=program.fitness,
-            updated_at=utcnow(),
-        )
+        return self.store.offer_elite(self.name, program.island, self.cell_of(program), program.id, program.fitness)
 
-        def tx(conn) -> bool:
-            set_ = {"program_id": program.id, "fitness": program.fitness, "updated_at": values["updated_at"]}
-            stmt = self.archive._upsert(
-                conn, _E, values, ["campaign_id", "grid", "island", "cell"], set_, where=_E.c.fitness < program.fitness
-            )
-            # A row comes back only when the program was inserted or replaced the elite.
-            return conn.execute(stmt.returning(_E.c.program_id)).first() is not None
-
-        return self.archive._write(tx)
-
-    def elites(self, campaign_id: int, island: int | None = None) -> dict[tuple[int, str], ProgramRecord]:
+    def elites(self, island: int | None = None) -> dict[tuple[int, str], ProgramRecord]:
         """(island, cell) -> elite program."""
-        q = (
-            select(_E.c.island, _E.c.cell, _P)
-            .join(_P, _P.c.id == _E.c.program_id)
-            .where(_E.c.campaign_id == campaign_id, _E.c.grid == self.name)
-            .order_by(_E.c.island, _E.c.cell)
-        )
-        if island is not None:
-            q = q.where(_E.c.island == island)
-        with self.archive._read() as conn:
-            return {(r.island, r.cell): program_from_row(r) for r in conn.execute(q)}
+        return self.store.elite_programs(self.name, island)
 
-    def sample(
-        self, campaign_id: int, island: int, k: int, rng: random.Random, max_born_at: int | None = None
-    ) -> list[ProgramRecord]:
+    def sample(self, island: int, k: int, rng: random.Random, max_born_at: int | None = None) -> list[ProgramRecord]:
         """``k`` distinct elites from cells chosen uniformly (the MAP-Elites parent
         choice); deterministic given ``rng`` (cells ordered by key)."""
-        q = (
-            select(_E.c.program_id)
-            .join(_P, _P.c.id == _E.c.program_id)
-            .where(_E.c.campaign_id == campaign_id, _E.c.grid == self.name, _E.c.island == island)
-            .order_by(_E.c.cell)
-        )
-        if max_born_at is not None:
-            q = q.where(_P.c.born_at <= max_born_at)
-        with self.archive._read() as conn:
-            ids = list(conn.execute(q).scalars())
-        return self.archive.get_programs(rng.sample(ids, min(k, len(ids))))
+        ids = self.store.elite_ids(self.name, island, max_born_at)
+        return self.store.get_programs(rng.sample(ids, min(k, len(ids))))
 
-    def stats(self, campaign_id: int, island: int | None = None) -> dict[str, Any]:
+    def stats(self, island: int | None = None) -> dict[str, Any]:
         """Filled cells, coverage of the grid, QD score (sum of elite fitness), best."""
-        q = select(func.count(), func.sum(_E.c.fitness), func.max(_E.c.fitness)).where(
-            _E.c.campaign_id == campaign_id, _E.c.grid == self.name
-        )
-        if island is not None:
-            q = q.where(_E.c.island == island)
-        with self.archive._read() as conn:
-            n, total, best = conn.execute(q).one()
-        return {"filled": int(n), "coverage": int(n) / self.grid.n_cells, "qd_score": float(total or 0.0), "best": best}
+        st = self.store.elite_stats(self.name, island)
+        return {
+            "filled": st.filled,
+            "coverage": st.filled / self.grid.n_cells,
+            "qd_score": st.total_fitness,
+            "best": st.best,
+        }
 
-    def rebuild(self, campaign_id: int, batch: int = 5000) -> int:
+    def rebuild(self, batch: int = 5000) -> int:
         """Recompute every cell from the stored programs (after changing the grid);
         returns how many cells are filled."""
-        with self.archive._engine.begin() as conn:
-            conn.execute(delete(_E).where(_E.c.campaign_id == campaign_id, _E.c.grid == self.name))
+        self.store.clear_elites(self.name)
         after = None
-        while page := self.archive.programs(campaign_id, status="ok", limit=batch, after_id=after):
+        while page := self.store.programs(status="ok", limit=batch, after_id=after):
             for p in page:
                 self.offer(p)
             after = page[-1].id
-        return self.stats(campaign_id)["filled"]
+        return self.stats()["filled"]

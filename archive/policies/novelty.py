@@ -10,10 +10,14 @@ candidate against an island) go through ``novelty_index``'s vector index.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from evolve.archive.policies.novelty_index import program_descriptor as program_descriptor  # re-exported
+
+if TYPE_CHECKING:
+    from evolve.archive.store import Archive
 
 
 def descriptor_matrix(
@@ -69,7 +73,7 @@ class Novelty:
     """Novelty of candidates against an island's stored programs (all of them visible
     at ``max_born_at``, through the island's vector index)."""
 
-    def __init__(self, archive, k: int = 10, keys: Sequence[str] | None = None):
+    def __init__(self, archive: Archive, k: int = 10, keys: Sequence[str] | None = None):
         self.archive, self.k, self.keys = archive, k, None if keys is None else tuple(keys)
 
     def score(

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from evolve.archive.records import STATUSES
 from evolve.archive.views import COLUMNS, ArchiveReader
+from evolve.constants import STATUSES
 
 TAIL = 10.0
 PAGE = 50_000

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from evolve.constants import FAILURE_STATUSES
 from evolve.errors import CampaignNotFound, EvolveError
 
 log = logging.getLogger(__name__)
 
 # Statuses that mean "the operator's response was bad" (rejected: the edit did not
 # apply). "duplicate" is not here: a copy of a known program is not a wrong answer.
-FAILED = frozenset({"error", "timeout", "invalid", "rejected"})
+FAILED = frozenset((*FAILURE_STATUSES, "rejected"))
 
 
 class FinetuneError(EvolveError):
@@ -139,12 +140,17 @@ class CampaignData:
         return max(scores) if scores else None
 
 
-def load_campaign(archive: Any, campaign_name: str) -> CampaignData:
-    """Read a campaign's programs and LLM calls from an ``archive.Archive`` (or a URL).
+class CampaignSource(Protocol):
+    """What fine-tuning reads from an archive (``evolve.archive.Archive`` is one; tests
+    use a small in-memory one)."""
 
-    Anything with ``get_campaign(name)``, ``programs(campaign_id)`` and
-    ``llm_calls(campaign_id=...)`` works, which is what tests use.
-    """
+    def get_campaign(self, name: str) -> Any: ...
+    def programs(self, campaign_id: int, *, limit: int | None = None) -> Sequence[Any]: ...
+    def llm_calls(self, campaign_id: int | None = None, program_id: int | None = None) -> Sequence[Any]: ...
+
+
+def load_campaign(archive: CampaignSource | str, campaign_name: str) -> CampaignData:
+    """Read a campaign's programs and LLM calls from an ``Archive`` (or a storage URL)."""
     if isinstance(archive, str):
         from evolve.archive import Archive  # the SQL side stays inside archive/
 
@@ -159,9 +165,5 @@ def load_campaign(archive: Any, campaign_name: str) -> CampaignData:
     return CampaignData.from_records(programs, calls)
 
 
-def _programs(archive: Any, campaign_id: int) -> Iterable[Any]:
-    # archive.programs pages by default in some versions; ask for everything when it can.
-    try:
-        return archive.programs(campaign_id, limit=None)
-    except TypeError:
-        return archive.programs(campaign_id)
+def _programs(archive: CampaignSource, campaign_id: int) -> Iterable[Any]:
+    return archive.programs(campaign_id, limit=None)  # every program, not a page

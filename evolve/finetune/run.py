@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evolve.finetune.data import DEFAULT_MIN_EXAMPLES, METHODS, build_dataset
-from evolve.finetune.records import CampaignData, DatasetTooSmall, FinetuneError, load_campaign
+from evolve.finetune.records import CampaignData, CampaignSource, DatasetTooSmall, FinetuneError, load_campaign
 from evolve.finetune.reward import Evaluate, make_reward_fn
 from evolve.finetune.train import FinetuneResult, finetune, resolve_base
 
@@ -30,7 +30,7 @@ REWARD_OPTS = ("to_code", "fail_reward", "identical_reward", "scale", "clip", "m
 
 
 def run_finetune(
-    archive: Any,
+    archive: CampaignSource | str,
     campaign_name: str,
     method: str,
     base: str | os.PathLike,
@@ -113,7 +113,7 @@ class FinetuneSchedule:
     def due(self, proposals_done: int) -> bool:
         return proposals_done - self.last_at >= self.every
 
-    def maybe_run(self, archive: Any, campaign_name: str, proposals_done: int) -> str | None:
+    def maybe_run(self, archive: CampaignSource | str, campaign_name: str, proposals_done: int) -> str | None:
         """Run a round when due; the new ``hf:`` spec, or None (not due / too little data yet)."""
         if not self.due(proposals_done):
             return None

@@ -16,13 +16,14 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from evolve.finetune.data import METHODS, FinetuneDataset
 from evolve.finetune.records import FinetuneError
 from evolve.finetune.reward import RewardFn
 
 if TYPE_CHECKING:  # the [finetune] extra is optional
+    from torch.nn import Module as TorchModule
     from transformers import Trainer
 
 log = logging.getLogger(__name__)
@@ -159,7 +160,8 @@ def finetune(
 
     def load_model():
         model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True, dtype=dtype)
-        return model.to(device)
+        # PreTrainedModel.to, typed through nn.Module (transformers' wrapper hides its signature)
+        return cast("TorchModule", model).to(device)
 
     peft_config = None
     if lora:

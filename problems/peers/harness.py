@@ -61,6 +61,8 @@ def _plain(value, depth=0):
 
 def _import(path, name):
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -109,7 +111,8 @@ def _shinka(evaluator, evaluator_path, program_path, results_dir):
                 raise
         finally:
             sys.argv = argv
-    metrics, correct = {}, {}
+    metrics: dict = {}
+    correct: dict = {}
     for name, into in (("metrics.json", metrics), ("correct.json", correct)):
         path = os.path.join(results_dir, name)
         if os.path.isfile(path):

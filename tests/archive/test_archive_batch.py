@@ -8,17 +8,16 @@ import subprocess
 import sys
 import textwrap
 import threading
-from dataclasses import dataclass, field
 
 import pytest
 
-from evolve.archive import Archive, SeqConflict
+from evolve.archive import Archive, NewProgram, SeqConflict
 from evolve.archive.writebehind import WriteBehind
 from evolve.operators.base import LLMCall
 
 
-def _new(seq: int, island: int = 0, parents=(), status="ok", **kw) -> dict:
-    return dict(
+def _new(seq: int, island: int = 0, parents=(), status="ok", **kw) -> NewProgram:
+    return NewProgram(
         code=f"x = {seq}",
         island=island,
         status=status,
@@ -33,7 +32,7 @@ def _new(seq: int, island: int = 0, parents=(), status="ok", **kw) -> dict:
 
 
 def test_add_programs_is_add_program_for_a_list(arc, campaign):
-    seed = arc.add_program(campaign.id, code="seed", island=0, status="ok", fitness=0.0)
+    seed = arc.add_program(campaign.id, NewProgram(code="seed", island=0, status="ok", fitness=0.0))
     call = LLMCall(model="m", prompt="p", response="r", input_tokens=10, output_tokens=5, cost=0.5)
     recs = arc.add_programs(
         campaign.id,
@@ -56,29 +55,22 @@ def test_add_programs_is_add_program_for_a_list(arc, campaign):
     assert arc.add_programs(campaign.id, []) == []
 
 
-@dataclass
-class _NewProgram:
-    code: str
-    island: int
-    status: str
-    fitness: float | None = None
-    parent_ids: list[int] = field(default_factory=list)
-
-
-def test_add_programs_takes_dataclasses_and_checks_fields(arc, campaign):
-    (rec,) = arc.add_programs(campaign.id, [_NewProgram("y = 1", 0, "ok", 2.0)])
+def test_add_programs_takes_new_program_records_and_checks_them(arc, campaign):
+    (rec,) = arc.add_programs(campaign.id, [NewProgram(code="y = 1", island=0, status="ok", fitness=2.0)])
     assert arc.get_program(rec.id).fitness == 2.0
     with pytest.raises(TypeError, match="colour"):
-        arc.add_programs(campaign.id, [{**_new(9), "colour": "red"}])
+        NewProgram(code="y = 2", island=0, status="error", colour="red")
     with pytest.raises(ValueError, match="needs a fitness"):
-        arc.add_programs(campaign.id, [_new(10), {**_new(11), "fitness": None}])
+        NewProgram(code="y = 2", island=0, status="ok")
+    with pytest.raises(TypeError, match="NewProgram records, not dict"):
+        arc.add_programs(campaign.id, [_new(9), dict(code="y = 3", island=0, status="error")])
     with pytest.raises(ValueError, match="same seq twice"):
         arc.add_programs(campaign.id, [_new(12), _new(12)])
     assert arc.count(campaign.id) == 1  # nothing of the refused batches was stored
 
 
 def test_a_stored_seq_fails_the_whole_batch_or_is_skipped(arc, campaign):
-    arc.add_program(campaign.id, code="x = 2", island=0, status="ok", fitness=2.0, seq=2)
+    arc.add_program(campaign.id, NewProgram(code="x = 2", island=0, status="ok", fitness=2.0, seq=2))
     with pytest.raises(SeqConflict, match="seq 2"):
         arc.add_programs(campaign.id, [_new(1), _new(2), _new(3)])
     assert arc.done_seqs(campaign.id) == {2}  # all or nothing
@@ -89,7 +81,7 @@ def test_a_stored_seq_fails_the_whole_batch_or_is_skipped(arc, campaign):
 
 
 def test_write_behind_groups_commits_and_isolates_failures(arc, campaign):
-    arc.add_program(campaign.id, code="taken", island=0, status="ok", fitness=0.0, seq=50)
+    arc.add_program(campaign.id, NewProgram(code="taken", island=0, status="ok", fitness=0.0, seq=50))
     calls = []
     real = arc.add_programs
     arc.add_programs = lambda cid, programs, **kw: calls.append(len(programs)) or real(cid, programs, **kw)
@@ -120,22 +112,23 @@ def test_write_behind_groups_commits_and_isolates_failures(arc, campaign):
 
 def test_write_behind_flush_can_leave_errors_to_the_futures(arc, campaign):
     with WriteBehind(arc) as writes:
-        bad = writes.submit(campaign.id, {**_new(1), "status": "nope"})
+        arc.add_program(campaign.id, _new(1))
+        bad = writes.submit(campaign.id, _new(1))  # seq 1 is taken
         good = writes.submit(campaign.id, _new(2))
         writes.flush(raise_errors=False)
-        assert isinstance(bad.exception(), ValueError) and good.result().seq == 2
+        assert isinstance(bad.exception(), SeqConflict) and good.result().seq == 2
 
 
 _KILLED_WRITER = textwrap.dedent(
     """
     import os, sys, time
-    from evolve.archive import Archive
+    from evolve.archive import Archive, NewProgram
     from evolve.archive.writebehind import WriteBehind
     arc = Archive(sys.argv[1])
     cid = arc.create_campaign("k", "toy", {}).id
     writes = WriteBehind(arc)
     for s in range(100000):
-        writes.submit(cid, dict(code=f"x = {s}", island=s % 3, status="ok", fitness=float(s), seq=s))
+        writes.submit(cid, NewProgram(code=f"x = {s}", island=s % 3, status="ok", fitness=float(s), seq=s))
         if s % 250 == 249:
             writes.flush()
             print(s + 1, flush=True)  # reported stored

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from evolve.archive.new_program import NewProgram
 from evolve.archive.policies.clusters import IslandClusters
 
 
@@ -58,12 +59,13 @@ def test_incremental_equals_built_at_once_and_draws_replay():
 def test_sampling_keeps_one_structure_per_island(arc, campaign):
     for i in range(30):
         arc.add_program(
-            campaign.id, code="x" * (i + 1), island=i % 2, status="ok", fitness=float(i % 3), metrics={"case:0": i % 3}
+            campaign.id,
+            NewProgram(code="x" * (i + 1), island=i % 2, status="ok", fitness=float(i % 3), metrics={"case:0": i % 3}),
         )
     first = arc.sample_parents(campaign.id, 0, 2, "funsearch", random.Random(0))
     state = next(v for key, v in arc._policy_states.items() if key[:3] == ("funsearch", campaign.id, 0))
     assert len(state) == 15 and state.n_clusters == 3
-    arc.add_program(campaign.id, code="new", island=0, status="ok", fitness=9.0, metrics={"case:0": 9})
+    arc.add_program(campaign.id, NewProgram(code="new", island=0, status="ok", fitness=9.0, metrics={"case:0": 9}))
     picks = [arc.sample_parents(campaign.id, 0, 1, "funsearch", random.Random(s))[0] for s in range(10)]
     assert len(state) == 16 and state.n_clusters == 4  # topped up, not rebuilt
     assert sum(p.code == "new" for p in picks) >= 9  # the new best cluster dominates at T = 0.1

@@ -6,6 +6,7 @@ import multiprocessing as mp
 import time
 
 from evolve.archive import Archive
+from evolve.archive.new_program import NewProgram
 
 
 def test_acquire_renew_release(arc, campaign):
@@ -25,7 +26,7 @@ def test_acquire_renew_release(arc, campaign):
     assert arc.acquire_island(cid, "w4", 30) == 1
     # Island state and counters are untouched by leasing.
     arc.set_island_state(cid, 0, {"k": 1})
-    arc.add_program(cid, code="x = 1", island=0, status="ok", fitness=1.0)
+    arc.add_program(cid, NewProgram(code="x = 1", island=0, status="ok", fitness=1.0))
     assert arc.leases(cid)[0].owner == "w1" and arc.get_island_state(cid, 0) == {"k": 1}
     other = arc.create_campaign("c2", "toy", {})
     assert arc.acquire_island(other.id, "w1", 30, islands=[0]) == 0  # campaigns are separate

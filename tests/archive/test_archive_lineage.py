@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from evolve.archive.new_program import NewProgram
+
 
 def test_lineage_and_dag(arc, campaign):
     add = lambda code, parents=(): (
-        arc.add_program(campaign.id, code=code, island=0, status="ok", fitness=1.0, parent_ids=parents).id
+        arc.add_program(campaign.id, NewProgram(code=code, island=0, status="ok", fitness=1.0, parent_ids=parents)).id
     )
     seed = add("s = 0")
     a = add("a = 1", [seed])
@@ -30,11 +32,12 @@ def test_lineage_and_dag(arc, campaign):
 
 def test_deep_lineage(arc, campaign):
     rows = []
-    prev = arc.add_program(campaign.id, code="x = 0", island=0, status="ok", fitness=0.0).id
+    prev = arc.add_program(campaign.id, NewProgram(code="x = 0", island=0, status="ok", fitness=0.0)).id
     first = prev
     for i in range(1, 300):
         prev = arc.add_program(
-            campaign.id, code=f"x = {i}", island=0, status="ok", fitness=float(i), parent_ids=[prev], generation=i
+            campaign.id,
+            NewProgram(code=f"x = {i}", island=0, status="ok", fitness=float(i), parent_ids=[prev], generation=i),
         ).id
         rows.append(prev)
     line = arc.lineage(prev)

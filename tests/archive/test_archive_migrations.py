@@ -17,6 +17,7 @@ from evolve import archive
 from evolve.archive import Archive, SeqConflict
 from evolve.archive.db import VERSION_TABLE, head_revision
 from evolve.archive.models import Base
+from evolve.archive.new_program import NewProgram
 from evolve.errors import StorageError
 
 
@@ -89,7 +90,7 @@ def test_plain_path_and_memory(tmp_path):
     assert (tmp_path / "sub" / "dir" / "a.db").exists()
     with Archive("sqlite://") as m:  # in-memory: one shared connection
         c = m.create_campaign("x", "toy", {})
-        m.add_program(c.id, code="x = 1", island=0, status="ok", fitness=1.0)
+        m.add_program(c.id, NewProgram(code="x = 1", island=0, status="ok", fitness=1.0))
         assert m.count(c.id) == 1
 
 
@@ -111,18 +112,20 @@ def test_threads_share_one_archive(arc, campaign):
                 parents = arc.sample_parents(campaign.id, t % 2, 1, "tournament", rng)
                 arc.add_program(
                     campaign.id,
-                    code=f"t{t} = {i}",
-                    island=t % 2,
-                    status="ok",
-                    fitness=rng.random(),
-                    seq=t * 1000 + i,
-                    parent_ids=[p.id for p in parents],
+                    NewProgram(
+                        code=f"t{t} = {i}",
+                        island=t % 2,
+                        status="ok",
+                        fitness=rng.random(),
+                        seq=t * 1000 + i,
+                        parent_ids=[p.id for p in parents],
+                    ),
                 )
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
 
-    arc.add_program(campaign.id, code="seed0", island=0, status="ok", fitness=0.0)
-    arc.add_program(campaign.id, code="seed1", island=1, status="ok", fitness=0.0)
+    arc.add_program(campaign.id, NewProgram(code="seed0", island=0, status="ok", fitness=0.0))
+    arc.add_program(campaign.id, NewProgram(code="seed1", island=1, status="ok", fitness=0.0))
     threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
     for t in threads:
         t.start()
@@ -144,15 +147,17 @@ def _add_many(url: str, cid: int, worker: int, start, out) -> None:
     for i in range(40):
         a.add_program(
             cid,
-            code=f"w{worker} = {i}",
-            island=i % 3,
-            status="ok",
-            fitness=float(i),
-            seq=worker * 100 + i,
-            parent_ids=[1],
+            NewProgram(
+                code=f"w{worker} = {i}",
+                island=i % 3,
+                status="ok",
+                fitness=float(i),
+                seq=worker * 100 + i,
+                parent_ids=[1],
+            ),
         )
         try:  # every worker also tries to claim the same shared seqs: exactly one wins each
-            a.add_program(cid, code=f"shared {i}", island=0, status="error", seq=10_000 + i)
+            a.add_program(cid, NewProgram(code=f"shared {i}", island=0, status="error", seq=10_000 + i))
         except SeqConflict:
             conflicts += 1
     out.put(conflicts)
@@ -163,7 +168,7 @@ def _add_many(url: str, cid: int, worker: int, start, out) -> None:
 def test_processes_share_one_database(archive_url):
     with Archive(archive_url) as a:
         cid = a.create_campaign("mp", "toy", {}).id
-        a.add_program(cid, code="seed", island=0, status="ok", fitness=0.0)
+        a.add_program(cid, NewProgram(code="seed", island=0, status="ok", fitness=0.0))
     ctx = mp.get_context("spawn")
     start, out = ctx.Event(), ctx.Queue()
     procs = [ctx.Process(target=_add_many, args=(archive_url, cid, w, start, out)) for w in range(4)]

@@ -9,6 +9,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from evolve.archive.new_program import NewProgram
 from evolve.archive.policies import (
     Dimension,
     Grid,
@@ -62,15 +63,17 @@ def test_cvt_grid_is_deterministic_and_covers_the_box():
 
 def test_map_elites_cells(arc, campaign):
     grid = Grid.fixed([("size", 0, 10, 2)])
-    me = MapElites(arc, grid, descriptor=lambda p: p.descriptor)
+    me = MapElites(arc.campaign_store(campaign.id), grid, descriptor=lambda p: p.descriptor)
     add = lambda size, fit, island=0, status="ok", born=0: arc.add_program(
         campaign.id,
-        code=f"v = {size}, {fit}, {island}",
-        island=island,
-        status=status,
-        born_at=born,
-        fitness=None if status != "ok" else fit,
-        descriptor={"size": size},
+        NewProgram(
+            code=f"v = {size}, {fit}, {island}",
+            island=island,
+            status=status,
+            born_at=born,
+            fitness=None if status != "ok" else fit,
+            descriptor={"size": size},
+        ),
     )
     a = add(1, 1.0)
     assert me.offer(a)
@@ -83,27 +86,27 @@ def test_map_elites_cells(arc, campaign):
     assert not me.offer(add(8, 5.0, status="error"))
     d = add(1, 0.0, island=1)
     assert me.offer(d)  # islands have their own grids
-    el = me.elites(campaign.id)
+    el = me.elites()
     assert {k: p.id for k, p in el.items()} == {(0, "0"): b.id, (0, "1"): c.id, (1, "0"): d.id}
-    assert {p.id for p in me.sample(campaign.id, 0, 5, random.Random(0))} == {b.id, c.id}
-    assert [p.id for p in me.sample(campaign.id, 0, 5, random.Random(0), max_born_at=1)] == [b.id]
-    assert me.sample(campaign.id, 0, 1, random.Random(4)) == me.sample(campaign.id, 0, 1, random.Random(4))
-    st = me.stats(campaign.id, island=0)
+    assert {p.id for p in me.sample(0, 5, random.Random(0))} == {b.id, c.id}
+    assert [p.id for p in me.sample(0, 5, random.Random(0), max_born_at=1)] == [b.id]
+    assert me.sample(0, 1, random.Random(4)) == me.sample(0, 1, random.Random(4))
+    st = me.stats(island=0)
     assert (st["filled"], st["coverage"], st["qd_score"], st["best"]) == (2, 1.0, 1.0, 2.0)
-    assert me.stats(campaign.id)["filled"] == 3
-    other = MapElites(arc, grid, name="other", descriptor=lambda p: p.descriptor)
-    assert other.stats(campaign.id)["filled"] == 0
-    assert other.rebuild(campaign.id) == 3 and {k: p.id for k, p in other.elites(campaign.id).items()} == {
-        k: p.id for k, p in el.items()
-    }
+    assert me.stats()["filled"] == 3
+    other = MapElites(arc.campaign_store(campaign.id), grid, name="other", descriptor=lambda p: p.descriptor)
+    assert other.stats()["filled"] == 0
+    assert other.rebuild() == 3 and {k: p.id for k, p in other.elites().items()} == {k: p.id for k, p in el.items()}
 
 
 def test_map_elites_default_descriptors(arc, campaign):
-    me = MapElites(arc, Grid.fixed([("code_length", 0, 200, 4), ("loops", 0, 2, 2)]))
-    short = arc.add_program(campaign.id, code="x = 1", island=0, status="ok", fitness=1.0)
-    loopy = arc.add_program(campaign.id, code="for i in range(3):\n    x = i\n", island=0, status="ok", fitness=0.0)
+    me = MapElites(arc.campaign_store(campaign.id), Grid.fixed([("code_length", 0, 200, 4), ("loops", 0, 2, 2)]))
+    short = arc.add_program(campaign.id, NewProgram(code="x = 1", island=0, status="ok", fitness=1.0))
+    loopy = arc.add_program(
+        campaign.id, NewProgram(code="for i in range(3):\n    x = i\n", island=0, status="ok", fitness=0.0)
+    )
     assert me.offer(short) and me.offer(loopy)
-    assert sorted(cell for _, cell in me.elites(campaign.id)) == ["0,0", "0,1"]
+    assert sorted(cell for _, cell in me.elites()) == ["0,0", "0,1"]
 
 
 def test_knn_novelty():
@@ -122,12 +125,13 @@ def test_knn_novelty():
 def test_novelty_strategy_prefers_the_odd_one(arc, campaign):
     ids = [
         arc.add_program(
-            campaign.id, code=f"v = {i}", island=0, status="ok", fitness=float(i), descriptor={"d": 0.0, "e": 1.0}
+            campaign.id,
+            NewProgram(code=f"v = {i}", island=0, status="ok", fitness=float(i), descriptor={"d": 0.0, "e": 1.0}),
         ).id
         for i in range(5)
     ]
     odd = arc.add_program(
-        campaign.id, code="odd = 1", island=0, status="ok", fitness=0.5, descriptor={"d": 9.0, "e": 1.0}
+        campaign.id, NewProgram(code="odd = 1", island=0, status="ok", fitness=0.5, descriptor={"d": 9.0, "e": 1.0})
     ).id
     rng = random.Random(0)
     one_nn = {"k_nn": 1}
@@ -149,11 +153,13 @@ def test_funsearch_clusters(arc, campaign):
     def add(cases, code):
         return arc.add_program(
             campaign.id,
-            code=code,
-            island=0,
-            status="ok",
-            fitness=sum(cases) / len(cases),
-            metrics={f"case:{i}": v for i, v in enumerate(cases)} | {"score": sum(cases)},
+            NewProgram(
+                code=code,
+                island=0,
+                status="ok",
+                fitness=sum(cases) / len(cases),
+                metrics={f"case:{i}": v for i, v in enumerate(cases)} | {"score": sum(cases)},
+            ),
         ).id
 
     a_short = add([1.0, 0.0], "a = 1")

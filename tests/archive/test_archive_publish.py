@@ -2,25 +2,30 @@
 
 import random
 
+from evolve.archive.new_program import NewProgram
+
 
 def test_unpublished_programs_are_stored_but_not_sampled(arc, campaign):
-    seed = arc.add_program(campaign.id, code="v = 0", island=0, status="ok", fitness=0.0, born_at=-1)
+    seed = arc.add_program(campaign.id, NewProgram(code="v = 0", island=0, status="ok", fitness=0.0, born_at=-1))
     late = [
         arc.add_program(
             campaign.id,
-            code=f"v = {i}",
-            island=0,
-            status="ok",
-            fitness=float(i),
-            born_at=i,
-            seq=i,
-            parent_ids=[seed.id],
-            publish=False,
+            NewProgram(
+                code=f"v = {i}",
+                island=0,
+                status="ok",
+                fitness=float(i),
+                born_at=i,
+                seq=i,
+                parent_ids=[seed.id],
+                publish=False,
+            ),
         )
         for i in (2, 1)
     ]
     failed = arc.add_program(
-        campaign.id, code="v = x", island=0, status="error", born_at=3, seq=3, parent_ids=[seed.id], publish=False
+        campaign.id,
+        NewProgram(code="v = x", island=0, status="error", born_at=3, seq=3, parent_ids=[seed.id], publish=False),
     )
     assert arc.count(campaign.id) == 4 and arc.done_seqs(campaign.id) == {1, 2, 3}  # durable
     assert arc.get_program(seed.id).n_children == 0
@@ -45,7 +50,8 @@ def test_publication_order_fixes_the_draws(arc, campaign):
     for cid, order in ((campaign.id, (0, 1, 2, 3)), (other.id, (3, 1, 0, 2))):
         rows = {
             i: arc.add_program(
-                cid, code=f"v = {i}", island=0, status="ok", fitness=float(i), born_at=i, seq=i, publish=False
+                cid,
+                NewProgram(code=f"v = {i}", island=0, status="ok", fitness=float(i), born_at=i, seq=i, publish=False),
             )
             for i in order
         }

@@ -9,7 +9,9 @@ from math import comb
 
 import pytest
 
+from evolve.archive.new_program import NewProgram
 from evolve.archive.sampling import Candidate, dgm_weights, linear_rank_weights
+from evolve.errors import ConfigError
 
 N = 1500  # draws for frequency checks; bands are ~4.5 standard deviations wide
 
@@ -19,12 +21,15 @@ def _island(arc, cid, fits, island=0, born=None, children=None):
     for i, f in enumerate(fits):
         ids.append(
             arc.add_program(
-                cid, code=f"v = {island}_{i}", island=island, status="ok", fitness=f, born_at=(born[i] if born else 0)
+                cid,
+                NewProgram(
+                    code=f"v = {island}_{i}", island=island, status="ok", fitness=f, born_at=born[i] if born else 0
+                ),
             ).id
         )
     for i, n in enumerate(children or []):
         for j in range(n):  # real children (status error) so n_children is maintained by the archive
-            arc.add_program(cid, code=f"child {i} {j}", island=island, status="error", parent_ids=[ids[i]])
+            arc.add_program(cid, NewProgram(code=f"child {i} {j}", island=island, status="error", parent_ids=[ids[i]]))
     return ids
 
 
@@ -65,7 +70,7 @@ def test_visibility_respects_born_at(arc, campaign):
 
 def test_uniform_falls_back_when_most_are_invisible(arc, campaign):
     rows = [
-        dict(code=f"v = {i}", island=0, status="ok", fitness=float(i), born_at=(0 if i in (17, 140) else 100))
+        NewProgram(code=f"v = {i}", island=0, status="ok", fitness=float(i), born_at=(0 if i in (17, 140) else 100))
         for i in range(200)
     ]
     arc.add_programs_bulk(campaign.id, rows)
@@ -173,10 +178,10 @@ def test_deterministic_distinct_and_bounded(arc, campaign, strategy):
 
 
 def test_bad_strategy_or_option(arc, campaign):
-    with pytest.raises(ValueError, match="unknown sampling strategy"):
+    with pytest.raises(ConfigError, match="unknown selection policy 'roulette'; choose one of tournament"):
         arc.sample_parents(campaign.id, 0, 1, "roulette", random.Random(0))
-    with pytest.raises(ValueError, match="no option 'tournament_size'"):
+    with pytest.raises(ConfigError, match="tournament_size: Extra inputs are not permitted"):
         arc.sample_parents(campaign.id, 0, 1, "tournament", random.Random(0), options={"tournament_size": 3})
     _island(arc, campaign.id, [1.0, 2.0])
-    with pytest.raises(ValueError, match="pressure"):
+    with pytest.raises(ConfigError, match="pressure"):
         arc.sample_parents(campaign.id, 0, 1, "fitness_proportional", random.Random(0), options={"pressure": 3})

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from evolve.archive import Archive, SeqConflict, code_hash
+from evolve.archive.new_program import NewProgram
 from evolve.errors import ConfigError
 from evolve.operators.base import LLMCall
 
@@ -57,24 +58,26 @@ def test_add_program_stores_everything(arc, campaign):
     calls = [_call(0), _call(1, purpose="reflect", error="timeout", response=None)]
     p = arc.add_program(
         campaign.id,
-        code="def main():\n    return 1\n",
-        island=1,
-        status="ok",
-        seq=3,
-        born_at=5,
-        generation=2,
-        operator="llm.diff",
-        model="m-1",
-        metrics={"score": 0.5, "aux": float("nan"), "inf": float("inf")},
-        objective=0.5,
-        fitness=-0.5,
-        descriptor={"len": 3.0},
-        feedback="fine",
-        thought="idea",
-        stdout="out",
-        eval_time=1.5,
-        proposal_time=2.5,
-        llm_calls=calls,
+        NewProgram(
+            code="def main():\n    return 1\n",
+            island=1,
+            status="ok",
+            seq=3,
+            born_at=5,
+            generation=2,
+            operator="llm.diff",
+            model="m-1",
+            metrics={"score": 0.5, "aux": float("nan"), "inf": float("inf")},
+            objective=0.5,
+            fitness=-0.5,
+            descriptor={"len": 3.0},
+            feedback="fine",
+            thought="idea",
+            stdout="out",
+            eval_time=1.5,
+            proposal_time=2.5,
+            llm_calls=calls,
+        ),
     )
     got = arc.get_program(p.id)
     assert got.code == "def main():\n    return 1\n" and got.code_hash == code_hash(got.code)
@@ -111,14 +114,16 @@ def test_add_program_stores_everything(arc, campaign):
 def test_explicit_totals_and_calls_without_program(arc, campaign):
     p = arc.add_program(
         campaign.id,
-        code="x = 1",
-        island=0,
-        status="error",
-        reason="boom",
-        input_tokens=7,
-        output_tokens=3,
-        cost=1.0,
-        llm_calls=[_call(0)],
+        NewProgram(
+            code="x = 1",
+            island=0,
+            status="error",
+            reason="boom",
+            input_tokens=7,
+            output_tokens=3,
+            cost=1.0,
+            llm_calls=[_call(0)],
+        ),
     )
     assert (p.input_tokens, p.output_tokens, p.cost) == (7, 3, 1.0)  # explicit totals kept
     ids = arc.add_llm_calls(campaign.id, [_call(2, purpose="reflect", prompt="plain text prompt")], seq=9)
@@ -130,26 +135,22 @@ def test_explicit_totals_and_calls_without_program(arc, campaign):
 
 
 def test_seq_is_unique_and_a_conflict_changes_nothing(arc, campaign):
-    first = arc.add_program(campaign.id, code="a = 1", island=0, status="ok", fitness=1.0, seq=0)
+    first = arc.add_program(campaign.id, NewProgram(code="a = 1", island=0, status="ok", fitness=1.0, seq=0))
     before = (arc.count(campaign.id), arc.spend(campaign.id), arc.get_program(first.id).n_children)
     with pytest.raises(SeqConflict, match="seq 0"):
         arc.add_program(
             campaign.id,
-            code="b = 2",
-            island=0,
-            status="ok",
-            fitness=2.0,
-            seq=0,
-            parent_ids=[first.id],
-            llm_calls=[_call()],
+            NewProgram(
+                code="b = 2", island=0, status="ok", fitness=2.0, seq=0, parent_ids=[first.id], llm_calls=[_call()]
+            ),
         )
     assert (arc.count(campaign.id), arc.spend(campaign.id), arc.get_program(first.id).n_children) == before
     assert arc.llm_calls(campaign.id) == []
     # Programs without seq (seeds, imports) never conflict; other campaigns have their own seqs.
-    arc.add_program(campaign.id, code="c = 3", island=0, status="ok", fitness=0.0)
-    arc.add_program(campaign.id, code="d = 4", island=0, status="ok", fitness=0.0)
+    arc.add_program(campaign.id, NewProgram(code="c = 3", island=0, status="ok", fitness=0.0))
+    arc.add_program(campaign.id, NewProgram(code="d = 4", island=0, status="ok", fitness=0.0))
     other = arc.create_campaign("c2", "toy", {})
-    arc.add_program(other.id, code="a = 1", island=0, status="ok", fitness=1.0, seq=0)
+    arc.add_program(other.id, NewProgram(code="a = 1", island=0, status="ok", fitness=1.0, seq=0))
     assert arc.done_seqs(campaign.id) == {0} and arc.done_seqs(other.id) == {0}
     # The island's ok positions stayed dense despite the failed insert.
     picks = arc.sample_parents(campaign.id, 0, 3, "uniform", __import__("random").Random(0))
@@ -158,24 +159,29 @@ def test_seq_is_unique_and_a_conflict_changes_nothing(arc, campaign):
 
 def test_invalid_arguments(arc, campaign):
     with pytest.raises(ValueError, match="status"):
-        arc.add_program(campaign.id, code="x", island=0, status="great")
+        arc.add_program(campaign.id, NewProgram(code="x", island=0, status="great"))
     with pytest.raises(ValueError, match="needs a fitness"):
-        arc.add_program(campaign.id, code="x", island=0, status="ok")
+        arc.add_program(campaign.id, NewProgram(code="x", island=0, status="ok"))
     with pytest.raises(ValueError, match="no campaign"):
-        arc.add_program(12345, code="x", island=0, status="error")
+        arc.add_program(12345, NewProgram(code="x", island=0, status="error"))
     with pytest.raises(ValueError, match="order"):
         arc.programs(campaign.id, order="random")
     assert arc.get_program(424242) is None
 
 
 def test_parents_children_counts_and_dedup(arc, campaign):
-    seed = arc.add_program(campaign.id, code="def f(x):\n    return x  # seed\n", island=0, status="ok", fitness=1.0)
-    a = arc.add_program(
-        campaign.id, code="def f(x): return x+1", island=0, status="ok", fitness=2.0, parent_ids=[seed.id]
+    seed = arc.add_program(
+        campaign.id, NewProgram(code="def f(x):\n    return x  # seed\n", island=0, status="ok", fitness=1.0)
     )
-    b = arc.add_program(campaign.id, code="def f(x): return x+2", island=0, status="error", parent_ids=[seed.id, a.id])
+    a = arc.add_program(
+        campaign.id, NewProgram(code="def f(x): return x+1", island=0, status="ok", fitness=2.0, parent_ids=[seed.id])
+    )
+    b = arc.add_program(
+        campaign.id, NewProgram(code="def f(x): return x+2", island=0, status="error", parent_ids=[seed.id, a.id])
+    )
     arc.add_program(
-        campaign.id, code="def f(x): return x+3", island=0, status="ok", fitness=3.0, parent_ids=[a.id, a.id]
+        campaign.id,
+        NewProgram(code="def f(x): return x+3", island=0, status="ok", fitness=3.0, parent_ids=[a.id, a.id]),
     )
     assert arc.get_program(seed.id).n_children == 2
     assert arc.get_program(a.id).n_children == 2  # the self-crossover counts once
@@ -183,18 +189,24 @@ def test_parents_children_counts_and_dedup(arc, campaign):
     # Formatting and comments do not change the hash; the earliest evaluated program wins.
     h = code_hash("def f(x):\n\n    return (x)\n")
     assert h == seed.code_hash
-    dup = arc.add_program(campaign.id, code="def f(x): return x", island=1, status="duplicate", duplicate_of=seed.id)
+    dup = arc.add_program(
+        campaign.id, NewProgram(code="def f(x): return x", island=1, status="duplicate", duplicate_of=seed.id)
+    )
     assert dup.code_hash == h and arc.find_by_hash(campaign.id, h).id == seed.id
     assert arc.find_by_hash(campaign.id, code_hash("nothing = 0")) is None
     other = arc.create_campaign("c2", "toy", {})
     assert arc.find_by_hash(other.id, h) is None
-    rej = arc.add_program(other.id, code="def f(x): return x", island=0, status="rejected", reason="no diff")
-    none = arc.add_program(other.id, code=None, island=0, status="rejected", reason="SEARCH block did not match")
+    rej = arc.add_program(
+        other.id, NewProgram(code="def f(x): return x", island=0, status="rejected", reason="no diff")
+    )
+    none = arc.add_program(
+        other.id, NewProgram(code="", island=0, status="rejected", reason="SEARCH block did not match")
+    )
     assert arc.get_program(none.id).code == "" and arc.get_program(none.id).reason.startswith("SEARCH")
     assert arc.find_by_hash(other.id, rej.code_hash) is None  # rejected/duplicate never count as evaluated
-    err = arc.add_program(other.id, code="def f(x):  return x", island=0, status="timeout")
+    err = arc.add_program(other.id, NewProgram(code="def f(x):  return x", island=0, status="timeout"))
     assert arc.find_by_hash(other.id, h).id == err.id  # failures do: no need to run them twice
-    given = arc.add_program(other.id, code="y = 2", island=0, status="error", code_hash=code_hash("y=2"))
+    given = arc.add_program(other.id, NewProgram(code="y = 2", island=0, status="error", code_hash=code_hash("y=2")))
     assert given.code_hash == arc.get_program(given.id).code_hash == code_hash("y = 2")
 
 
@@ -210,7 +222,9 @@ def test_counts_best_elites_and_listing(arc, campaign):
         (0, "ok", 2.0, 9),
     ]
     ids = [
-        arc.add_program(campaign.id, code=f"v = {i}", island=isl, status=st, fitness=fit, born_at=born, seq=i).id
+        arc.add_program(
+            campaign.id, NewProgram(code=f"v = {i}", island=isl, status=st, fitness=fit, born_at=born, seq=i)
+        ).id
         for i, (isl, st, fit, born) in enumerate(rows)
     ]
     assert arc.count(campaign.id) == 8
@@ -245,7 +259,7 @@ def test_island_state_and_events(arc, campaign):
     assert arc.get_island_state(campaign.id, 0) == {"reflection": "use heaps"}
     assert arc.island_states(campaign.id) == {0: {"reflection": "use heaps"}, 2: {"reset_at": 10}}
     # Island state survives programs being added (which bump the island's counter).
-    arc.add_program(campaign.id, code="x = 1", island=0, status="ok", fitness=1.0)
+    arc.add_program(campaign.id, NewProgram(code="x = 1", island=0, status="ok", fitness=1.0))
     assert arc.get_island_state(campaign.id, 0) == {"reflection": "use heaps"}
     e1 = arc.log_event(campaign.id, "start", {"budget": 10})
     arc.log_event(campaign.id, "migration", {"from": 0, "to": 1, "ids": [1, 2]})
@@ -257,9 +271,9 @@ def test_island_state_and_events(arc, campaign):
 
 
 def test_bulk_insert_matches_one_by_one(arc, campaign):
-    seed = arc.add_program(campaign.id, code="s = 0", island=0, status="ok", fitness=0.0)
+    seed = arc.add_program(campaign.id, NewProgram(code="s = 0", island=0, status="ok", fitness=0.0))
     rows = [
-        dict(
+        NewProgram(
             code=f"v = {i}",
             island=i % 2,
             status="ok" if i % 3 else "error",
@@ -276,7 +290,7 @@ def test_bulk_insert_matches_one_by_one(arc, campaign):
     ok1 = {p.id for p in arc.programs(campaign.id, status="ok", island=1)}
     assert {p.id for p in arc.sample_parents(campaign.id, 1, 100, "uniform", __import__("random").Random(1))} == ok1
     with pytest.raises(SeqConflict):
-        arc.add_program(campaign.id, code="again", island=0, status="error", seq=3)
+        arc.add_program(campaign.id, NewProgram(code="again", island=0, status="error", seq=3))
 
 
 def test_secrets_have_no_column(arc):
@@ -289,7 +303,7 @@ def test_secrets_have_no_column(arc):
 def test_data_survives_reopen(archive_url):
     with Archive(archive_url) as a:
         c = a.create_campaign("persist", "toy", {"x": 1})
-        a.add_program(c.id, code="x = 1", island=0, status="ok", fitness=1.0, seq=0)
+        a.add_program(c.id, NewProgram(code="x = 1", island=0, status="ok", fitness=1.0, seq=0))
     with Archive(archive_url) as b:
         c2 = b.get_campaign("persist")
         assert c2.config == {"x": 1} and b.done_seqs(c2.id) == {0}

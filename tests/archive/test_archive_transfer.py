@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from evolve.archive import Archive
+from evolve.archive.new_program import NewProgram
 from evolve.archive.policies import Grid, MapElites
 from evolve.archive.policies.embeddings import EmbeddingDeduper
 from evolve.archive.transfer import export_records, import_records, read_records, write_records
@@ -20,36 +21,40 @@ from evolve.operators.base import LLMCall
 def _fill(arc: Archive, name: str = "src") -> int:
     rng = random.Random(0)
     cid = arc.create_campaign(name, "toy", {"islands": 2, "seed": 3}).id
-    seed = arc.add_program(cid, code="seed", island=0, status="ok", fitness=0.0, born_at=-5)
-    arc.add_program(cid, code="seed", island=1, status="ok", fitness=0.0, born_at=-5, duplicate_of=seed.id)
+    seed = arc.add_program(cid, NewProgram(code="seed", island=0, status="ok", fitness=0.0, born_at=-5))
+    arc.add_program(cid, NewProgram(code="seed", island=1, status="ok", fitness=0.0, born_at=-5, duplicate_of=seed.id))
     ids = [seed.id]
     call = LLMCall(model="m", prompt=[{"role": "user", "content": "hi"}], response="r", input_tokens=3, cost=0.25)
     for i in range(120):
         status = "ok" if i % 5 else "error"
         rec = arc.add_program(
             cid,
-            code=f"x = {i}",
-            island=i % 2,
-            status=status,
-            seq=i,
-            born_at=i,
-            fitness=rng.random() if status == "ok" else None,
-            parent_ids=rng.sample(ids, min(len(ids), 1 + i % 2)),
-            metrics={"score": float(i), "odd": float("nan")},
-            descriptor={"d": float(i % 7)},
-            llm_calls=[call],
-            publish=i < 110,  # the last ones stay unpublished
+            NewProgram(
+                code=f"x = {i}",
+                island=i % 2,
+                status=status,
+                seq=i,
+                born_at=i,
+                fitness=rng.random() if status == "ok" else None,
+                parent_ids=rng.sample(ids, min(len(ids), 1 + i % 2)),
+                metrics={"score": float(i), "odd": float("nan")},
+                descriptor={"d": float(i % 7)},
+                llm_calls=[call],
+                publish=i < 110,
+            ),
         )
         ids.append(rec.id)
     arc.add_llm_calls(cid, [call])  # a call that made no program
     arc.set_island_state(cid, 1, {"reflection": "try loops", "floor": 7})
     arc.log_event(cid, "islands", {"island": 0, "at": 40})
-    me = MapElites(arc, Grid.fixed([("d", 0, 7, 7)]), descriptor=lambda p: p.descriptor or {"d": 0.0})
+    me = MapElites(
+        arc.campaign_store(cid), Grid.fixed([("d", 0, 7, 7)]), descriptor=lambda p: p.descriptor or {"d": 0.0}
+    )
     for p in arc.programs(cid, status="ok"):
         me.offer(p)
-    dedup = EmbeddingDeduper(arc, encoder=lambda texts: np.ones((len(texts), 4), np.float32) / 2)
+    dedup = EmbeddingDeduper(arc.campaign_store(cid), encoder=lambda texts: np.ones((len(texts), 4), np.float32) / 2)
     for pid in ids[1:4]:
-        dedup.add(cid, pid, "x")
+        dedup.add(pid, "x")
     return cid
 
 

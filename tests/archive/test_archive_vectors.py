@@ -7,6 +7,7 @@ import random
 import numpy as np
 import pytest
 
+from evolve.archive.new_program import NewProgram
 from evolve.archive.policies import novelty_index
 from evolve.archive.policies.novelty_index import IslandNovelty
 from evolve.archive.policies.vectors import HAVE_FAISS, VectorIndex
@@ -120,12 +121,14 @@ def test_novelty_sampling_resumes_with_the_same_choices(tmp_path):
         arc.add_programs_bulk(
             cid,
             (
-                dict(code=f"x = {i}", island=0, status="ok", fitness=float(i % 97), born_at=b, descriptor=d)
+                NewProgram(code=f"x = {i}", island=0, status="ok", fitness=float(i % 97), born_at=b, descriptor=d)
                 for i, b, d in zip(ids, born, descs)
             ),
         )
         first = [p.id for p in arc.sample_parents(cid, 0, 3, "novelty", random.Random(7), max_born_at=1900)]
-        arc.add_program(cid, code="late", island=0, status="ok", fitness=1.0, born_at=5000, descriptor=descs[0])
+        arc.add_program(
+            cid, NewProgram(code="late", island=0, status="ok", fitness=1.0, born_at=5000, descriptor=descs[0])
+        )
         again = [p.id for p in arc.sample_parents(cid, 0, 3, "novelty", random.Random(7), max_born_at=1900)]
     with Archive(url) as fresh:  # a new process: the index is rebuilt from the rows
         resumed = [p.id for p in fresh.sample_parents(cid, 0, 3, "novelty", random.Random(7), max_born_at=1900)]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import evolve
 from evolve.archive import Archive
+from evolve.archive.new_program import NewProgram
 from evolve.operators.base import LLMCall
 from tests.llm_servers import Reply, ScriptedLLMServer
 
@@ -101,14 +102,16 @@ def store_hostile(url: str, name: str = "hostile") -> dict[str, int]:
         c = arc.create_campaign(name, "quadratic", {"islands": 1, "budget": 3, "selection": "tournament"})
         seed = arc.add_program(
             c.id,
-            code="def solve():\n    return 0.5\n",
-            island=0,
-            status="ok",
-            operator="seed",
-            metrics={"value": 3.75},
-            objective=3.75,
-            fitness=3.75,
-            born_at=-(10**9),
+            NewProgram(
+                code="def solve():\n    return 0.5\n",
+                island=0,
+                status="ok",
+                operator="seed",
+                metrics={"value": 3.75},
+                objective=3.75,
+                fitness=3.75,
+                born_at=-(10**9),
+            ),
         )
         code = f"def solve():\n    # {HOSTILE}\n    return 2.5  # {HOSTILE}\n"
         call = LLMCall(
@@ -123,35 +126,39 @@ def store_hostile(url: str, name: str = "hostile") -> dict[str, int]:
         reflect = LLMCall(model="openai:test-model", prompt=HOSTILE, response=HOSTILE, purpose="reflect")
         child = arc.add_program(
             c.id,
-            code=code,
-            island=0,
-            status="ok",
-            seq=0,
-            born_at=0,
-            generation=1,
-            parent_ids=[seed.id],
-            operator="llm.rewrite",
-            model="openai:test-model",
-            metrics={"value": 9.75, "case:0": 9.75},
-            objective=9.75,
-            fitness=9.75,
-            thought=HOSTILE,
-            stdout=HOSTILE * 3,
-            feedback=HOSTILE,
-            llm_calls=[reflect, call],
+            NewProgram(
+                code=code,
+                island=0,
+                status="ok",
+                seq=0,
+                born_at=0,
+                generation=1,
+                parent_ids=[seed.id],
+                operator="llm.rewrite",
+                model="openai:test-model",
+                metrics={"value": 9.75, "case:0": 9.75},
+                objective=9.75,
+                fitness=9.75,
+                thought=HOSTILE,
+                stdout=HOSTILE * 3,
+                feedback=HOSTILE,
+                llm_calls=[reflect, call],
+            ),
         )
         failed = arc.add_program(
             c.id,
-            code=code + HOSTILE,
-            island=0,
-            status="error",
-            seq=1,
-            born_at=1,
-            generation=1,
-            parent_ids=[seed.id],
-            operator=f"llm.diff{HOSTILE}"[:95],
-            model="openai:test-model",
-            reason=HOSTILE,
-            stdout=HOSTILE,
+            NewProgram(
+                code=code + HOSTILE,
+                island=0,
+                status="error",
+                seq=1,
+                born_at=1,
+                generation=1,
+                parent_ids=[seed.id],
+                operator=f"llm.diff{HOSTILE}"[:95],
+                model="openai:test-model",
+                reason=HOSTILE,
+                stdout=HOSTILE,
+            ),
         )
     return {"seed": seed.id, "child": child.id, "failed": failed.id}

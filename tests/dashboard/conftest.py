@@ -6,8 +6,6 @@ driven by Playwright (required under CI=true, where a skip would hide a broken s
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import threading
 import time
@@ -17,13 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.dashboard.campaigns import store_gp, store_hostile, store_llm
+from tests.needs import need_chromium, need_module
 
-CHROMIUM = os.environ.get("EVOLVE_TEST_CHROMIUM", "/usr/bin/chromium")
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
-
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
 @pytest.fixture(scope="session")
@@ -98,23 +92,15 @@ def live_server(archive_url) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """A headless chromium (Playwright over Debian's build)."""
-    why = None
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        why = f"no chromium at {CHROMIUM} (apt-get install chromium)"
-    else:
-        try:
-            from playwright.sync_api import sync_playwright
-        except ImportError:
-            why = "the playwright package is not installed (pip install playwright)"
-    if why:
-        if _ci():
-            pytest.fail(f"CI=true but {why}")
-        pytest.skip(why)
+    """A headless chromium (Playwright over Debian's build). Module-scoped: Playwright's
+    sync API keeps an event loop running while it is open, and asyncio.run() in any later
+    test of the session (every campaign) would fail."""
+    path = need_chromium()
+    sync_playwright = need_module("playwright.sync_api", extra="test").sync_playwright
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
+        browser = pw.chromium.launch(executable_path=path, args=["--no-sandbox"], headless=True)
         yield browser
         browser.close()
 

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 import evolve
 from evolve.archive import Archive
+from evolve.archive.new_program import NewProgram
 from evolve.archive.views import ArchiveReader
 from evolve.dashboard.columns import ColumnCache
 from evolve.dashboard.data import Dashboard
@@ -211,13 +212,14 @@ def test_columns_follow_new_programs_on_sqlite(tmp_path):
     with Archive(url) as arc:
         c = arc.create_campaign("c", "p", {"islands": 1})
         first = [
-            arc.add_program(c.id, code=f"x={i}", island=0, status="ok", seq=i, objective=i, fitness=i) for i in range(3)
+            arc.add_program(c.id, NewProgram(code=f"x={i}", island=0, status="ok", seq=i, objective=i, fitness=i))
+            for i in range(3)
         ]
         with ArchiveReader(url) as reader:
             cache = ColumnCache(reader, c.id)
             assert cache.frame().cols["id"].tolist() == [p.id for p in first]
             v = cache.version
-            newer = arc.add_program(c.id, code="y", island=0, status="error", seq=3)
+            newer = arc.add_program(c.id, NewProgram(code="y", island=0, status="error", seq=3))
             frame = cache.frame()
             assert frame.cols["id"].tolist() == [*(p.id for p in first), newer.id]
             assert frame.labels("status").tolist() == ["ok", "ok", "ok", "error"]
@@ -234,7 +236,7 @@ def test_columns_do_not_miss_a_late_commit_on_postgres(postgres_schema_url):
     with Archive(url) as arc:
         c = arc.create_campaign("c", "p", {"islands": 1})
         for i in range(3):
-            arc.add_program(c.id, code=f"x={i}", island=0, status="ok", seq=i, objective=i, fitness=i)
+            arc.add_program(c.id, NewProgram(code=f"x={i}", island=0, status="ok", seq=i, objective=i, fitness=i))
         with arc._write_engine.begin() as conn:  # spread the ids (10, 20, 30); new ones start at 101
             conn.execute(text("UPDATE programs SET id = id * 10"))
             conn.execute(text("SELECT setval(pg_get_serial_sequence('programs', 'id'), 100)"))
@@ -242,10 +244,10 @@ def test_columns_do_not_miss_a_late_commit_on_postgres(postgres_schema_url):
             cache = ColumnCache(reader, c.id)
             assert cache.frame().cols["id"].tolist() == [10, 20, 30]
             v = cache.version
-            late = arc.add_program(c.id, code="late", island=0, status="error", seq=10)
+            late = arc.add_program(c.id, NewProgram(code="late", island=0, status="error", seq=10))
             with arc._write_engine.begin() as conn:  # an id below ones already seen, as a late commit has
                 conn.execute(text("UPDATE programs SET id = 15 WHERE id = :i"), {"i": late.id})
-            newer = arc.add_program(c.id, code="y", island=0, status="ok", seq=11, objective=9, fitness=9)
+            newer = arc.add_program(c.id, NewProgram(code="y", island=0, status="ok", seq=11, objective=9, fitness=9))
             frame = cache.frame()
             assert frame.cols["id"].tolist() == [10, 15, 20, 30, newer.id]
             assert frame.labels("status").tolist() == ["ok", "error", "ok", "ok", "ok"]
@@ -258,7 +260,7 @@ def test_answers_are_valid_json_with_non_finite_metrics(tmp_path):
     with Archive(url) as arc:
         c = arc.create_campaign("c", "p", {"islands": 1})
         p = arc.add_program(
-            c.id, code="x", island=0, status="ok", objective=1.0, fitness=1.0, metrics={"a": float("nan")}
+            c.id, NewProgram(code="x", island=0, status="ok", objective=1.0, fitness=1.0, metrics={"a": float("nan")})
         )
     body = _client(url).get(f"/api/p/{p.id}").text
     assert json.loads(body)["metrics"]["a"] == "NaN"
@@ -270,24 +272,32 @@ def test_lineage_draws_missing_failed_and_evicted_ancestors(tmp_path):
     url = f"sqlite:///{tmp_path}/marks.db"
     with Archive(url) as arc:
         c = arc.create_campaign("m", "p", {"islands": 1, "selection": "tournament"})
-        seed = arc.add_program(c.id, code="s", island=0, status="ok", operator="seed", objective=1, fitness=1)
-        failed = arc.add_program(c.id, code="f", island=0, status="error", seq=0, born_at=0, parent_ids=[seed.id])
+        seed = arc.add_program(
+            c.id, NewProgram(code="s", island=0, status="ok", operator="seed", objective=1, fitness=1)
+        )
+        failed = arc.add_program(
+            c.id, NewProgram(code="f", island=0, status="error", seq=0, born_at=0, parent_ids=[seed.id])
+        )
         old = arc.add_program(
-            c.id, code="o", island=0, status="ok", seq=1, born_at=1, parent_ids=[seed.id], objective=2, fitness=2
+            c.id,
+            NewProgram(code="o", island=0, status="ok", seq=1, born_at=1, parent_ids=[seed.id], objective=2, fitness=2),
         )
         best = arc.add_program(
             c.id,
-            code="b",
-            island=0,
-            status="ok",
-            seq=5,
-            born_at=5,
-            parent_ids=[old.id, failed.id],
-            objective=9,
-            fitness=9,
+            NewProgram(
+                code="b",
+                island=0,
+                status="ok",
+                seq=5,
+                born_at=5,
+                parent_ids=[old.id, failed.id],
+                objective=9,
+                fitness=9,
+            ),
         )
         orphan = arc.add_program(
-            c.id, code="x", island=0, status="ok", seq=6, born_at=6, parent_ids=[987654], objective=8, fitness=8
+            c.id,
+            NewProgram(code="x", island=0, status="ok", seq=6, born_at=6, parent_ids=[987654], objective=8, fitness=8),
         )
         arc.set_island_state(c.id, 0, {"floor": 3})  # an island reset at proposal 3
     answer = _client(url).get(f"/api/c/{c.id}/lineage?k=2").json()
@@ -312,10 +322,12 @@ def test_finetune_rounds_as_recorded(tmp_path):
     spec = f"hf:{round_dir / 'merged'}"
     with Archive(url) as arc:
         c = arc.create_campaign("ft", "p", {"islands": 1})
-        arc.add_program(c.id, code="s", island=0, status="ok", operator="seed", objective=1, fitness=1)
-        arc.add_program(c.id, code="a", island=0, status="ok", seq=0, model="openai:m", objective=2, fitness=2)
+        arc.add_program(c.id, NewProgram(code="s", island=0, status="ok", operator="seed", objective=1, fitness=1))
+        arc.add_program(
+            c.id, NewProgram(code="a", island=0, status="ok", seq=0, model="openai:m", objective=2, fitness=2)
+        )
         arc.log_event(c.id, "finetune", {"at": 1, "model": spec, "method": "sft"})
-        arc.add_program(c.id, code="b", island=0, status="ok", seq=1, model=spec, objective=3, fitness=3)
+        arc.add_program(c.id, NewProgram(code="b", island=0, status="ok", seq=1, model=spec, objective=3, fitness=3))
     answer = _client(url).get(f"/api/c/{c.id}/finetune").json()
     (only,) = answer["rounds"]
     assert only["at"] == 1 and only["model"] == spec and only["method"] == "sft"

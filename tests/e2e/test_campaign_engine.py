@@ -5,7 +5,7 @@ import json
 import pytest
 
 import evolve
-from evolve.campaign import EVALUATED
+from evolve.constants import EVALUATED_STATUSES as EVALUATED
 
 
 def run_quadratic(tmp_path, name="q", **settings):

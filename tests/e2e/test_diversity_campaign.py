@@ -5,9 +5,9 @@ import re
 import pytest
 
 import evolve
-from evolve.archive.policies.map_elites import MapElites
-from evolve.diversity import GridConfig, make_grid
+from evolve.archive.policies.map_elites import GridConfig, MapElites, make_grid
 from tests.e2e.conftest import QUADRATIC
+from tests.needs import need_module
 
 GRID = {"dims": [("code_length", 30.0, 130.0, 10)]}
 
@@ -23,11 +23,11 @@ def _run(tmp_path, name, **kw):
 def test_map_elites_campaign_fills_cells_deterministically(tmp_path):
     a = _run(tmp_path, "a", budget=30, seed=9, selection="map_elites", map_elites=GRID)
     b = _run(tmp_path, "b", budget=30, seed=9, selection="map_elites", map_elites=GRID)
-    grid = MapElites(a.archive, make_grid(GridConfig(**GRID)))
-    stats = grid.stats(a.info.id)
+    grid = MapElites(a.store, make_grid(GridConfig(**GRID)))
+    stats = grid.stats()
     assert stats["filled"] >= 2 and stats["best"] is not None
     offered_until = max(p.seq for p in a.archive.programs(a.info.id) if p.seq is not None) - a.config.window
-    for (island, cell), elite in grid.elites(a.info.id).items():
+    for (island, cell), elite in grid.elites().items():
         rivals = [
             p.fitness
             for p in a.archive.programs(a.info.id, status="ok", island=island)
@@ -48,7 +48,7 @@ def test_novelty_selection_runs(tmp_path):
 
 @pytest.mark.slow
 def test_near_duplicates_by_embedding_are_not_evaluated(tmp_path, monkeypatch):
-    pytest.importorskip("sentence_transformers")
+    need_module("sentence_transformers", extra="embeddings")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     c = _run(tmp_path, "d", budget=6, seed=2, near_duplicate_threshold=0.8, max_proposals=40)
     dups = [p for p in c.archive.programs(c.info.id) if p.status == "duplicate"]

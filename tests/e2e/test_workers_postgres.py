@@ -10,7 +10,7 @@ import time
 import pytest
 
 import evolve
-from evolve.campaign import EVALUATED
+from evolve.constants import EVALUATED_STATUSES as EVALUATED
 from tests.e2e.conftest import QUADRATIC
 
 pytestmark = pytest.mark.postgres

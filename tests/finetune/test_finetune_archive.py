@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from evolve.archive import Archive
+from evolve.archive.new_program import NewProgram
 from evolve.finetune import build_dpo, build_grpo, build_sft, load_campaign
 from evolve.finetune.records import CampaignData
 from evolve.operators.base import LLMCall
@@ -23,16 +24,18 @@ def store(url: str) -> dict[int, int]:
             ]
             rec = arc.add_program(
                 c.id,
-                code=p["code"],
-                island=0,
-                status=p["status"],
-                seq=p["seq"],
-                parent_ids=[ids[q] for q in p["parent_ids"]],
-                fitness=p["fitness"],
-                objective=p["objective"],
-                model=p["model"],
-                operator=p["operator"],
-                llm_calls=mine,
+                NewProgram(
+                    code=p["code"],
+                    island=0,
+                    status=p["status"],
+                    seq=p["seq"],
+                    parent_ids=[ids[q] for q in p["parent_ids"]],
+                    fitness=p["fitness"],
+                    objective=p["objective"],
+                    model=p["model"],
+                    operator=p["operator"],
+                    llm_calls=mine,
+                ),
             )
             ids[p["id"]] = rec.id
         reflect = [k for k in calls if k["purpose"] == "reflect"]

@@ -6,7 +6,7 @@ import pytest
 
 from evolve.errors import ProblemError
 from evolve.problems import load_problem, split
-from evolve.problems.loader import BUILTINS
+from evolve.problems.registry import PROBLEMS
 
 PROGRAM = """\
 import numpy as np
@@ -65,7 +65,7 @@ def test_unbalanced_markers(text, message):
         split(text)
 
 
-@pytest.mark.parametrize("name", BUILTINS)
+@pytest.mark.parametrize("name", PROBLEMS.names())
 def test_builtin_seeds_have_one_block_holding_the_entry_point(name):
     problem = load_problem(name)
     t = problem.template

@@ -16,22 +16,19 @@ import threading
 import pytest
 from hostile_problem import SECRET
 
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+from tests.needs import unavailable
 
 
 def _docker_sandbox(hide):
     from evolve.errors import SandboxError
 
     try:
-        from evolve.sandbox.docker import DockerSandbox, connect
+        from evolve.sandbox.docker import DockerSandbox
+        from evolve.sandbox.docker_client import connect
 
         connect()
     except (SandboxError, ImportError) as e:
-        if _ci():
-            pytest.fail(f"CI=true but the Docker backend is unavailable: {e}")
-        pytest.skip(f"no Docker daemon: {e}")
+        unavailable("the Docker backend", str(e))
     return DockerSandbox(pool_size=1, memory_mb=512, tmpfs_mb=64, pids_limit=64, hide=hide)
 
 
