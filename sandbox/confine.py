@@ -6,10 +6,11 @@ the candidate, with the engine's privileges, and sets up what ``bwrap`` would:
 
 - new mount, network, PID, IPC and UTS namespaces: no network at all (not even the
   host's loopback or abstract unix sockets), no view of other processes, no System V IPC;
-- every mount read-only; /root, /home, /tmp, /var/tmp, /run (the Docker socket), /dev/shm
-  and the engine's own directories (archive, working directory) replaced by empty,
-  read-only tmpfs; only the Python installation and the candidate's scratch directory
-  are mounted back;
+- every mount read-only; /root, /home, /tmp, /var/tmp, /run (the Docker socket), /dev/shm,
+  the engine's own directories (archive, working directory) and Evolve's installation
+  (answer keys, scorers) replaced by empty, read-only tmpfs; only the Python installation
+  and the candidate's scratch directory are mounted back, Evolve's package inside the
+  former covered again;
 - never root: as root the candidate runs as the claimed unprivileged uid in SPEC; as an
   ordinary user the namespaces are created in a new user namespace (where the kernel
   allows it) and the candidate keeps the user's uid without any capability;
@@ -118,24 +119,33 @@ def _make_readonly() -> None:
         _check(_libc.mount(None, point.encode(), None, flags, None), f"read-only remount of {point}")
 
 
-def _hide(paths: list[str], keep: dict[str, int], workdir: str, workdir_fd: int) -> None:
-    """Empty read-only tmpfs over each hidden directory (/dev/null over files), then the
-    kept paths mounted back inside them."""
-    hidden: list[str] = []
+def _cover(paths: list[str]) -> list[str]:
+    """Empty tmpfs over each directory (/dev/null over files); the directories covered."""
+    covered: list[str] = []
     for path in sorted(set(paths), key=len):
-        if any(_under(path, h) for h in hidden) or not os.path.lexists(path):
+        if any(_under(path, c) for c in covered) or not os.path.lexists(path):
             continue
         if os.path.isdir(path):
             _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k,nr_inodes=256")
-            hidden.append(path)
+            covered.append(path)
         else:
             _mount("/dev/null", path, None, MS_BIND)
             _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    return covered
+
+
+def _hide(paths: list[str], keep: dict[str, int], workdir: str, workdir_fd: int) -> None:
+    """Empty read-only tmpfs over each hidden directory (/dev/null over files), then the
+    kept paths mounted back inside them, then the hidden paths that lie inside the kept
+    ones (Evolve's package in the interpreter's site-packages) covered again."""
+    inner = [p for p in paths if any(p != k and _under(p, k) for k in keep)]
+    hidden = _cover([p for p in paths if p not in inner])
     for path, fd in sorted(keep.items()):
         if any(_under(path, h) for h in hidden):
             os.makedirs(path, mode=0o755, exist_ok=True)
             _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
             _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
+    hidden += _cover(inner)
     # The scratch directory: the only writable place, wherever it lives.
     os.makedirs(workdir, mode=0o700, exist_ok=True)
     _mount(f"/proc/self/fd/{workdir_fd}", workdir, None, MS_BIND)

@@ -46,6 +46,7 @@ WORKER_GRACE = 2.0
 SILENT_WORKER = 10.0
 """The engine gives up on a worker silent for this many times its own backstop, plus
 ``WORKER_GRACE`` seconds (the worker's backstop does not count time waiting for a CPU)."""
+MASK = "ro,size=4k,mode=0755,noexec,nosuid,nodev"  # an empty tmpfs over what a candidate must not read
 
 
 class _Container:
@@ -189,7 +190,10 @@ class DockerSandbox(Sandbox):
             working_dir="/tmp",
             network_mode="none",
             read_only=True,
-            tmpfs={"/tmp": f"size={self.tmpfs_mb}m,mode=1777,noexec,nosuid,nodev"},
+            tmpfs={
+                "/tmp": f"size={self.tmpfs_mb}m,mode=1777,noexec,nosuid,nodev",
+                **dict.fromkeys(rt.hidden_dirs, MASK),
+            },
             shm_size="16m",
             mem_limit=mem,
             memswap_limit=mem,
@@ -202,7 +206,10 @@ class DockerSandbox(Sandbox):
                 docker.types.Ulimit(name="nofile", soft=256, hard=256),
             ],
             volumes=rt.binds,
-            mounts=mounts,
+            mounts=[
+                *mounts,
+                *(docker.types.Mount(f, "/dev/null", type="bind", read_only=True) for f in rt.hidden_files),
+            ],
             stdin_open=True,  # docker-py also sets StdinOnce: our socket closing ends the worker
             auto_remove=True,
             log_config=docker.types.LogConfig(type="json-file", config={"max-size": "1m"}),

@@ -8,7 +8,8 @@ Two kinds:
   holds only mount points and the host's top-level symlinks (``/lib -> usr/lib``), plus
   read-only bind mounts of exactly what the host interpreter needs: its prefix (and the
   venv, if any) and the system library directories. No registry is needed. The engine's
-  working directory, home directories, /etc and the archive database are not mounted.
+  working directory, home directories, /etc and the archive database are not mounted;
+  Evolve's own package, where it lies inside those mounts (site-packages), is covered.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import tarfile
 from dataclasses import dataclass, field
 
 from evolve.errors import SandboxError
+from evolve.sandbox import package_paths
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,10 @@ class Runtime:
     binds: dict[str, dict] = field(default_factory=dict)
     """docker-py ``volumes``: host path -> {"bind": path, "mode": "ro"}."""
     host_runtime: bool = False
+    hidden_dirs: list[str] = field(default_factory=list)
+    """Directories the container must not show (Evolve's package inside a bind): an empty tmpfs over each."""
+    hidden_files: list[str] = field(default_factory=list)
+    """Files the container must not show (an editable install's finder): /dev/null over each."""
 
 
 def _under(path: str, root: str) -> bool:
@@ -88,6 +94,21 @@ def host_binds(hide: tuple[str, ...] = ()) -> dict[str, dict]:
     return binds
 
 
+def hidden_inside(mounted: list[str], paths: list[str]) -> tuple[list[str], list[str]]:
+    """The ``paths`` (Evolve's installation) that ``mounted`` would show in a container:
+    directories and files to cover there. A path outside every mount is out of sight."""
+    dirs: list[str] = []
+    files: list[str] = []
+    for path in sorted(set(paths), key=len):
+        if not any(path != m and _under(path, m) for m in mounted) or any(_under(path, d) for d in dirs):
+            continue
+        if os.path.isdir(path):
+            dirs.append(path)
+        elif os.path.lexists(path):
+            files.append(path)
+    return dirs, files
+
+
 def _layout_tar() -> tuple[bytes, str]:
     """An image filesystem with only mount points and the host's top-level symlinks."""
     buf = io.BytesIO()
@@ -118,7 +139,13 @@ def ensure_host_runtime(client, hide: tuple[str, ...] = ()) -> Runtime:
     except Exception:  # docker.errors.ImageNotFound, without importing docker here
         log.info("importing the offline sandbox image %s", image)
         client.api.import_image_from_data(data, repository=HOST_RUNTIME_REPO, tag=tag)
-    return Runtime(image=image, python=sys.executable, binds=host_binds(hide), host_runtime=True)
+    binds = host_binds(hide)
+    # The interpreter's prefix holds site-packages: Evolve's own package (and an editable
+    # install's finder) would come along with numpy. Cover those inside the container.
+    dirs, files = hidden_inside(list(binds), package_paths.own_installation())
+    return Runtime(
+        image=image, python=sys.executable, binds=binds, host_runtime=True, hidden_dirs=dirs, hidden_files=files
+    )
 
 
 def ensure_user_image(client, image: str, python: str = "python3") -> Runtime:

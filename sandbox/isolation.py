@@ -5,8 +5,9 @@ root, sees no home directory, no other user's files in /tmp, no Docker socket, n
 archive and no network.
 
 - ``bwrap``: bubblewrap gives the candidate private network, PID, IPC and UTS namespaces,
-  a read-only view of the filesystem with /root, /home, /tmp, /run and the engine's own
-  directories replaced by empty tmpfs (only the Python installation is mounted back),
+  a read-only view of the filesystem with /root, /home, /tmp, /run, the engine's own
+  directories and Evolve's installation (answer keys, scorers: ``package_paths.py``)
+  replaced by empty tmpfs (only the Python installation is mounted back, without Evolve),
   and dies with the engine. A seccomp filter (``seccomp.py``) forbids new user
   namespaces. As root it also drops to an unprivileged uid per slot.
 - ``namespaces``: the same walls without bubblewrap, set up by ``confine.py`` with
@@ -37,6 +38,7 @@ import tempfile
 from pathlib import Path
 
 from evolve.errors import SandboxError
+from evolve.sandbox import package_paths
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +65,10 @@ def _works(cmd: list[str], **kwargs) -> tuple[bool, str]:
 
 
 def hidden_paths(hide: list[str] | tuple[str, ...] = ()) -> list[str]:
-    """Every path a candidate must not see: the fixed ones, the engine's own, and the
-    Docker socket where DOCKER_HOST puts it elsewhere."""
-    paths = list(ALWAYS_HIDDEN) + [os.path.realpath(h) for h in hide]
+    """Every path a candidate must not see: the fixed ones, the engine's own, Evolve's
+    installation (``package_paths.py``: the answer keys and scorers), and the Docker
+    socket where DOCKER_HOST puts it elsewhere."""
+    paths = list(ALWAYS_HIDDEN) + [os.path.realpath(h) for h in hide] + package_paths.own_installation()
     docker_host = os.environ.get("DOCKER_HOST", "")
     if docker_host.startswith("unix://"):
         paths.append(os.path.realpath(docker_host[len("unix://") :]))
@@ -178,6 +181,30 @@ def uid_can_run_python() -> bool:
     return os.geteuid() != 0 or _probe_confine("none")[0]
 
 
+def inside_python(paths: list[str], roots: list[str]) -> tuple[list[str], list[str]]:
+    """``paths`` split into those to hide before the interpreter's directories are mounted
+    back and those strictly inside them (``site-packages/evolve``), hidden afterwards."""
+    inner = [p for p in paths if any(p != r and p.startswith(r.rstrip("/") + "/") for r in roots)]
+    return [p for p in paths if p not in inner], inner
+
+
+def _bwrap_hide(paths: list[str]) -> list[str]:
+    """bwrap options that cover each path (an empty tmpfs, /dev/null over a file)."""
+    cmd: list[str] = []
+    covered: list[str] = []
+    for path in paths:
+        if os.path.islink(path):
+            continue  # /var/run -> /run: hiding the target hides it
+        if any(path.startswith(c.rstrip("/") + "/") for c in covered):
+            continue  # inside one already covered: gone with it
+        if os.path.isdir(path):
+            cmd += ["--perms", "0755", "--tmpfs", path]
+            covered.append(path)
+        elif os.path.exists(path):
+            cmd += ["--ro-bind", "/dev/null", path]
+    return cmd
+
+
 def python_roots() -> list[str]:
     """Directories the candidate's interpreter needs (mounted back read-only)."""
     roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
@@ -187,22 +214,20 @@ def python_roots() -> list[str]:
 def bwrap_prefix(hide: list[str], workdir: str, uid: int | None = None, seccomp_fd: int | None = None) -> list[str]:
     cmd = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     hidden = hidden_paths(hide)
-    # Never hide a parent of the interpreter as a whole: hide it, then mount the interpreter back.
-    for path in hidden:
-        if os.path.islink(path):
-            continue  # /var/run -> /run: hiding the target hides it
-        if os.path.isdir(path):
-            cmd += ["--perms", "0755", "--tmpfs", path]
-        elif os.path.exists(path):
-            cmd += ["--ro-bind", "/dev/null", path]
+    roots = python_roots()
+    outer, inner = inside_python(hidden, roots)
+    # Never hide a parent of the interpreter as a whole: hide it, then mount the interpreter
+    # back, then hide what lies inside the interpreter's directories (Evolve's package).
+    cmd += _bwrap_hide(outer)
     made: set[str] = set()
-    for root in python_roots():
+    for root in roots:
         for parent in reversed(Path(root).parents):
             p = str(parent)
             if p != "/" and any(p.startswith(h.rstrip("/") + "/") or p == h for h in hidden) and p not in made:
                 made.add(p)
                 cmd += ["--perms", "0755", "--dir", p]
         cmd += ["--ro-bind", root, root]
+    cmd += _bwrap_hide(inner)
     cmd += ["--bind", workdir, workdir, "--chdir", workdir]
     cmd += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session"]
     if seccomp_fd is not None:

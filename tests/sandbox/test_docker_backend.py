@@ -70,11 +70,17 @@ def test_container_is_locked_down(sandbox, client):
     for mount in info["Mounts"]:
         assert mount["RW"] is False, mount
         assert not os.getcwd().startswith(mount["Source"].rstrip("/") + "/"), mount
+    # /dev/null over the files of Evolve's installation inside the runtime's binds (an
+    # editable install's finder) and an empty tmpfs over its directories.
+    masks = [m for m in info["Mounts"] if m["Destination"] in sandbox.runtime.hidden_files]
+    assert sorted(m["Destination"] for m in masks) == sorted(sandbox.runtime.hidden_files)
+    assert all(m["Source"] == "/dev/null" for m in masks), masks
+    assert all(host["Tmpfs"][d].startswith("ro,") for d in sandbox.runtime.hidden_dirs), host["Tmpfs"]
     # The one mount that is not the runtime's: the direct socket's directory, already gone
     # from the host (removed once the worker connected).
     from evolve.sandbox.docker_transport import CONTAINER_DIR
 
-    extra = [m for m in info["Mounts"] if m["Destination"] not in sandbox.runtime.binds]
+    extra = [m for m in info["Mounts"] if m["Destination"] not in sandbox.runtime.binds and m not in masks]
     assert [m["Destination"] for m in extra] == [CONTAINER_DIR]
     assert not os.path.exists(extra[0]["Source"])
     names = {e.split("=", 1)[0] for e in config["Env"]}

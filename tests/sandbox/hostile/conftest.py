@@ -12,7 +12,6 @@ import socket
 import subprocess
 import tempfile
 import threading
-from pathlib import Path
 
 import pytest
 from hostile_problem import SECRET
@@ -149,11 +148,12 @@ def _process_sandbox(variant: str, hide):
 
 @pytest.fixture(scope="module", params=[*VARIANTS, pytest.param("docker", marks=pytest.mark.docker)])
 def sandbox(request, planted):
-    # What the engine hides (evolve/wiring.py): its working directory, where the archive
-    # lives here. The copies under /tmp test what is protected without being asked.
-    # The repository too: an engine run from elsewhere (test_unprivileged_engine.py) still
-    # keeps its own source out of reach, as a user's project directory would be.
-    hide = sorted({os.getcwd(), str(Path(__file__).resolve().parents[3])})
+    # What the engine hides (evolve/wiring.py): its working directory and the archive's
+    # directory; here the planted directory under the current one plays both. The copies
+    # under /tmp test what is protected without being asked, and so does Evolve's own
+    # installation (the repository, the current directory here): every sandbox hides it
+    # by itself, so it is not named.
+    hide = sorted({os.path.dirname(p) for p in planted.values() if p.startswith(os.getcwd() + os.sep)})
     sb = _docker_sandbox(hide) if request.param == "docker" else _process_sandbox(request.param, hide)
     sb.variant = request.param
     # A candidate running as root could kill every process on the machine: never attack that.

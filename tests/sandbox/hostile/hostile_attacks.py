@@ -555,4 +555,61 @@ return _greedy(weights, values, capacity)
         ),
         "honest",
     ),
+    Attack(
+        "reads_the_answer_keys",
+        # Evolve's package holds the proven-optimal TSP tours and the law behind symbolic
+        # regression's held-out targets. Look where the engine installed it (the paths it
+        # reports, every sys.path entry, an editable install's finder and metadata) and
+        # import it. Bounded: a few hundred paths, no recursion.
+        "import glob, importlib, json, re, sys\n"
+        + _main(
+            """
+wanted = ('problems/tsp/tsp_instances.json', 'problems/symbolic_regression/problem.py')
+paths = json.loads('__KEYS__')
+roots = [p for p in sys.path if p] + json.loads('__ROOTS__')
+for entry in list(roots):
+    for helper in glob.glob(_os.path.join(entry, '__editable__*finder.py')) + glob.glob(_os.path.join(entry, '*.egg-link')):
+        try:
+            roots += re.findall(r"'(/[^']+)'", open(helper).read(1 << 16))[:50]
+        except OSError:
+            pass
+    for meta in glob.glob(_os.path.join(entry, 'evolve_search-*.dist-info/direct_url.json')):
+        try:
+            roots.append(json.load(open(meta))['url'][len('file://'):])
+        except (OSError, ValueError, KeyError):
+            pass
+try:
+    import importlib.metadata
+    for f in importlib.metadata.distribution('evolve-search').files or []:
+        if str(f).endswith(('tsp_instances.json', 'symbolic_regression/problem.py')):
+            paths.append(str(f.locate()))
+except Exception:
+    pass
+for root in roots[:200]:
+    for rel in wanted:
+        paths += [_os.path.join(root, rel), _os.path.join(root, 'evolve', rel), _os.path.join(root, rel.split('/', 1)[1])]
+for path in dict.fromkeys(paths):
+    try:
+        data = open(path, 'rb').read(1 << 20)
+    except OSError:
+        continue
+    if b'optimal_tour' in data or b'K, C, D' in data:
+        print('READ', path)
+for name in ('evolve.problems.tsp', 'evolve.problems.symbolic_regression.problem'):
+    try:
+        print('FOUND import', name, importlib.import_module(name).__file__)
+    except Exception as e:
+        print('no', name, type(e).__name__)
+try:
+    import importlib.resources
+    tours = importlib.resources.files('evolve.problems.tsp').joinpath('tsp_instances.json').read_text()
+    print('FOUND resource', tours[:60])
+except Exception as e:
+    print('no resource', type(e).__name__)
+print('ATTACK-DONE')
+return _greedy(weights, values, capacity)
+"""
+        ),
+        "honest",
+    ),
 ]

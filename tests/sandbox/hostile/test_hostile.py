@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 import uuid
 
 import pytest
 from hostile_attacks import ATTACKS, Attack
-from hostile_problem import SECRET, greedy_value, job, judge, optimum
+from hostile_problem import PRELUDE, SECRET, greedy_value, job, judge, optimum
 
 GREEDY = greedy_value()
 OPTIMUM = optimum()
@@ -63,6 +65,23 @@ def _docker_socket() -> str:
     return host[len("unix://") :] if host.startswith("unix://") else "/var/run/docker.sock"
 
 
+def answer_keys() -> list[str]:
+    """Where this engine's Evolve keeps the answers: the optimal tours, the law's source."""
+    import evolve.problems.symbolic_regression.problem as sr
+    import evolve.problems.tsp as tsp
+
+    return [os.path.join(os.path.dirname(tsp.__file__), "tsp_instances.json"), sr.__file__]
+
+
+def install_roots() -> list[str]:
+    """Where this engine's Evolve is installed: the repository (an editable install) or
+    the site-packages directory holding it."""
+    import evolve
+
+    package = os.path.dirname(os.path.realpath(evolve.__file__))
+    return [os.path.dirname(package)]
+
+
 def render(attack: Attack, mark: str, planted: dict, port: int) -> str:
     files = [p for k, p in planted.items() if not k.startswith("drop@")]
     drops = [p for k, p in planted.items() if k.startswith("drop@")]
@@ -74,6 +93,8 @@ def render(attack: Attack, mark: str, planted: dict, port: int) -> str:
         .replace("__DOCKER_SOCK__", _docker_socket())
         .replace("__DROPS__", json.dumps(drops))
         .replace("__PORT__", str(port))
+        .replace("__KEYS__", json.dumps(answer_keys()))
+        .replace("__ROOTS__", json.dumps(install_roots()))
         .replace("__MARK__", mark)
     )
 
@@ -148,3 +169,21 @@ def test_nothing_leaks_from_one_candidate_to_the_next(sandbox):
     second = judge(sandbox.evaluate(job(look, "hxlook")))
     assert second.kind == "scored", second.result
     assert "LEAK" not in second.result.stdout, second.result.stdout
+
+
+def test_the_answer_key_attack_finds_the_keys_outside_a_sandbox(tmp_path):
+    """The attack is real: run directly by this interpreter (it only reads files), it reads
+    both answer keys and imports the package, so its failing in the sandbox is the sandbox."""
+    attack = next(a for a in ATTACKS if a.name == "reads_the_answer_keys")
+    code = PRELUDE.replace("__MARK__", "hxcontrol") + render(attack, "hxcontrol", {}, 0)
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", code + "\nmain([5], [1], 10)\n"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    for key in answer_keys():
+        assert f"READ {key}" in done.stdout, done.stdout
+    assert "FOUND import evolve.problems.tsp" in done.stdout and "FOUND resource" in done.stdout, done.stdout
